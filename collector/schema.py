@@ -1,0 +1,98 @@
+"""The `spans` table: one normalized row per span, nothing a producer sent is dropped.
+
+This module is the single definition of the table. The writer creates it from `COLUMNS`, the
+normalizer fills `SpanRow`, and the query module selects from it by these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Final
+
+# Bump when the table changes; the store migrates older files forward (see collector/store.py).
+SCHEMA_VERSION: Final = 1
+
+SPAN_TYPES: Final = ("workflow", "agent", "llm", "tool", "task", "retriever", "embedding", "other")
+CONVENTIONS: Final = ("otel_genai", "openinference", "openllmetry", "agentdeck", "unknown")
+COST_SOURCES: Final = ("reported", "computed", "unknown-model")
+STATUS_CODES: Final = ("UNSET", "OK", "ERROR")
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRow:
+    # identity and timing
+    trace_id: str  # 32 lowercase hex
+    span_id: str  # 16 lowercase hex
+    parent_span_id: str | None
+    name: str
+    kind: str  # INTERNAL | SERVER | CLIENT | PRODUCER | CONSUMER | UNSPECIFIED
+    start_ns: int
+    end_ns: int
+    duration_ms: float
+    status_code: str  # STATUS_CODES
+    status_message: str | None
+    error_type: str | None
+    service_name: str | None
+    scope_name: str | None
+    # meaning
+    convention: str  # CONVENTIONS
+    span_type: str  # SPAN_TYPES
+    operation_name: str | None
+    provider: str | None
+    request_model: str | None
+    response_model: str | None
+    agent_name: str | None  # own, or nearest agent ancestor (filled in late if parents arrive late)
+    workflow_name: str | None
+    conversation_id: str | None
+    user_id: str | None
+    tool_name: str | None
+    tool_call_id: str | None
+    # usage (input_tokens includes cache read/write tokens, as in OTel GenAI)
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    cache_read_tokens: int | None
+    cache_write_tokens: int | None
+    reasoning_tokens: int | None
+    cost_usd: float | None
+    cost_source: str | None  # COST_SOURCES, None when the span has no usage
+    usage_counted: bool  # False when another span already counts this call's tokens and cost
+    # engine extras
+    attempt: int | None
+    retry_reason: str | None
+    thread_id: str | None
+    checkpoint_id: str | None
+    node: str | None
+    step: int | None
+    task_id: str | None
+    replay_of: str | None
+    outcome: str | None  # success | incomplete | dead_letter | failed (workflow spans of our engine)
+    # payload, as JSON text
+    input_messages: str | None
+    output_messages: str | None
+    attributes: str  # every span attribute as sent
+    resource_attributes: str
+    events: str
+    links: str
+    received_ns: int  # when the collector accepted it
+
+
+_DUCKDB_TYPES: Final[dict[str, str]] = {
+    "str": "VARCHAR",
+    "str | None": "VARCHAR",
+    "int": "BIGINT",
+    "int | None": "BIGINT",
+    "float": "DOUBLE",
+    "float | None": "DOUBLE",
+    "bool": "BOOLEAN",
+}
+
+COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (f.name, _DUCKDB_TYPES[str(f.type)]) for f in fields(SpanRow)
+)
+COLUMN_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in COLUMNS)
+
+
+def create_table_sql(table: str = "spans") -> str:
+    cols = ",\n    ".join(f"{name} {typ}" for name, typ in COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols}\n)"
