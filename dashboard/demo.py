@@ -1,0 +1,179 @@
+"""`agentdeck demo`: collector + dashboard + sample traces + live simulated runs, in one command.
+
+The collector and the dashboard run as child processes; sample traces are loaded through the
+collector's own ingest path; the engine keeps running simulated workflows in this process so new
+traces keep arriving. Ctrl-C (or SIGTERM) stops the live runs and then every child, cleanly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from dashboard.launch import port_is_free, streamlit_command, wait_until_ok
+from dashboard.otlp_files import LoadError, find_files, load_files
+from dashboard.progress import Progress
+
+REPO_SAMPLES = Path(__file__).resolve().parents[1] / "sample_traces"
+
+
+@dataclass
+class DemoConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    collector_port: int = 4318
+    dashboard_port: int = 8501
+    samples: Path = REPO_SAMPLES
+    live: bool = True
+    interval_s: float = 4.0
+    tasks_per_batch: int = 3
+    latency_scale: float = 0.25
+    chaos: float = 0.05
+    workflows: Sequence[str] = field(default_factory=tuple)  # empty: every registered workflow
+
+
+class DemoError(Exception):
+    """The demo could not start; the message says what to do."""
+
+
+class _Children:
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        out = log.open("ab")
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        out.close()
+        self.procs.append((name, proc))
+        return proc
+
+    def dead(self) -> list[str]:
+        return [name for name, p in self.procs if p.poll() is not None]
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        # Dashboard first, collector last, so the collector drains whatever is still arriving.
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
+    from engine.runner import run_tasks
+    from engine.workflows import WORKFLOWS
+
+    names = list(cfg.workflows) or sorted(WORKFLOWS)
+    checkpoint_db = cfg.data_dir / "checkpoints.sqlite"
+    for batch, name in enumerate(itertools.cycle(names)):
+        if stop.is_set():
+            return
+        try:
+            summary = run_tasks(
+                name,
+                cfg.tasks_per_batch,
+                seed=10_000 + batch,
+                concurrency=cfg.tasks_per_batch,
+                chaos=cfg.chaos,
+                checkpoint_db=checkpoint_db,
+                endpoint=endpoint,
+                latency_scale=cfg.latency_scale,
+            )
+            _say(f"live: {name}: {summary.describe()}")
+        except Exception as exc:  # the demo must keep going; say what happened
+            _say(f"live: {name}: run failed: {type(exc).__name__}: {exc}")
+        stop.wait(cfg.interval_s)
+
+
+def run_demo(cfg: DemoConfig) -> int:
+    for what, port in (("collector", cfg.collector_port), ("dashboard", cfg.dashboard_port)):
+        if not port_is_free(cfg.host, port):
+            raise DemoError(
+                f"port {port} on {cfg.host} is in use, so the {what} cannot start there. Stop whatever "
+                f"holds it (another agentdeck demo?) or pick another: --{what}-port N"
+            )
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    logs = cfg.data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    collector_url = f"http://{cfg.host}:{cfg.collector_port}"
+    dashboard_url = f"http://{cfg.host}:{cfg.dashboard_port}"
+    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+
+    children = _Children()
+    stop = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    live: threading.Thread | None = None
+    try:
+        _say(f"agentdeck demo: data in {cfg.data_dir}, logs in {logs}")
+        collector = children.start(
+            "collector",
+            [sys.executable, "-m", "dashboard.cli", "collector",
+             "--db", str(cfg.data_dir / "agentdeck.duckdb"), "--host", cfg.host, "--port", str(cfg.collector_port)],
+            env, logs / "collector.log",
+        )  # fmt: skip
+        if not wait_until_ok(f"{collector_url}/health", 60, is_alive=lambda: collector.poll() is None):
+            raise DemoError(f"the collector did not become ready; see {logs / 'collector.log'}")
+        _say(f"collector ready: {collector_url} (OTLP/HTTP at {collector_url}/v1/traces)")
+        dashboard = children.start(
+            "dashboard", streamlit_command(cfg.host, cfg.dashboard_port), env, logs / "dashboard.log"
+        )
+        files = find_files([cfg.samples]) if cfg.samples.exists() else []
+        if files:
+            progress = Progress(0, "loading sample traces")
+
+            def show(done: int, total: int) -> None:
+                progress.total = total
+                progress.update(done)
+
+            result = load_files(files, f"{collector_url}/v1/traces", shift_to_now=True, on_progress=show)
+            progress.finish(f"{result.files} files")
+        else:
+            _say(f"no sample traces found in {cfg.samples}; only live runs will show")
+        if not wait_until_ok(f"{dashboard_url}/_stcore/health", 60, is_alive=lambda: dashboard.poll() is None):
+            raise DemoError(f"the dashboard did not become ready; see {logs / 'dashboard.log'}")
+        _say("")
+        _say(f"  Dashboard:  {dashboard_url}")
+        _say(f"  Collector:  {collector_url}  (point your app at it: OTEL_EXPORTER_OTLP_ENDPOINT={collector_url})")
+        _say("  Press Ctrl-C to stop.")
+        _say("")
+        if cfg.live:
+            live = threading.Thread(
+                target=_live_runs, args=(cfg, f"{collector_url}/v1/traces", stop), name="live-runs", daemon=True
+            )
+            live.start()
+        while not stop.wait(1.0):
+            dead = children.dead()
+            if dead:
+                raise DemoError(f"{', '.join(dead)} stopped unexpectedly; see the logs in {logs}")
+        return 0
+    except KeyboardInterrupt:
+        _say("\nstopping...")
+        return 0
+    except LoadError as exc:
+        raise DemoError(f"loading sample traces failed: {exc}") from None
+    finally:
+        stop.set()
+        if live is not None:
+            live.join(timeout=30)
+        children.stop()
+        signal.signal(signal.SIGTERM, previous)
+        _say("agentdeck demo stopped.")

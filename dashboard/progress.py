@@ -1,0 +1,41 @@
+"""A dependency-free progress line for the CLI: redrawn in place on a terminal, sparse lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    def __init__(self, total: int, label: str, stream: TextIO | None = None) -> None:
+        self.total = max(total, 0)
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.done = 0
+        self._tty = self.stream.isatty()
+        self._last_draw = 0.0
+        self._start = time.monotonic()
+
+    def update(self, done: int, note: str = "") -> None:
+        self.done = done
+        now = time.monotonic()
+        if not self._tty and now - self._last_draw < 2.0 and done < self.total:
+            return
+        self._last_draw = now
+        pct = (100 * done / self.total) if self.total else 100.0
+        width = 28
+        filled = int(width * pct / 100)
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"{self.label} [{bar}] {done}/{self.total} ({pct:3.0f}%) {now - self._start:5.1f}s {note}"
+        if self._tty:
+            self.stream.write("\r" + line[:160].ljust(100))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self, note: str = "") -> None:
+        self.update(self.total if self.total else self.done, note)
+        if self._tty:
+            self.stream.write("\n")
+            self.stream.flush()
