@@ -87,9 +87,7 @@ _DUCKDB_TYPES: Final[dict[str, str]] = {
     "bool": "BOOLEAN",
 }
 
-COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple(
-    (f.name, _DUCKDB_TYPES[str(f.type)]) for f in fields(SpanRow)
-)
+COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple((f.name, _DUCKDB_TYPES[str(f.type)]) for f in fields(SpanRow))
 COLUMN_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in COLUMNS)
 
 

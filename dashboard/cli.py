@@ -76,8 +76,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from dashboard.progress import Progress
     from engine.runner import run_tasks
+
+    from dashboard.progress import Progress
     from engine.workflows import WORKFLOWS
 
     if args.workflow not in WORKFLOWS:
@@ -159,11 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="collector + dashboard + sample traces + live simulated runs")
-    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where the DuckDB file, checkpoints and logs go (default: .agentdeck)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="where the DuckDB file, checkpoints and logs go (default: .agentdeck)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address both servers bind (default: 127.0.0.1)")
     p.add_argument("--collector-port", type=int, default=4318, help="OTLP/HTTP and query API port (default: 4318)")
     p.add_argument("--dashboard-port", type=int, default=8501, help="dashboard port (default: 8501)")
-    p.add_argument("--samples", type=Path, default=None, help="folder of OTLP files to load first (default: the repo's sample_traces/)")
+    p.add_argument(
+        "--samples",
+        type=Path,
+        default=None,
+        help="folder of OTLP files to load first (default: the repo's sample_traces/)",
+    )
     p.add_argument("--no-live", action="store_true", help="do not keep running simulated workflows")
     p.add_argument("--interval", type=float, default=4.0, help="seconds between live batches (default: 4)")
     p.set_defaults(func=cmd_demo)
@@ -181,7 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="run the Streamlit dashboard against a running collector")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
-    p.add_argument("--collector-url", default=None, help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})")
+    p.add_argument(
+        "--collector-url",
+        default=None,
+        help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
+    )
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("run", help="run tasks of an example workflow on the engine, traced to the collector")
@@ -191,15 +206,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=4, help="tasks run at once (default: 4)")
     p.add_argument("--chaos", type=float, default=0.0, help="fault rate 0..1: tool failures, latency, malformed output")
     p.add_argument("--budget", type=float, default=None, help="per-task budget in USD (default: the workflow's)")
-    p.add_argument("--latency-scale", type=float, default=1.0, help="simulated latency multiplier, 0 = instant (default: 1)")
-    p.add_argument("--checkpoint-db", type=Path, default=DEFAULT_DATA_DIR / "checkpoints.sqlite", help="SQLite checkpoint file (default: .agentdeck/checkpoints.sqlite)")
-    p.add_argument("--collector-url", default=None, help=f"where to send spans (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})")
+    p.add_argument(
+        "--latency-scale", type=float, default=1.0, help="simulated latency multiplier, 0 = instant (default: 1)"
+    )
+    p.add_argument(
+        "--checkpoint-db",
+        type=Path,
+        default=DEFAULT_DATA_DIR / "checkpoints.sqlite",
+        help="SQLite checkpoint file (default: .agentdeck/checkpoints.sqlite)",
+    )
+    p.add_argument(
+        "--collector-url",
+        default=None,
+        help=f"where to send spans (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
+    )
     p.add_argument("--no-export", action="store_true", help="do not send spans anywhere")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("load", help="send OTLP files (protobuf or JSON, optionally .gz) to a running collector")
     p.add_argument("files", nargs="+", type=Path, help="files or folders of .pb/.json(.gz) files")
-    p.add_argument("--collector-url", default=None, help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})")
+    p.add_argument(
+        "--collector-url",
+        default=None,
+        help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
+    )
     p.add_argument("--token", default=None, help="bearer token (default: $AGENTDECK_TOKEN)")
     p.add_argument("--shift-to-now", action="store_true", help="move timestamps so the newest span ends now")
     p.set_defaults(func=cmd_load)

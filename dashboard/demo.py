@@ -76,6 +76,7 @@ def _say(msg: str) -> None:
 
 def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
     from engine.runner import run_tasks
+
     from engine.workflows import WORKFLOWS
 
     names = list(cfg.workflows) or sorted(WORKFLOWS)

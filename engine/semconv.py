@@ -134,3 +134,25 @@ TL_ASSOCIATION_PREFIX: Final = "traceloop.association.properties."
 # The anthropic SDK 2.x's own span for each call (counted once next to an instrumentor's span).
 ANTHROPIC_SDK_SCOPE: Final = "com.anthropic.sdk.python"
 ANTHROPIC_SDK_SPAN_NAME: Final = "anthropic.messages.create"
+
+# --- appended by the collector: spellings seen in real payloads ------------------------------
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"  # anthropic SDK 2.x
+GEN_AI_PROMPT_PREFIX: Final = "gen_ai.prompt."  # OpenLLMetry legacy content: gen_ai.prompt.N.role/content
+GEN_AI_COMPLETION_PREFIX: Final = "gen_ai.completion."
+TL_LLM_REQUEST_TYPE: Final = "llm.request.type"  # OpenLLMetry LLM spans (chat, completion, ...)
+TL_USAGE_TOTAL_TOKENS: Final = "llm.usage.total_tokens"  # OpenLLMetry
+EXCEPTION_TYPE: Final = "exception.type"  # on the `exception` span event
+EXCEPTION_EVENT: Final = "exception"
+OI_LANGGRAPH_NODE: Final = "langgraph_node"  # key inside OpenInference `metadata` JSON
+
+# --- appended by the engine ------------------------------------------------------------------
+AD_BUDGET_FRACTION: Final = "agentdeck.budget.fraction"  # on agentdeck.budget.threshold events
+AD_WORKFLOW_RESULT: Final = "agentdeck.task.result"  # JSON of the task's final answer (workflow span)
+AD_DEAD_LETTER_ID: Final = "agentdeck.dead_letter.id"
+AD_FALLBACK_FOR: Final = "agentdeck.fallback_for"  # on a fallback agent's spans: the agent it replaces
+AD_EVENT_TYPE: Final = "agentdeck.event.type"  # event-driven workflows: the bus event handled
+EVENT_BUDGET_THRESHOLD: Final = "agentdeck.budget.threshold"
+EVENT_VALIDATION_FAILED: Final = "agentdeck.validation.failed"
+EVENT_DELEGATION: Final = "agentdeck.delegation"
+EVENT_STATE_CONFLICT: Final = "agentdeck.state.conflict"
+AD_RESUMED_FROM: Final = "agentdeck.resumed_from"  # trace id of the killed run a task resumed from

@@ -71,3 +71,43 @@ def browser(chromium_path: str) -> Iterator[object]:
         b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def sample_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real collector on a free port with sample_traces/ loaded through its ingest path."""
+    from collector.config import CollectorConfig
+    from collector.server import CollectorServer
+
+    from dashboard.otlp_files import find_files, load_files
+
+    db = tmp_path_factory.mktemp("sample-store") / "agentdeck.duckdb"
+    with CollectorServer(CollectorConfig(db_path=db, host="127.0.0.1", port=0)) as server:
+        result = load_files(find_files([SAMPLES]), f"{server.url}/v1/traces", shift_to_now=True)
+        assert result.spans_sent > 0 and result.spans_rejected == 0
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(sample_collector: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real Streamlit server (as `agentdeck dashboard` starts it) reading from `sample_collector`."""
+    import subprocess
+
+    from dashboard.launch import streamlit_command, wait_until_ok
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("dashboard-log") / "streamlit.log"
+    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": sample_collector}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
+            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,342 @@
+"""Webhook delivery: generic JSON and Slack-compatible payloads, retried with exponential backoff.
+
+`Deliverer.submit` only enqueues (a bounded queue; when full, the notification is logged as
+`dropped`), so a slow or failing channel never blocks evaluation or ingest. Worker threads post,
+and every attempt lands in `alert_deliveries`: `ok`, `retry` (failed, will try again), `failed`
+(gave up: attempts exhausted or a permanent 4xx) or `dropped`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import duckdb
+import httpx
+
+from collector.alerts.evaluator import AlertChange
+from collector.alerts.rules import Channel
+from collector.alerts.state import Alert, ensure_tables
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS: Final = frozenset({408, 425, 429})
+_SEVERITY_MARK: Final = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
+
+
+def trace_link(dashboard_url: str | None, trace_id: str) -> str | None:
+    return f"{dashboard_url.rstrip('/')}/?trace_id={trace_id}" if dashboard_url else None
+
+
+def _headline(alert: Alert, event: str) -> str:
+    state = "RESOLVED" if event == "resolved" else "FIRING"
+    return (
+        f"[{alert.severity.upper()}] {state} {alert.rule}: {alert.metric} = {alert.value:.4g} "
+        f"({alert.comparison} {alert.threshold:g}) for {alert.target}"
+    )
+
+
+def generic_payload(alert: Alert, event: str, dashboard_url: str | None = None) -> dict[str, object]:
+    """The JSON body posted to `kind = "generic"` channels. Identical on every retry."""
+    return {
+        "dedupe_key": f"agentdeck-alert-{alert.id}-{event}",
+        "event": event,
+        "summary": _headline(alert, event),
+        "alert": {
+            "id": alert.id,
+            "rule": alert.rule,
+            "metric": alert.metric,
+            "severity": alert.severity,
+            "state": alert.state,
+            "scope": alert.scope,
+            "group": alert.group_value,
+            "target": alert.target,
+            "value": alert.value,
+            "comparison": alert.comparison,
+            "threshold": alert.threshold,
+            "first_seen_ns": alert.first_seen_ns,
+            "last_seen_ns": alert.last_seen_ns,
+            "fired_ns": alert.fired_ns,
+            "resolved_ns": alert.resolved_ns,
+            "detail": alert.detail,
+            "trace_ids": list(alert.trace_ids),
+            "trace_links": [trace_link(dashboard_url, t) for t in alert.trace_ids] if dashboard_url else [],
+        },
+    }
+
+
+def slack_payload(alert: Alert, event: str, dashboard_url: str | None = None) -> dict[str, object]:
+    """A Slack incoming-webhook body: `text` (fallback and notifications) plus `blocks`."""
+    mark = ":white_check_mark:" if event == "resolved" else _SEVERITY_MARK.get(alert.severity, "")
+    text = f"{mark} {_headline(alert, event)}".strip()
+    lines = [f"*{text}*"]
+    if alert.detail:
+        lines.append(alert.detail)
+    traces = list(alert.trace_ids[:5])
+    if traces:
+        shown = [f"<{trace_link(dashboard_url, t)}|{t[:12]}>" if dashboard_url else f"`{t[:12]}`" for t in traces]
+        more = f" (+{len(alert.trace_ids) - len(traces)} more)" if len(alert.trace_ids) > len(traces) else ""
+        lines.append("Traces: " + ", ".join(shown) + more)
+    return {
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"agentdeck alert #{alert.id} · {alert.scope}"}],
+            },
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    alert: Alert
+    event: str
+    channel: Channel
+    body: bytes
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    max_attempts: int = 5
+    backoff_s: float = 1.0  # wait before attempt 2; doubles each time
+    backoff_max_s: float = 60.0
+    max_queue: int = 1000  # queued + waiting-for-retry notifications
+    workers: int = 4
+
+
+class Deliverer:
+    """Posts alert notifications on background threads; `submit` never blocks on the network."""
+
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        channels: Mapping[str, Channel],
+        *,
+        policy: DeliveryPolicy | None = None,
+        dashboard_url: str | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._conn = conn
+        self._channels = dict(channels)
+        self.policy = policy or DeliveryPolicy()
+        self._dashboard_url = dashboard_url
+        self._clock = clock
+        self._heap: list[tuple[float, int, _Job]] = []
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._in_flight = 0
+        self._busy: set[str] = set()  # channels with a post in flight
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+        ensure_tables(conn)
+
+    def set_channels(self, channels: Mapping[str, Channel]) -> None:
+        with self._cv:
+            self._channels = dict(channels)
+
+    def start(self) -> None:
+        with self._cv:
+            if self._threads:
+                return
+            self._stopping = False
+            self._threads = [
+                threading.Thread(target=self._work, name=f"alert-delivery-{i}", daemon=True)
+                for i in range(self.policy.workers)
+            ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the workers; notifications still queued are logged as `dropped`."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
+        with self._cv:
+            abandoned = [job for _, _, job in self._heap]
+            self._heap.clear()
+        for job in abandoned:
+            self._log(
+                job.alert,
+                job.event,
+                job.channel.name,
+                job.channel.url,
+                job.attempt,
+                "dropped",
+                None,
+                "alert delivery stopped before this attempt",
+            )
+
+    def submit(self, change: AlertChange, channel_names: Sequence[str]) -> int:
+        """Queue a firing/resolved change for its channels; returns how many posts were queued.
+
+        Changes that do not notify (pending, updated) and silenced alerts are skipped.
+        """
+        alert = change.alert
+        if not change.notifies or not channel_names or alert.silenced_at(self._clock()):
+            return 0
+        queued = 0
+        for name in channel_names:
+            channel = self._channels.get(name)
+            if channel is None:
+                self._log(alert, change.kind, name, "", 0, "failed", None, f"no channel named {name!r}")
+                continue
+            build = slack_payload if channel.kind == "slack" else generic_payload
+            body = json.dumps(build(alert, change.kind, self._dashboard_url)).encode()
+            job = _Job(alert=alert, event=change.kind, channel=channel, body=body)
+            with self._cv:
+                full = len(self._heap) + self._in_flight >= self.policy.max_queue
+                if not full:
+                    heapq.heappush(self._heap, (time.monotonic(), next(self._seq), job))
+                    self._cv.notify()
+                    queued += 1
+            if full:
+                self._log(
+                    alert,
+                    change.kind,
+                    name,
+                    channel.url,
+                    0,
+                    "dropped",
+                    None,
+                    f"delivery queue full ({self.policy.max_queue}); notification dropped",
+                )
+        return queued
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until nothing is queued or in flight (retries included). False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cv:
+            while self._heap or self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(left)
+        return True
+
+    # --- worker side --------------------------------------------------------------------------
+
+    def _next_job(self) -> _Job | None:
+        """The earliest due job of a channel with nothing in flight (one post at a time per channel,
+        so a hung channel holds one worker, never all of them)."""
+        with self._cv:
+            while not self._stopping:
+                now = time.monotonic()
+                ready = [e for e in self._heap if e[2].channel.name not in self._busy]
+                if ready:
+                    entry = min(ready)
+                    if entry[0] <= now:
+                        self._heap.remove(entry)
+                        heapq.heapify(self._heap)
+                        self._busy.add(entry[2].channel.name)
+                        self._in_flight += 1
+                        return entry[2]
+                    self._cv.wait(entry[0] - now)
+                else:
+                    self._cv.wait()
+            return None
+
+    def _work(self) -> None:
+        cursor = self._conn.cursor()
+        with httpx.Client() as http:
+            while (job := self._next_job()) is not None:
+                try:
+                    self._attempt(cursor, http, job)
+                except Exception:  # a delivery bug must not kill the worker
+                    log.exception("alert delivery crashed for %s", job.channel.name)
+                finally:
+                    with self._cv:
+                        self._in_flight -= 1
+                        self._busy.discard(job.channel.name)
+                        self._cv.notify_all()
+        cursor.close()
+
+    def _attempt(self, cursor: duckdb.DuckDBPyConnection, http: httpx.Client, job: _Job) -> None:
+        status: int | None = None
+        error: str | None = None
+        try:
+            resp = http.post(
+                job.channel.url,
+                content=job.body,
+                timeout=job.channel.timeout_s,
+                headers={"Content-Type": "application/json", "User-Agent": "agentdeck-alerts"},
+            )
+            status = resp.status_code
+            if 200 <= status < 300:
+                self._log(
+                    job.alert, job.event, job.channel.name, job.channel.url, job.attempt, "ok", status, None, cursor
+                )
+                return
+            error = f"HTTP {status}: {resp.text[:200]}"
+            retryable = status >= 500 or status in RETRYABLE_STATUS
+        except httpx.HTTPError as e:
+            error = f"{type(e).__name__}: {e}"
+            retryable = True
+        again = retryable and job.attempt < self.policy.max_attempts
+        self._log(
+            job.alert,
+            job.event,
+            job.channel.name,
+            job.channel.url,
+            job.attempt,
+            "retry" if again else "failed",
+            status,
+            error,
+            cursor,
+        )
+        if again:
+            delay = min(self.policy.backoff_s * 2 ** (job.attempt - 1), self.policy.backoff_max_s)
+            retry = _Job(job.alert, job.event, job.channel, job.body, job.attempt + 1)
+            with self._cv:
+                heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), retry))
+                self._cv.notify()
+
+    def _log(
+        self,
+        alert: Alert,
+        event: str,
+        channel: str,
+        url: str,
+        attempt: int,
+        status: str,
+        http_status: int | None,
+        error: str | None,
+        cursor: duckdb.DuckDBPyConnection | None = None,
+    ) -> None:
+        target = cursor if cursor is not None else self._conn.cursor()
+        try:
+            target.execute(
+                """INSERT INTO alert_deliveries (alert_id, rule, event, channel, url, attempt, status, http_status,
+                    error, at_ns) VALUES ($alert_id, $rule, $event, $channel, $url, $attempt, $status, $http_status,
+                    $error, $at)""",
+                {
+                    "alert_id": alert.id,
+                    "rule": alert.rule,
+                    "event": event,
+                    "channel": channel,
+                    "url": url,
+                    "attempt": attempt,
+                    "status": status,
+                    "http_status": http_status,
+                    "error": error,
+                    "at": self._clock(),
+                },
+            )
+        except duckdb.Error:
+            log.exception("could not log an alert delivery attempt")
+        finally:
+            if cursor is None:
+                target.close()

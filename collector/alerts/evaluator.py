@@ -1,0 +1,267 @@
+"""Turn observations into alert state: pending -> firing after `for`, resolution, dedupe.
+
+One alert row per (rule, scope group) while it is pending or firing; a repeated breach updates that
+row's value, last_seen and traces. A group that stops breaching (or has no data left in the window)
+resolves; a pending alert that stops breaching is dropped without ever notifying. A rule that fails
+is recorded in `alert_rule_status` and never stops the other rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Final
+
+import duckdb
+
+from collector.alerts.observe import MAX_TRACES, Observation, observe_rule
+from collector.alerts.rules import Rule, RuleSet, format_duration
+from collector.alerts.state import ALERT_COLUMNS, Alert, active_alerts, alert_from_row, ensure_tables
+
+log = logging.getLogger(__name__)
+
+CHANGE_KINDS: Final = ("pending", "firing", "updated", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    kind: str  # CHANGE_KINDS; "firing" and "resolved" are the ones that notify
+    alert: Alert  # the alert as stored after the change
+
+    @property
+    def notifies(self) -> bool:
+        return self.kind in ("firing", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFailure:
+    rule: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    changes: list[AlertChange]
+    failures: list[RuleFailure]
+
+
+def evaluate(
+    conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int, trace_ids: Sequence[str] | None = None
+) -> list[AlertChange]:
+    """Evaluate every rule at `now_ns`, persist alert state, return what changed.
+
+    With `trace_ids`, only the per-task checks run, limited to those tasks (the fast path after
+    spans arrive); that path fires and updates alerts but leaves resolution to the full runs.
+    """
+    return evaluate_all(conn, rules, now_ns, trace_ids).changes
+
+
+def evaluate_all(
+    conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int, trace_ids: Sequence[str] | None = None
+) -> Evaluation:
+    """`evaluate`, also returning the rules that failed (their errors are in alert_rule_status too)."""
+    ensure_tables(conn)
+    selected = rules.rules if trace_ids is None else rules.task_check_rules
+    changes: list[AlertChange] = []
+    failures: list[RuleFailure] = []
+    for rule in selected:
+        try:
+            observations = observe_rule(conn, rule, now_ns, trace_ids)
+            changes.extend(_apply(conn, rule, observations, now_ns, partial=trace_ids is not None))
+            if trace_ids is None:
+                _record_status(conn, rule, now_ns, len(observations), None)
+        except Exception as e:  # a broken rule must never stop the others
+            _rollback(conn)
+            message = f"{type(e).__name__}: {e}"
+            log.warning("alert rule %r failed: %s", rule.name, message)
+            failures.append(RuleFailure(rule.name, message))
+            try:
+                _record_status(conn, rule, now_ns, 0, message)
+            except duckdb.Error:
+                _rollback(conn)
+    return Evaluation(changes, failures)
+
+
+def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # no transaction was open
+        conn.execute("ROLLBACK")
+
+
+def _record_status(conn: duckdb.DuckDBPyConnection, rule: Rule, now_ns: int, groups: int, error: str | None) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO alert_rule_status VALUES ($rule, $metric, $now, $groups, $error)",
+        {"rule": rule.name, "metric": rule.metric, "now": now_ns, "groups": groups, "error": error},
+    )
+
+
+def _merge_traces(new: tuple[str, ...], old: tuple[str, ...]) -> tuple[str, ...]:
+    merged = list(dict.fromkeys(new + old))
+    return tuple(merged[:MAX_TRACES])
+
+
+def _apply(
+    conn: duckdb.DuckDBPyConnection, rule: Rule, observations: list[Observation], now_ns: int, *, partial: bool
+) -> list[AlertChange]:
+    changes: list[AlertChange] = []
+    conn.execute("BEGIN TRANSACTION")
+    active = active_alerts(conn, rule.name)
+    seen: set[str] = set()
+    for o in observations:
+        seen.add(o.group)
+        current = active.get(o.group)
+        if o.breached:
+            change = _breach(conn, rule, o, current, now_ns)
+            if change is not None:
+                changes.append(change)
+        elif current is not None:
+            changes.extend(_clear(conn, current, now_ns, o))
+    if not partial:
+        for group, current in active.items():
+            if group not in seen:
+                changes.extend(_clear(conn, current, now_ns, None))
+    conn.execute("COMMIT")
+    return changes
+
+
+def _breach(
+    conn: duckdb.DuckDBPyConnection, rule: Rule, o: Observation, current: Alert | None, now_ns: int
+) -> AlertChange | None:
+    if current is None:
+        state = "firing" if rule.for_ns == 0 else "pending"
+        row = conn.execute(
+            f"""INSERT INTO alerts (rule, metric, scope, group_value, severity, state, first_seen_ns, last_seen_ns,
+                fired_ns, value, threshold, comparison, trace_ids, detail)
+            VALUES ($rule, $metric, $scope, $group, $severity, $state, $now, $now, $fired, $value, $threshold,
+                $comparison, $traces, $detail)
+            RETURNING {ALERT_COLUMNS}""",
+            {
+                "rule": rule.name,
+                "metric": rule.metric,
+                "scope": rule.scope.describe(),
+                "group": o.group,
+                "severity": rule.severity,
+                "state": state,
+                "now": now_ns,
+                "fired": now_ns if state == "firing" else None,
+                "value": o.value,
+                "threshold": rule.threshold,
+                "comparison": rule.comparison,
+                "traces": json.dumps(list(o.trace_ids)),
+                "detail": o.detail,
+            },
+        ).fetchone()
+        assert row is not None
+        return AlertChange(state, alert_from_row(row))
+    fire = current.state == "pending" and now_ns - current.first_seen_ns >= rule.for_ns
+    state = "firing" if fire else current.state
+    row = conn.execute(
+        f"""UPDATE alerts SET state = $state, last_seen_ns = $now, value = $value, trace_ids = $traces,
+            detail = $detail, fired_ns = coalesce(fired_ns, $fired), severity = $severity
+        WHERE id = $id RETURNING {ALERT_COLUMNS}""",
+        {
+            "id": current.id,
+            "state": state,
+            "now": now_ns,
+            "value": o.value,
+            "traces": json.dumps(list(_merge_traces(o.trace_ids, current.trace_ids))),
+            "detail": o.detail,
+            "fired": now_ns if fire else None,
+            "severity": rule.severity,
+        },
+    ).fetchone()
+    assert row is not None
+    if fire:
+        return AlertChange("firing", alert_from_row(row))
+    return AlertChange("updated", alert_from_row(row)) if state == "firing" else None
+
+
+def _clear(conn: duckdb.DuckDBPyConnection, current: Alert, now_ns: int, o: Observation | None) -> list[AlertChange]:
+    if current.state == "pending":
+        conn.execute("DELETE FROM alerts WHERE id = $id", {"id": current.id})
+        return []
+    row = conn.execute(
+        f"""UPDATE alerts SET state = 'resolved', resolved_ns = $now, value = $value WHERE id = $id
+        RETURNING {ALERT_COLUMNS}""",
+        {"id": current.id, "now": now_ns, "value": o.value if o is not None else current.value},
+    ).fetchone()
+    assert row is not None
+    return [AlertChange("resolved", alert_from_row(row))]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckItem:
+    rule: str
+    metric: str
+    severity: str
+    scope: str
+    group: str
+    value: float
+    comparison: str
+    threshold: float
+    window: str
+    trace_ids: list[str]
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    now_ns: int
+    rules_evaluated: int
+    firing: list[CheckItem] = field(default_factory=list)
+    errors: list[RuleFailure] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """What `agentdeck alerts check` exits with: 1 when any alert fires, 2 when nothing fires but
+        some rule could not be evaluated (a missing or broken store must not pass CI), else 0."""
+        if self.firing:
+            return 1
+        return 2 if self.errors else 0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "now_ns": self.now_ns,
+                "rules_evaluated": self.rules_evaluated,
+                "firing": [asdict(i) for i in self.firing],
+                "errors": [asdict(e) for e in self.errors],
+            },
+            indent=2,
+        )
+
+
+def check(conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int) -> CheckResult:
+    """One-shot, read-only: which rules breach right now (for cron and CI).
+
+    Nothing is written, so it works on a read-only connection; `for` durations are not applied
+    (a single look cannot know how long a condition has held).
+    """
+    firing: list[CheckItem] = []
+    errors: list[RuleFailure] = []
+    for rule in rules.rules:
+        try:
+            observations = observe_rule(conn, rule, now_ns)
+        except Exception as e:  # report, keep checking the rest
+            errors.append(RuleFailure(rule.name, f"{type(e).__name__}: {e}"))
+            continue
+        firing.extend(
+            CheckItem(
+                rule=rule.name,
+                metric=rule.metric,
+                severity=rule.severity,
+                scope=rule.scope.describe(),
+                group=o.group,
+                value=o.value,
+                comparison=rule.comparison,
+                threshold=rule.threshold,
+                window=format_duration(rule.window_ns),
+                trace_ids=list(o.trace_ids),
+                detail=o.detail,
+            )
+            for o in observations
+            if o.breached
+        )
+    return CheckResult(now_ns=now_ns, rules_evaluated=len(rules.rules), firing=firing, errors=errors)

@@ -1,0 +1,350 @@
+"""Compute each rule's current value per scope group from the `spans` table (read-only SQL).
+
+Every metric reduces to rows `x(grp, trace_id, num, den, badness, bad, cur, today, detail)`:
+one row per unit (an agent attempt, an LLM call, a finished task, a task x agent ...), tagged with
+its scope group. One shared aggregation turns them into a value per group plus the traces that
+contributed most (`bad` rows ordered by `badness`). Only fixed text from this module is spliced
+into SQL; thresholds, scope values, windows and trace ids are bound parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import duckdb
+
+from collector.alerts.rules import Rule
+from engine.semconv import (
+    AD_BUDGET_LIMIT_USD,
+    AD_BUDGET_SPENT_USD,
+    AD_MESSAGES,
+    AD_STATE_CONFLICTS,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+)
+
+MAX_TRACES: Final = 20
+DAY_NS: Final = 86_400_000_000_000
+
+_PARAM: Final = re.compile(r"\$([a-z_]+)")
+_SQL_OPS: Final = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A rule's value for one scope group at one instant."""
+
+    rule: str
+    group: str  # "" for scope "all"; the trace id for per-task checks
+    value: float
+    samples: int
+    breached: bool
+    trace_ids: tuple[str, ...]
+    detail: str | None = None
+
+
+def _attr_num(key: str) -> str:
+    # Keys come from engine.semconv (fixed text), never from a rules file.
+    return f"TRY_CAST(TRY(json_extract_string(attributes, '$.\"{key}\"')) AS DOUBLE)"
+
+
+def _attr_text(key: str) -> str:
+    return f"TRY(json_extract_string(attributes, '$.\"{key}\"'))"
+
+
+_SPAN_COLUMNS: Final = (
+    "trace_id, parent_span_id, start_ns, duration_ms, status_code, span_type, attempt, agent_name, "
+    "workflow_name, service_name, coalesce(response_model, request_model) AS model, tool_name, "
+    "cost_usd, input_tokens, output_tokens, usage_counted, outcome, attributes"
+)
+
+_GROUP_EXPR: Final = {
+    "all": "''",
+    "workflow": "tw.wf",
+    "agent": "s.agent_name",
+    "model": "s.model",
+    "service": "s.service_name",
+}
+
+# Per-trace aggregates over `s` (one row per trace).
+_TRACES_CTE: Final = f"""t AS (SELECT trace_id,
+    min(start_ns) AS start_ns,
+    bool_or(parent_span_id IS NULL) AS finished,
+    arg_min(outcome, start_ns) FILTER (WHERE outcome IS NOT NULL) AS outcome,
+    coalesce(bool_or(parent_span_id IS NULL AND status_code = 'ERROR'), false) AS root_error,
+    coalesce(sum(cost_usd) FILTER (WHERE usage_counted), 0.0) AS cost,
+    coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) FILTER (WHERE usage_counted), 0)
+        AS tokens,
+    max({_attr_num(AD_MESSAGES)}) FILTER (WHERE span_type = 'workflow') AS messages,
+    max({_attr_num(AD_STATE_CONFLICTS)}) FILTER (WHERE span_type = 'workflow') AS conflicts,
+    count(*) FILTER (WHERE span_type = 'agent') AS agent_steps,
+    max({_attr_num(AD_BUDGET_LIMIT_USD)}) AS budget_limit,
+    max({_attr_num(AD_BUDGET_SPENT_USD)}) AS budget_spent
+  FROM s GROUP BY trace_id)"""
+
+_COMPLETED: Final = "(t.outcome = 'success' OR (t.outcome IS NULL AND NOT t.root_error))"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one metric fills `x` and reduces it."""
+
+    lookback_ns: int  # how far before now spans are read
+    units_sql: str  # SELECT ... producing the columns of x (may use s, tw, t, tg)
+    value_sql: str  # aggregate over x rows of one group (FILTER-ed by cur where it matters)
+    samples_sql: str = "count(*) FILTER (WHERE cur)"
+    having_extra: str = ""
+    trace_badness: str = "max"
+
+
+def _units(
+    rule: Rule,
+    b: dict[str, object],
+    *,
+    per: str,
+    num: str,
+    badness: str,
+    bad: str,
+    where: str,
+    den: str = "1.0",
+    cur: str = "true",
+    today: str = "false",
+) -> str:
+    """SELECT the rows of `x`: per finished task (`per="task"`, joined to its scope groups) or per
+    span (`per="span"`, grouped by the span's own agent/model/service or its trace's workflow)."""
+    cols = (
+        f"{num} AS num, {den} AS den, {badness} AS badness, {bad} AS bad, {cur} AS cur, {today} AS today, "
+        "NULL::VARCHAR AS detail"
+    )
+    if per == "task":
+        return f"SELECT tg.grp, t.trace_id, {cols} FROM t JOIN tg USING (trace_id) WHERE {where}"
+    grp = _GROUP_EXPR[rule.scope.kind]
+    return (
+        f"SELECT {grp} AS grp, s.trace_id, {cols} FROM s LEFT JOIN tw USING (trace_id) "
+        f"WHERE {_scope_filter(rule, b)} AND ({where})"
+    )
+
+
+def _plan(rule: Rule, b: dict[str, object], now_ns: int) -> _Plan:
+    m = rule.metric
+    w = rule.window_ns
+    op = _SQL_OPS[rule.comparison]
+    b["threshold"] = rule.threshold
+    per_task_stat = {"avg": "avg(num)", "p95": "quantile_cont(num, 0.95)", "max": "max(num)"}[rule.stat]
+    steps = "s.span_type = 'llm'" if rule.scope.kind == "model" else "s.span_type = 'agent'"
+    if m == "cost_per_task":
+        units = _units(
+            rule, b, per="task", num="t.cost", badness="t.cost", bad=f"t.cost {op} $threshold", where="t.finished"
+        )
+        return _Plan(w, units, per_task_stat)
+    if m == "messages_per_task":
+        units = _units(
+            rule,
+            b,
+            per="task",
+            num="t.messages",
+            badness="t.messages",
+            bad=f"t.messages {op} $threshold",
+            where="t.messages IS NOT NULL",
+        )
+        return _Plan(w, units, per_task_stat)
+    if m == "completion_rate":
+        units = _units(
+            rule,
+            b,
+            per="task",
+            num=f"CASE WHEN {_COMPLETED} THEN 1.0 ELSE 0.0 END",
+            badness="t.start_ns",
+            bad=f"NOT {_COMPLETED}",
+            where="t.finished",
+        )
+        return _Plan(w, units, "avg(num)")
+    if m == "state_conflict_rate":
+        conflicts = "coalesce(t.conflicts, 0)"
+        units = _units(
+            rule,
+            b,
+            per="task",
+            num=conflicts,
+            den="t.agent_steps",
+            badness=conflicts,
+            bad=f"{conflicts} > 0",
+            where="(t.outcome IS NOT NULL OR t.conflicts IS NOT NULL) AND t.agent_steps > 0",
+        )
+        return _Plan(w, units, "sum(num) / sum(den)")
+    if m == "tokens_per_task_vs_baseline":
+        b["cur_from"] = now_ns - w
+        units = _units(
+            rule,
+            b,
+            per="task",
+            num="t.tokens",
+            badness="t.tokens",
+            bad="t.start_ns > $cur_from",
+            cur="t.start_ns > $cur_from",
+            where="t.finished",
+        )
+        return _Plan(
+            w + rule.baseline_window_ns,
+            units,
+            "avg(num) FILTER (WHERE cur) / nullif(avg(num) FILTER (WHERE NOT cur), 0)",
+            having_extra="AND count(*) FILTER (WHERE NOT cur) >= $min_samples",
+        )
+    if m == "p95_latency_ms":
+        units = _units(
+            rule,
+            b,
+            per="span",
+            num="s.duration_ms",
+            badness="s.duration_ms",
+            bad=f"s.duration_ms {op} $threshold",
+            where=steps,
+        )
+        return _Plan(w, units, "quantile_cont(num, 0.95)")
+    if m == "retry_rate":
+        units = _units(
+            rule,
+            b,
+            per="span",
+            num="CASE WHEN s.attempt > 1 THEN 1.0 ELSE 0.0 END",
+            badness="s.attempt",
+            bad="coalesce(s.attempt > 1, false)",
+            where=steps,
+        )
+        return _Plan(w, units, "avg(num)")
+    if m == "error_rate":
+        units = _units(
+            rule,
+            b,
+            per="span",
+            num="CASE WHEN s.status_code = 'ERROR' THEN 1.0 ELSE 0.0 END",
+            badness="s.start_ns",
+            bad="s.status_code = 'ERROR'",
+            where=steps,
+        )
+        return _Plan(w, units, "avg(num)")
+    priced = "s.usage_counted AND s.cost_usd IS NOT NULL"
+    if m == "spend":
+        units = _units(rule, b, per="span", num="s.cost_usd", badness="s.cost_usd", bad="true", where=priced)
+        return _Plan(w, units, "sum(num)", trace_badness="sum")
+    if m == "budget_burn":
+        assert rule.daily_budget_usd is not None
+        midnight = now_ns - now_ns % DAY_NS  # UTC day
+        b.update(
+            cur_from=now_ns - w,
+            midnight=midnight,
+            left_ns=midnight + DAY_NS - now_ns,
+            window_ns=w,
+            budget=rule.daily_budget_usd,
+        )
+        units = _units(
+            rule,
+            b,
+            per="span",
+            num="s.cost_usd",
+            badness="s.cost_usd",
+            bad="s.start_ns >= $midnight",
+            cur="s.start_ns > $cur_from",
+            today="s.start_ns >= $midnight",
+            where=priced,
+        )
+        # Spent today, plus the window's rate (USD per ns) times what is left of the day, over the budget.
+        value = (
+            "(coalesce(sum(num) FILTER (WHERE today), 0) "
+            "+ coalesce(sum(num) FILTER (WHERE cur), 0) * $left_ns / $window_ns) / $budget"
+        )
+        return _Plan(max(w, now_ns - midnight), units, value, samples_sql="count(*)", trace_badness="sum")
+    return _task_check_plan(rule)
+
+
+def _task_check_plan(rule: Rule) -> _Plan:
+    """Per-task checks: the group is the trace itself; the scope value (if any) only filters."""
+    m = rule.metric
+    member = "trace_id IN (SELECT trace_id FROM tg)"
+    common = "true AS bad, true AS cur, false AS today"
+    if m == "task_budget_breach":
+        spent = "greatest(coalesce(t.budget_spent, 0), t.cost)"
+        units = (
+            f"SELECT t.trace_id AS grp, t.trace_id, {spent} / t.budget_limit AS num, 1.0 AS den, "
+            f"{spent} / t.budget_limit AS badness, {common}, "
+            f"printf('spent $%.4f of a $%.4f task budget', {spent}, t.budget_limit) || "
+            "coalesce(' (outcome ' || t.outcome || ')', '') AS detail "
+            f"FROM t WHERE t.budget_limit > 0 AND {member}"
+        )
+    elif m == "runaway_loop":
+        units = (
+            "SELECT trace_id AS grp, trace_id, count(*) AS num, 1.0 AS den, count(*) AS badness, "
+            f"{common}, printf('agent %s ran %d times in one task', agent_name, count(*)) AS detail "
+            f"FROM s WHERE span_type = 'agent' AND agent_name IS NOT NULL AND {member} "
+            "GROUP BY trace_id, agent_name"
+        )
+    elif m == "repeated_tool_call":
+        args = _attr_text(GEN_AI_TOOL_CALL_ARGUMENTS)
+        units = (
+            "SELECT trace_id AS grp, trace_id, count(*) AS num, 1.0 AS den, count(*) AS badness, "
+            f"{common}, printf('tool %s called %d times with the same arguments %s', tool_name, count(*), "
+            f"left({args}, 200)) AS detail "
+            f"FROM s WHERE span_type = 'tool' AND tool_name IS NOT NULL AND {args} IS NOT NULL AND {member} "
+            f"GROUP BY trace_id, tool_name, {args}"
+        )
+    else:
+        raise ValueError(f"no SQL for metric {m!r}")
+    return _Plan(rule.window_ns, units, "max(num)", samples_sql="1")
+
+
+def _scope_filter(rule: Rule, b: dict[str, object]) -> str:
+    grp = _GROUP_EXPR[rule.scope.kind]
+    if rule.scope.value is None:
+        return f"{grp} IS NOT NULL"
+    b["scope_value"] = rule.scope.value
+    return f"{grp} = $scope_value"
+
+
+def _build(rule: Rule, now_ns: int, trace_ids: Sequence[str] | None) -> tuple[str, dict[str, object]]:
+    b: dict[str, object] = {"hi": now_ns, "min_samples": rule.min_samples, "max_traces": MAX_TRACES}
+    plan = _plan(rule, b, now_ns)
+    b["lo"] = now_ns - plan.lookback_ns
+    where = ["start_ns > $lo", "start_ns <= $hi"]
+    if trace_ids is not None:
+        b["trace_ids"] = list(trace_ids)
+        where.append("trace_id IN (SELECT unnest($trace_ids))")
+    grp = _GROUP_EXPR[rule.scope.kind]
+    scope_filter = _scope_filter(rule, b)
+    badness_agg = "sum(badness)" if plan.trace_badness == "sum" else "max(badness)"
+    sql = f"""WITH s AS (SELECT {_SPAN_COLUMNS} FROM spans WHERE {" AND ".join(where)}),
+tw AS (SELECT trace_id, arg_min(workflow_name, start_ns) AS wf FROM s
+       WHERE workflow_name IS NOT NULL GROUP BY trace_id),
+tg AS (SELECT DISTINCT s.trace_id, {grp} AS grp FROM s LEFT JOIN tw USING (trace_id) WHERE {scope_filter}),
+{_TRACES_CTE},
+x AS ({plan.units_sql}),
+xs AS (SELECT * FROM x WHERE num IS NOT NULL AND grp IS NOT NULL),
+v AS (SELECT grp, {plan.value_sql} AS value, {plan.samples_sql} AS samples, arg_max(detail, badness) AS detail
+      FROM xs GROUP BY grp HAVING {plan.samples_sql} >= $min_samples {plan.having_extra}),
+tr AS (SELECT grp, trace_id, {badness_agg} AS badness FROM xs WHERE bad GROUP BY grp, trace_id),
+tl AS (SELECT grp, list(trace_id ORDER BY badness DESC, trace_id)[1:$max_traces] AS traces FROM tr GROUP BY grp)
+SELECT v.grp, v.value, v.samples, coalesce(tl.traces, []::VARCHAR[]) AS traces, v.detail
+FROM v LEFT JOIN tl USING (grp) WHERE v.value IS NOT NULL ORDER BY v.grp"""
+    used = set(_PARAM.findall(sql))  # DuckDB rejects bound values the text does not use
+    return sql, {k: v for k, v in b.items() if k in used}
+
+
+def observe_rule(
+    conn: duckdb.DuckDBPyConnection, rule: Rule, now_ns: int, trace_ids: Sequence[str] | None = None
+) -> list[Observation]:
+    """The rule's value for each scope group that has data; `trace_ids` limits a per-task check."""
+    sql, params = _build(rule, now_ns, trace_ids)
+    rows = conn.execute(sql, params).fetchall()
+    return [
+        Observation(
+            rule=rule.name,
+            group=str(grp),
+            value=float(value),
+            samples=int(samples),
+            breached=rule.breaches(float(value)),
+            trace_ids=tuple(traces),
+            detail=detail,
+        )
+        for grp, value, samples, traces, detail in rows
+    ]

@@ -1,0 +1,102 @@
+"""Typed reads of decoded attribute maps, so the normalizer never handles raw values."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from collector.model import Attributes, AttrValue
+
+
+def text(attrs: Attributes, *keys: str) -> str | None:
+    """The first non-empty value among `keys`, as text (numbers are formatted)."""
+    for key in keys:
+        value = attrs.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool | int | float):
+            return str(value)
+        return json.dumps(value, ensure_ascii=False)
+    return None
+
+
+def integer(attrs: Attributes, *keys: str) -> int | None:
+    for key in keys:
+        value = as_int(attrs.get(key))
+        if value is not None:
+            return value
+    return None
+
+
+def number(attrs: Attributes, *keys: str) -> float | None:
+    for key in keys:
+        value = attrs.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and math.isfinite(value):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                parsed = float(value)
+            except ValueError:
+                continue
+            if math.isfinite(parsed):
+                return parsed
+    return None
+
+
+def as_int(value: AttrValue) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            try:
+                parsed = float(value)
+            except ValueError:
+                return None
+            return int(parsed) if math.isfinite(parsed) else None
+    return None
+
+
+def has_prefix(attrs: Attributes, prefix: str) -> bool:
+    return any(key.startswith(prefix) for key in attrs)
+
+
+def json_text(value: AttrValue) -> str | None:
+    """`value` as JSON text: a string that already holds JSON is kept as sent, other text is quoted."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        stripped = value.lstrip()
+        if stripped[:1] in ("[", "{"):
+            try:
+                json.loads(value)
+            except (ValueError, RecursionError):
+                pass
+            else:
+                return value
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def flattened_list(attrs: Attributes, prefix: str, item_prefix: str = "") -> list[dict[str, AttrValue]]:
+    """Rebuild a list flattened as `<prefix><N>.<item_prefix><field>` keys (OpenInference, OpenLLMetry)."""
+    items: dict[int, dict[str, AttrValue]] = {}
+    for key, value in attrs.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, rest = key[len(prefix) :].partition(".")
+        if not index.isdigit() or not rest:
+            continue
+        if item_prefix and rest.startswith(item_prefix):
+            rest = rest[len(item_prefix) :]
+        items.setdefault(int(index), {})[rest] = value
+    return [items[i] for i in sorted(items)]

@@ -1,0 +1,143 @@
+"""Collector settings: each declared once (name, type, default, env var, help), validated at start.
+
+`CollectorConfig.from_env()` reads `AGENTDECK_COLLECTOR_<NAME>`; the CLI (`python -m collector`)
+adds a `--<name>` flag per setting from `SETTINGS`. The README documents every entry of
+`SETTINGS` (checked by a test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "AGENTDECK_COLLECTOR_"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it and says what to fix."""
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorConfig:
+    db_path: str = _setting(".agentdeck/agentdeck.duckdb", "DuckDB file the collector owns (created if missing)")
+    host: str = _setting("127.0.0.1", "address to bind; a non-loopback address needs a token or allow_remote")
+    port: int = _setting(4318, "OTLP/HTTP and query API port (0 picks a free port)")
+    token: str | None = _setting(
+        None, "bearer token required on every endpoint but /health (Authorization: Bearer <token>)"
+    )
+    allow_remote: bool = _setting(False, "allow binding a non-loopback address without a token")
+    max_body_bytes: int = _setting(64 * 1024 * 1024, "largest request body accepted, after decompression (413)")
+    queue_max_spans: int = _setting(50_000, "spans queued or being written before ingest answers 503")
+    batch_max_spans: int = _setting(10_000, "most spans committed in one DuckDB transaction")
+    flush_interval_ms: int = _setting(10, "longest wait to fill a batch before committing it")
+    query_timeout_s: float = _setting(10.0, "a named query running longer is interrupted (503)")
+    prices_path: str | None = _setting(None, "TOML price file merged over the built-in table")
+    grpc_port: int | None = _setting(None, "also serve OTLP/gRPC on this port (off when unset; 0 = free port)")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.db_path, str):  # accept a Path too
+            object.__setattr__(self, "db_path", str(self.db_path))
+        if self.prices_path is not None and not isinstance(self.prices_path, str):
+            object.__setattr__(self, "prices_path", str(self.prices_path))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> CollectorConfig:
+        """Defaults, then AGENTDECK_COLLECTOR_* variables, then `overrides` (None values ignored)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env_var)
+            if raw is not None and raw != "":
+                values[setting.name] = setting.parse(raw, source=setting.env_var)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def validate(self) -> CollectorConfig:
+        """Raise ConfigError naming the setting to fix; return self when usable."""
+        if not self.db_path:
+            raise ConfigError("db_path is empty: set AGENTDECK_COLLECTOR_DB_PATH or --db-path to a file path")
+        if self.db_path != ":memory:" and Path(self.db_path).is_dir():
+            raise ConfigError(
+                f"db_path {self.db_path} is a directory: give a file path such as {self.db_path}/agentdeck.duckdb"
+            )
+        for name in ("port", "grpc_port"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 65535:
+                raise ConfigError(f"{name} {value} is not a TCP port: use 0-65535 (0 picks a free port)")
+        for name in ("max_body_bytes", "queue_max_spans", "batch_max_spans"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.flush_interval_ms < 0:
+            raise ConfigError(f"flush_interval_ms must be 0 or more, got {self.flush_interval_ms}")
+        if self.query_timeout_s <= 0:
+            raise ConfigError(f"query_timeout_s must be positive, got {self.query_timeout_s}")
+        if self.token is not None and not self.token.strip():
+            raise ConfigError("token is empty: set a non-empty token or leave it unset")
+        if self.prices_path is not None and not Path(self.prices_path).is_file():
+            raise ConfigError(f"prices_path {self.prices_path} is not a file: point it at a prices TOML file")
+        if not self.is_loopback() and self.token is None and not self.allow_remote:
+            raise ConfigError(
+                f"refusing to bind {self.host} (reachable from other machines) without a token: "
+                "set AGENTDECK_COLLECTOR_TOKEN / --token, or pass --allow-remote to accept unauthenticated access"
+            )
+        return self
+
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def replace(self, **changes: Any) -> CollectorConfig:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    type: str  # str | int | float | bool, with "| None" when optional
+    default: Any
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, raw: str, source: str) -> Any:
+        base = self.type.replace(" | None", "")
+        try:
+            if base == "bool":
+                lowered = raw.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(raw)
+            if base == "int":
+                return int(raw)
+            if base == "float":
+                return float(raw)
+        except ValueError:
+            raise ConfigError(f"{source}={raw!r} is not a valid {base} for {self.name}") from None
+        return raw
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(name=f.name, type=str(f.type), default=f.default, help=f.metadata["help"])
+    for f in dataclasses.fields(CollectorConfig)
+)

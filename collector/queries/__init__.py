@@ -1,0 +1,1 @@
+"""The named queries behind `collector.query` (import from there)."""

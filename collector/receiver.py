@@ -1,0 +1,103 @@
+"""The ingest pipeline shared by OTLP/HTTP and OTLP/gRPC: decode -> normalize -> writer queue,
+and the OTLP answers (ExportTraceServiceResponse with partial_success, or google.rpc.Status)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from google.rpc import code_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from collector.decode import Encoding, decode_request, from_proto
+from collector.errors import IngestError, Overloaded
+from collector.metrics import Metrics
+from collector.model import DecodedRequest
+from collector.normalize import normalize
+from collector.writer import Writer, WriteResult
+from engine.pricing import PriceTable
+
+_GRPC_CODES = {
+    400: code_pb2.INVALID_ARGUMENT,
+    401: code_pb2.UNAUTHENTICATED,
+    413: code_pb2.INVALID_ARGUMENT,
+    415: code_pb2.INVALID_ARGUMENT,
+    429: code_pb2.RESOURCE_EXHAUSTED,
+    503: code_pb2.UNAVAILABLE,
+}
+_REASONS = {400: "undecodable", 401: "unauthorized", 413: "too_large", 415: "unsupported_media_type"}
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A request whose valid spans are queued; `durable` completes once they are committed."""
+
+    request: DecodedRequest
+    durable: Future[WriteResult]
+
+
+class Receiver:
+    def __init__(self, writer: Writer, prices: PriceTable, metrics: Metrics, max_body_bytes: int) -> None:
+        self.writer = writer
+        self.prices = prices
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    def accept_http(
+        self, body: bytes, content_type: str | None, content_encoding: str | None
+    ) -> tuple[Encoding, Accepted]:
+        """Decode and queue one OTLP/HTTP body. Raises IngestError (counted in metrics)."""
+        try:
+            encoding, decoded = decode_request(
+                body, content_type, content_encoding, self.max_body_bytes, self.writer.queue_max_spans
+            )
+        except IngestError as exc:
+            self.metrics.rejected_request(_REASONS.get(exc.status, "error"))
+            raise
+        return encoding, self.accept(decoded)
+
+    def accept_proto(self, request: ExportTraceServiceRequest) -> Accepted:
+        try:
+            decoded = from_proto(request, self.writer.queue_max_spans)
+        except IngestError as exc:
+            self.metrics.rejected_request(_REASONS.get(exc.status, "error"))
+            raise
+        return self.accept(decoded)
+
+    def accept(self, decoded: DecodedRequest) -> Accepted:
+        received_ns = time.time_ns()
+        rows = [normalize(span, self.prices, received_ns) for span in decoded.spans]
+        self.metrics.rejected_spans("invalid_span", decoded.rejected)
+        try:
+            future = self.writer.submit(rows)
+        except IngestError as exc:
+            self.metrics.rejected_request("overloaded" if isinstance(exc, Overloaded) else "unavailable")
+            self.metrics.rejected_spans("overloaded" if isinstance(exc, Overloaded) else "unavailable", len(rows))
+            raise
+        self.metrics.received(rows)
+        return Accepted(request=decoded, durable=future)
+
+
+def export_response(decoded: DecodedRequest) -> ExportTraceServiceResponse:
+    response = ExportTraceServiceResponse()
+    if decoded.rejected:
+        response.partial_success.CopyFrom(
+            ExportTracePartialSuccess(rejected_spans=decoded.rejected, error_message=decoded.error_message())
+        )
+    return response
+
+
+def encode_message(message: ExportTraceServiceResponse | status_pb2.Status, encoding: Encoding) -> bytes:
+    if encoding is Encoding.PROTOBUF:
+        return message.SerializeToString()
+    return json_format.MessageToJson(message, indent=None).encode("utf-8")
+
+
+def error_status(status: int, message: str) -> status_pb2.Status:
+    return status_pb2.Status(code=_GRPC_CODES.get(status, code_pb2.UNKNOWN), message=message)

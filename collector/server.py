@@ -1,0 +1,153 @@
+"""Run the collector: `CollectorServer` (background thread, for tests and the dashboard) and
+`serve()` (blocking, for the CLI; SIGINT/SIGTERM drain the queue and close the store)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+import time
+from types import FrameType, TracebackType
+
+import httpx
+import uvicorn
+
+from collector.app import Services, create_app
+from collector.config import CollectorConfig
+from collector.metrics import Metrics
+from collector.receiver import Receiver
+from collector.store import Store
+from collector.writer import Writer
+from engine.pricing import load_prices
+
+_START_TIMEOUT_S = 20.0
+
+
+class CollectorServer:
+    def __init__(self, config: CollectorConfig) -> None:
+        self.config = config.validate()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._services: Services | None = None
+        self._grpc: object | None = None
+        self._port: int | None = None
+        self.grpc_port: int | None = None
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the collector is not started: call start() first")
+        host = self.config.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self._port}"
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the collector is not started: call start() first")
+        return self._services
+
+    def start(self) -> CollectorServer:
+        """Open the store, start the writer and the HTTP server; return once /health answers."""
+        config = self.config
+        prices = load_prices(config.prices_path)
+        store = Store(config.db_path)
+        metrics = Metrics()
+        writer = Writer(
+            store,
+            metrics,
+            queue_max_spans=config.queue_max_spans,
+            batch_max_spans=config.batch_max_spans,
+            flush_interval_ms=config.flush_interval_ms,
+        )
+        writer.start()
+        receiver = Receiver(writer, prices, metrics, config.max_body_bytes)
+        self._services = Services(config=config, store=store, writer=writer, receiver=receiver, metrics=metrics)
+        uv_config = uvicorn.Config(
+            create_app(self._services),
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(uv_config)
+        self._thread = threading.Thread(target=self._server.run, name="agentdeck-collector-http", daemon=True)
+        self._thread.start()
+        try:
+            self._wait_started()
+            if config.grpc_port is not None:
+                from collector.grpc_receiver import start_grpc
+
+                self._grpc, self.grpc_port = start_grpc(receiver, config)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_started(self) -> None:
+        assert self._server is not None and self._thread is not None
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the collector could not listen on {self.config.host}:{self.config.port}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the collector did not start within 20 s")
+            time.sleep(0.01)
+        self._port = self._server.servers[0].sockets[0].getsockname()[1]
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.url + "/health").status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the collector started but /health does not answer")
+                time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop serving, commit every queued span, and close the DuckDB file."""
+        if self._grpc is not None:
+            self._grpc.stop(grace=2).wait()  # type: ignore[attr-defined]
+            self._grpc = None
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(15)
+            self._thread = None
+        if self._services is not None:
+            self._services.writer.stop()
+            self._services.store.close()
+            self._services = None
+        self._server = None
+
+    def __enter__(self) -> CollectorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def serve(config: CollectorConfig) -> None:
+    """Run until SIGINT/SIGTERM, then drain the queue and close the store."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = CollectorServer(config)
+    try:
+        server.start()
+        grpc_note = f", OTLP/gRPC on port {server.grpc_port}" if server.grpc_port is not None else ""
+        print(f"agentdeck collector listening on {server.url}{grpc_note} (db: {config.db_path})", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        print("agentdeck collector stopped", file=sys.stderr, flush=True)

@@ -1,0 +1,197 @@
+"""The DuckDB file: schema creation, versioning (`meta` table) and forward migrations, batched
+Arrow inserts and the few lookups the writer needs. Only the writer thread writes through it.
+
+Dedup design: rows are unique on (trace_id, span_id) without a database index. The writer's
+`TraceIndex` holds every stored span of the traces it has seen recently and loads a trace from
+the file (one `trace_id IN (...)` scan per batch, for traces not already held) before the batch
+is planned, so resends are dropped in memory. An ART primary key would also enforce it but makes
+every insert probe and grow an index that must stay in memory at 10M rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
+from pathlib import Path
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+
+from collector.lineage import Node, RowUpdate, StoredSpan
+from collector.schema import COLUMN_NAMES, COLUMNS, SCHEMA_VERSION, SpanRow, create_table_sql
+from engine import semconv as sc
+
+_ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
+_GETTERS: Final = tuple(attrgetter(name) for name in COLUMN_NAMES)
+_COLS: Final = ", ".join(COLUMN_NAMES)
+
+# Migrations: MIGRATIONS[v] moves a file from schema version v to v + 1 (inside one transaction).
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: dict[int, Migration] = {}
+
+
+class StoreError(RuntimeError):
+    """The DuckDB file cannot be used; the message says why and what to do."""
+
+
+def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
+    arrays = [pa.array([get(r) for r in rows], type=ARROW_SCHEMA.field(i).type) for i, get in enumerate(_GETTERS)]
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+class Store:
+    def __init__(self, path: str | Path, migrations: Mapping[int, Migration] = MIGRATIONS) -> None:
+        self.path = str(path)
+        self.migrations = migrations
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open {self.path}: {exc}. Another process (a running collector?) may hold it."
+            ) from None
+        self._cursor_lock = threading.Lock()
+        self._reader_root = self.conn.cursor()
+        try:
+            self.migrate()
+        except BaseException:
+            self._reader_root.close()
+            self.conn.close()
+            raise
+
+    # --- schema ---------------------------------------------------------------------------
+    def schema_version(self) -> int | None:
+        has_meta = self.conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()
+        if not has_meta or not has_meta[0]:
+            return None
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    def migrate(self) -> None:
+        """Create the tables, or move an older file forward; refuse a file from a newer version."""
+        version = self.schema_version()
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this agentdeck ({SCHEMA_VERSION}): "
+                "upgrade agentdeck or point --db-path at another file"
+            )
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            if version is None:
+                self.conn.execute(create_table_sql("spans"))
+                version = SCHEMA_VERSION
+            while version < SCHEMA_VERSION:
+                step = self.migrations.get(version)
+                if step is None:
+                    raise StoreError(f"no migration from schema version {version} of {self.path}")
+                step(self.conn)
+                version += 1
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # --- reads ----------------------------------------------------------------------------
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for one read request (safe to call from any thread)."""
+        with self._cursor_lock:
+            return self._reader_root.cursor()
+
+    def count(self) -> int:
+        with self.reader() as cur:
+            row = cur.execute("SELECT count(*) FROM spans").fetchone()
+        return int(row[0]) if row else 0
+
+    def load_traces(self, trace_ids: Sequence[str]) -> list[StoredSpan]:
+        """Lineage facts of every stored span of `trace_ids` (writer thread)."""
+        if not trace_ids:
+            return []
+        ids = pa.table({"trace_id": pa.array(trace_ids, type=pa.string())})
+        self.conn.register("_wanted", ids)
+        try:
+            result = self.conn.execute(
+                f"""
+                SELECT trace_id, span_id, parent_span_id,
+                       CASE WHEN span_type = 'agent' THEN agent_name
+                            ELSE json_extract_string(attributes, '$."{sc.GEN_AI_AGENT_NAME}"') END AS own_agent,
+                       agent_name, span_type,
+                       scope_name = ? AND name = ? AS sdk_call,
+                       input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_usage,
+                       usage_counted, start_ns, end_ns
+                FROM spans WHERE trace_id IN (SELECT trace_id FROM _wanted)
+                """,
+                [sc.ANTHROPIC_SDK_SCOPE, sc.ANTHROPIC_SDK_SPAN_NAME],
+            ).fetchall()
+        finally:
+            self.conn.unregister("_wanted")
+        return [
+            StoredSpan(
+                trace_id=r[0],
+                span_id=r[1],
+                node=Node(
+                    parent=r[2],
+                    own_agent=r[3],
+                    agent=r[4],
+                    span_type=r[5],
+                    sdk_call=bool(r[6]),
+                    has_usage=bool(r[7]),
+                    usage_counted=bool(r[8]),
+                    start_ns=r[9],
+                    end_ns=r[10],
+                ),
+            )
+            for r in result
+        ]
+
+    # --- writes (writer thread) -------------------------------------------------------------
+    def write(self, rows: Sequence[SpanRow], updates: Sequence[RowUpdate]) -> None:
+        """Insert `rows` and apply `updates` in one transaction; durable when this returns."""
+        self.conn.execute("BEGIN")
+        try:
+            if rows:
+                self.conn.register("_batch", rows_to_arrow(rows))
+                try:
+                    self.conn.execute(f"INSERT INTO spans ({_COLS}) SELECT {_COLS} FROM _batch")
+                finally:
+                    self.conn.unregister("_batch")
+            if updates:
+                table = pa.table(
+                    {
+                        "trace_id": [u.trace_id for u in updates],
+                        "span_id": [u.span_id for u in updates],
+                        "agent_name": pa.array([u.agent_name for u in updates], type=pa.string()),
+                        "usage_counted": [u.usage_counted for u in updates],
+                    }
+                )
+                self.conn.register("_updates", table)
+                try:
+                    self.conn.execute(
+                        """
+                        UPDATE spans SET agent_name = u.agent_name, usage_counted = u.usage_counted
+                        FROM _updates u
+                        WHERE spans.trace_id = u.trace_id AND spans.span_id = u.span_id
+                        """
+                    )
+                finally:
+                    self.conn.unregister("_updates")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        try:
+            self.conn.execute("CHECKPOINT")
+        finally:
+            self._reader_root.close()
+            self.conn.close()

@@ -1,0 +1,155 @@
+"""The one writer: a bounded queue of normalized spans and a thread that owns the DuckDB
+connection and commits them in batches (group commit).
+
+Durability: `submit()` returns a future that completes only after the DuckDB transaction holding
+those spans has committed (DuckDB syncs its WAL on commit), and the HTTP/gRPC answer waits on it,
+so an acknowledged span survives a crash. Requests that arrive while a batch commits are grouped
+into the next one. Memory is bounded: spans queued or in flight never exceed `queue_max_spans`
+(the receiver refuses a request holding more spans than that with 413); past it `submit()` raises
+`Overloaded` and the receiver answers 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from collector.errors import Overloaded, StoreUnavailable
+from collector.lineage import TraceIndex
+from collector.metrics import Metrics
+from collector.schema import SpanRow
+from collector.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    accepted: int  # spans of the request now durable (resent duplicates included)
+
+
+@dataclass(slots=True)
+class _Item:
+    rows: Sequence[SpanRow]
+    future: Future[WriteResult]
+
+
+class Writer:
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        *,
+        queue_max_spans: int,
+        batch_max_spans: int,
+        flush_interval_ms: int,
+        index: TraceIndex | None = None,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.queue_max_spans = queue_max_spans
+        self.batch_max_spans = batch_max_spans
+        self.flush_interval_s = flush_interval_ms / 1000
+        self.index = index or TraceIndex()
+        self._items: deque[_Item] = deque()
+        self._queued = 0  # spans waiting
+        self._in_flight = 0  # spans in the batch being committed
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="agentdeck-writer", daemon=True)
+        metrics.queue_depth = self.depth
+
+    def depth(self) -> int:
+        with self._cond:
+            return self._queued + self._in_flight
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive() and not self._stopping
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, rows: Sequence[SpanRow]) -> Future[WriteResult]:
+        future: Future[WriteResult] = Future()
+        if not rows:
+            future.set_result(WriteResult(0))
+            return future
+        with self._cond:
+            if self._stopping:
+                raise StoreUnavailable("the collector is shutting down; retry against the restarted collector")
+            held = self._queued + self._in_flight
+            if held and held + len(rows) > self.queue_max_spans:
+                raise Overloaded(
+                    f"write queue is full ({held} of {self.queue_max_spans} spans); retry after the Retry-After delay"
+                )
+            self._items.append(_Item(rows, future))
+            self._queued += len(rows)
+            self._cond.notify()
+        return future
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop taking spans, commit everything queued, and end the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    # --- writer thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            self._commit(batch)
+
+    def _take(self) -> list[_Item] | None:
+        with self._cond:
+            while not self._items and not self._stopping:
+                self._cond.wait()
+            if not self._items:
+                return None
+            deadline = time.monotonic() + self.flush_interval_s
+            while self._queued < self.batch_max_spans and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            batch: list[_Item] = []
+            taken = 0
+            while self._items and (not batch or taken + len(self._items[0].rows) <= self.batch_max_spans):
+                item = self._items.popleft()
+                batch.append(item)
+                taken += len(item.rows)
+            self._queued -= taken
+            self._in_flight = taken
+            return batch
+
+    def _commit(self, batch: list[_Item]) -> None:
+        rows = [row for item in batch for row in item.rows]
+        trace_ids = {row.trace_id for row in rows}
+        try:
+            missing = self.index.missing(trace_ids)
+            self.index.load(missing, self.store.load_traces(missing))
+            plan = self.index.apply(rows)
+            self.store.write(plan.rows, plan.updates)
+        except Exception as exc:
+            log.exception("writing a batch of %d spans failed", len(rows))
+            self.index.discard(trace_ids)
+            self.metrics.failed_batch()
+            error = StoreUnavailable(f"the spans could not be stored ({type(exc).__name__}: {exc}); retry")
+            for item in batch:
+                item.future.set_exception(error)
+        else:
+            self.metrics.committed(len(plan.rows), plan.duplicates)
+            for item in batch:
+                item.future.set_result(WriteResult(accepted=len(item.rows)))
+        finally:
+            with self._cond:
+                self._in_flight = 0

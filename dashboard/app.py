@@ -1,0 +1,35 @@
+"""agentdeck dashboard entrypoint: page routing and the global filters, nothing else.
+
+Run: `streamlit run dashboard/app.py` (or `agentdeck dashboard`), with AGENTDECK_COLLECTOR_URL
+pointing at the collector (default http://127.0.0.1:4318) and AGENTDECK_TOKEN when it needs one.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+if __package__ in (None, ""):  # run as a script by `streamlit run`: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboard import filters
+
+st.set_page_config(page_title="agentdeck", page_icon=":material/monitoring:", layout="wide")
+
+HERE = Path(__file__).parent
+overview = st.Page(HERE / "views/overview.py", title="Overview", icon=":material/dashboard:", default=True)
+traces = st.Page(HERE / "views/traces.py", title="Traces", icon=":material/timeline:", url_path="traces")
+agents = st.Page(HERE / "views/agents.py", title="Agents", icon=":material/smart_toy:", url_path="agents")
+costs = st.Page(HERE / "views/costs.py", title="Costs", icon=":material/payments:", url_path="costs")
+graph = st.Page(HERE / "views/graph.py", title="Graph", icon=":material/account_tree:", url_path="graph")
+# Replay and Alerts pages join this list when they exist.
+page = st.navigation({"Observe": [overview, traces, agents, costs, graph]})
+
+# `/?trace_id=...` (a link from an alert, a log line or a colleague) opens that trace.
+if page.url_path == overview.url_path and st.query_params.get("trace_id"):
+    st.switch_page(traces, query_params=st.query_params.to_dict())
+
+filters.sidebar()
+page.run()

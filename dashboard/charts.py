@@ -1,0 +1,83 @@
+"""Plotly figures shared by the pages, in the dashboard's colours and units."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import theme
+
+Unit = Literal["usd", "count", "ms", "pct", "tokens"]
+HOVER: Final[dict[Unit, str]] = {
+    "usd": "$%{y:,.4f}",
+    "count": "%{y:,.0f}",
+    "ms": "%{y:,.0f} ms",
+    "pct": "%{y:.1%}",
+    "tokens": "%{y:,.0f}",
+}
+TICKS: Final[dict[Unit, dict[str, str]]] = {
+    "usd": {"tickprefix": "$", "tickformat": ",.4~f"},
+    "count": {"tickformat": ",~s"},
+    "ms": {"ticksuffix": " ms", "tickformat": ",~s"},
+    "pct": {"tickformat": ".0%"},
+    "tokens": {"tickformat": ",~s"},
+}
+
+
+def layout(fig: go.Figure, title: str | None = None, height: int = 320) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}} if title else None,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hovermode="x unified",
+    )
+    return fig
+
+
+def group_color(dimension: str, group: str, index: int) -> str:
+    if dimension == "agent":
+        return theme.agent_color(group)
+    if dimension == "status":
+        return theme.status_color(group)
+    return theme.AGENT_PALETTE[index % len(theme.AGENT_PALETTE)]
+
+
+def over_time(
+    frame: pd.DataFrame,
+    unit: Unit,
+    *,
+    title: str | None = None,
+    dimension: str = "none",
+    kind: Literal["bar", "line"] = "bar",
+    top: int = 8,
+) -> go.Figure:
+    """A `timeseries` answer as stacked bars (additive metrics) or lines (rates, percentiles)."""
+    fig = go.Figure()
+    if not frame.empty:
+        frame = frame.assign(time=pd.to_datetime(frame["bucket_start_ns"], unit="ns", utc=True))
+        totals = frame.groupby("group")["value"].sum().sort_values(ascending=False)
+        keep = list(totals.index[:top])
+        if kind == "bar" and len(totals) > top:
+            other = frame[~frame["group"].isin(keep)].groupby("time", as_index=False)["value"].sum()
+            other["group"] = "other"
+            frame = pd.concat([frame[frame["group"].isin(keep)], other], ignore_index=True)
+            keep.append("other")
+        else:
+            frame = frame[frame["group"].isin(keep)]
+        for i, group in enumerate(keep):
+            part = frame[frame["group"] == group].sort_values("time")
+            name = "all" if dimension == "none" else str(group)
+            color = theme.MUTED if group == "other" else group_color(dimension, str(group), i)
+            if kind == "bar":
+                fig.add_bar(x=part["time"], y=part["value"], name=name, marker_color=color, hovertemplate=HOVER[unit])
+            else:
+                fig.add_scatter(
+                    x=part["time"], y=part["value"], name=name, mode="lines+markers",
+                    line={"color": color, "width": 2}, marker={"size": 5}, hovertemplate=HOVER[unit],
+                )  # fmt: skip
+        fig.update_layout(barmode="stack", showlegend=dimension != "none")
+    fig.update_yaxes(**TICKS[unit], rangemode="tozero")
+    return layout(fig, title)

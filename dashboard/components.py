@@ -1,0 +1,104 @@
+"""Small rendering pieces shared by the pages: empty states, data-error notices, live sections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, theme
+
+
+def empty_state(title: str, body: str) -> None:
+    st.info(f"**{title}**\n\n{body}", icon=":material/inbox:")
+
+
+def no_data(filters_label: str) -> None:
+    s = data.settings()
+    empty_state(
+        f"No tasks in the {filters_label.lower()}",
+        "Send traces to the collector: point your app at it with "
+        f"`OTEL_EXPORTER_OTLP_ENDPOINT={s.collector_url}` (any OTLP/HTTP exporter), run "
+        "`agentdeck demo` for sample data, or widen the time range in the sidebar.",
+    )
+
+
+def data_error(exc: data.DataError) -> None:
+    icon = ":material/cloud_off:" if isinstance(exc, data.CollectorUnavailable) else ":material/error:"
+    st.warning(f"**{exc.message}**\n\n{exc.hint}", icon=icon)
+
+
+def live(body: Callable[[], None]) -> None:
+    """Run `body` in a fragment that reloads its data every refresh interval, keeping selections.
+
+    A DataError inside shows as a notice with what to do, never as a traceback.
+    """
+    interval = data.settings().refresh_s or None
+
+    @st.fragment(run_every=interval)
+    def _section() -> None:
+        try:
+            body()
+        except data.DataError as exc:
+            data_error(exc)
+
+    _section()
+
+
+def guarded(body: Callable[[], None]) -> None:
+    """Run `body` once; a DataError shows as a notice."""
+    try:
+        body()
+    except data.DataError as exc:
+        data_error(exc)
+
+
+TRACES_PAGE = "views/traces.py"
+STATUS_BADGES = {"ok": "🟢 ok", "error": "🔴 error", "incomplete": "🟠 incomplete", "dead_letter": "🟣 dead letter"}
+
+
+def status_badge(status: str | None, outcome: str | None = None) -> str:
+    if outcome in ("incomplete", "dead_letter"):
+        return STATUS_BADGES[outcome]
+    return STATUS_BADGES.get(status or "", status or "n/a")
+
+
+def open_trace(trace_id: str) -> None:
+    """Go to the Traces page with this trace open (the global filters stay in the URL)."""
+    st.switch_page(TRACES_PAGE, query_params={"trace_id": trace_id})
+
+
+def trace_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto") -> None:
+    """A `traces` answer as a readable table; picking a row opens the trace."""
+    shown = pd.DataFrame(
+        {
+            "Started (UTC)": [theme.timestamp(v) for v in frame["start_ns"]],
+            "Workflow": frame["workflow_name"].fillna(frame["root_name"]),
+            "Status": [status_badge(s, o) for s, o in zip(frame["status"], frame["outcome"], strict=True)],
+            "Duration": [theme.duration(v) for v in frame["duration_ms"]],
+            "Cost": frame["cost_usd"].astype(float),
+            "Tokens": (frame["input_tokens"].fillna(0) + frame["output_tokens"].fillna(0)).astype(int),
+            "Agents": frame["agents"].fillna(""),
+            "Spans": frame["span_count"].astype(int),
+            "Errors": frame["error_count"].astype(int),
+            "Retries": frame["retries"].astype(int),
+            "Replay of": [theme.short_id(v) if isinstance(v, str) else "" for v in frame["replay_of"]],
+            "Trace": [theme.short_id(v, 12) for v in frame["trace_id"]],
+        }
+    )
+    event = st.dataframe(
+        shown,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+        height=height,  # type: ignore[arg-type]
+        column_config={
+            "Cost": st.column_config.NumberColumn(format="$%.4f"),
+            "Tokens": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    rows = event.selection.rows if event else []  # type: ignore[union-attr]
+    if rows:
+        open_trace(str(frame["trace_id"].iloc[rows[0]]))

@@ -1,0 +1,139 @@
+"""The dashboard's only data access: the collector's query API over HTTP, answers as DataFrames.
+
+The collector owns the DuckDB file, so the dashboard never opens it; it asks
+`GET /api/query/{name}?...&format=arrow` and reads the Arrow IPC stream. Results are cached for a
+few seconds (`st.cache_data`), so pages that ask the same question in one refresh share one request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import httpx
+import pandas as pd
+import pyarrow as pa
+import streamlit as st
+
+DEFAULT_COLLECTOR_URL: Final = "http://127.0.0.1:4318"
+TRUNCATED_KEY: Final = b"agentdeck.truncated"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the dashboard reads from the environment, read in one place."""
+
+    collector_url: str  # AGENTDECK_COLLECTOR_URL
+    token: str | None  # AGENTDECK_TOKEN, sent as a Bearer token
+    refresh_s: float  # AGENTDECK_DASHBOARD_REFRESH_S: live pages reload their data this often (0 = off)
+    cache_ttl_s: float  # how long a query answer is reused
+    timeout_s: float  # HTTP timeout per query
+
+
+def settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    refresh_text = env.get("AGENTDECK_DASHBOARD_REFRESH_S", "").strip() or "10"
+    try:
+        refresh = float(refresh_text)
+    except ValueError:
+        refresh = 10.0
+    return Settings(
+        collector_url=(env.get("AGENTDECK_COLLECTOR_URL", "").strip() or DEFAULT_COLLECTOR_URL).rstrip("/"),
+        token=env.get("AGENTDECK_TOKEN", "").strip() or None,
+        refresh_s=max(refresh, 0.0),
+        cache_ttl_s=5.0,
+        timeout_s=15.0,
+    )
+
+
+class DataError(Exception):
+    """Data the page cannot get; `hint` says what the user can do about it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class CollectorUnavailable(DataError):
+    """The collector does not answer at the configured URL."""
+
+
+class QueryFailed(DataError):
+    """The collector answered, but not with data (bad parameter, auth, timeout)."""
+
+
+def _unavailable(url: str, detail: str) -> CollectorUnavailable:
+    return CollectorUnavailable(
+        f"The collector at {url} does not answer ({detail}).",
+        "Start it with `agentdeck collector` (or `agentdeck demo` for sample data), then point your app at it "
+        f"with `OTEL_EXPORTER_OTLP_ENDPOINT={url}`. If it runs elsewhere, set `AGENTDECK_COLLECTOR_URL`.",
+    )
+
+
+def fetch_table(name: str, params: Mapping[str, str], s: Settings) -> pa.Table:
+    """One named query, uncached. Raises CollectorUnavailable or QueryFailed."""
+    headers = {"Authorization": f"Bearer {s.token}"} if s.token else {}
+    url = f"{s.collector_url}/api/query/{name}"
+    try:
+        resp = httpx.get(url, params={**params, "format": "arrow"}, headers=headers, timeout=s.timeout_s)
+    except httpx.TimeoutException:
+        raise QueryFailed(
+            f"The collector took longer than {s.timeout_s:g} s to answer {name!r}.",
+            "Pick a shorter time range or narrow the filters.",
+        ) from None
+    except httpx.TransportError as exc:
+        raise _unavailable(s.collector_url, type(exc).__name__) from None
+    if resp.status_code == 200:
+        with pa.ipc.open_stream(resp.content) as reader:
+            return reader.read_all()
+    message = _error_text(resp)
+    if resp.status_code == 401:
+        raise QueryFailed(
+            f"The collector refused the request: {message}",
+            "Set AGENTDECK_TOKEN to the collector's token before starting the dashboard.",
+        )
+    if resp.status_code in (429, 503):
+        raise QueryFailed(f"The collector is busy: {message}", "Narrow the time range or try again in a moment.")
+    raise QueryFailed(f"Query {name!r} failed ({resp.status_code}): {message}", "Check the filters in the URL.")
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:300] or resp.reason_phrase
+    return str(body.get("error", body))[:300] if isinstance(body, dict) else str(body)[:300]
+
+
+@st.cache_data(ttl=5, show_spinner=False, max_entries=512)
+def _cached(name: str, params: tuple[tuple[str, str], ...], s: Settings) -> pd.DataFrame:
+    table = fetch_table(name, dict(params), s)
+    frame = table.to_pandas()
+    frame.attrs["truncated"] = (table.schema.metadata or {}).get(TRUNCATED_KEY) == b"true"
+    return frame
+
+
+def query(name: str, params: Mapping[str, str | int | float | bool | None] | None = None) -> pd.DataFrame:
+    """Run a named query (see docs/QUERY_API.md); None values are left out. Cached for a few seconds."""
+    clean: dict[str, str] = {}
+    for key, value in (params or {}).items():
+        if value is None or value == "":
+            continue
+        clean[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return _cached(name, tuple(sorted(clean.items())), settings())
+
+
+def is_truncated(frame: pd.DataFrame) -> bool:
+    return bool(frame.attrs.get("truncated", False))
+
+
+def health() -> bool:
+    """True when the collector answers /health (uncached; for status badges)."""
+    s = settings()
+    try:
+        return httpx.get(f"{s.collector_url}/health", timeout=2.0).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -1,0 +1,124 @@
+"""Colours and number formats, so every page shows an agent, a status, a dollar and a duration alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from typing import Final
+
+STATUS_COLORS: Final = {
+    "ok": "#2e9e5b",
+    "success": "#2e9e5b",
+    "error": "#d64545",
+    "failed": "#d64545",
+    "incomplete": "#e0a526",
+    "dead_letter": "#8e44ad",
+}
+ERROR_COLOR: Final = "#d64545"
+MUTED: Final = "#9aa0a6"
+# Distinct, colour-blind-friendly hues (Okabe-Ito + Tableau extras); an agent keeps its colour everywhere.
+AGENT_PALETTE: Final = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#7f7f7f", "#bcbd22",
+    "#17becf", "#8c564b", "#1f77b4", "#9467bd",
+)  # fmt: skip
+SPAN_TYPE_COLORS: Final = {
+    "workflow": "#4b5563",
+    "agent": "#0072B2",
+    "llm": "#E69F00",
+    "tool": "#009E73",
+    "task": "#56B4E9",
+    "retriever": "#CC79A7",
+    "embedding": "#bcbd22",
+    "other": MUTED,
+}
+
+
+def agent_color(name: str | None) -> str:
+    """A stable colour per agent name (the same on every page and every run)."""
+    if not name:
+        return MUTED
+    digest = hashlib.blake2s(name.encode("utf-8"), digest_size=4).digest()
+    return AGENT_PALETTE[int.from_bytes(digest, "big") % len(AGENT_PALETTE)]
+
+
+def status_color(status: str | None) -> str:
+    return STATUS_COLORS.get(status or "", MUTED)
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def usd(value: float | None) -> str:
+    """$ with sensible precision: $0.0042, $0.123, $12.34, $1,234."""
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    v = float(value)
+    a = abs(v)
+    if a == 0:
+        return "$0.00"
+    if a < 0.01:
+        return f"${v:.4f}" if a >= 0.0001 else f"${v:.2g}"
+    if a < 1:
+        return f"${v:.3f}"
+    if a < 1000:
+        return f"${v:,.2f}"
+    return f"${v:,.0f}"
+
+
+def duration(ms: float | None) -> str:
+    """850 ms, 2.4 s, 3m 12s, 1h 05m."""
+    if _missing(ms):
+        return "n/a"
+    assert ms is not None
+    v = float(ms)
+    if v < 1:
+        return f"{v:.2f} ms"
+    if v < 1000:
+        return f"{v:.0f} ms"
+    if v < 60_000:
+        return f"{v / 1000:.1f} s"
+    if v < 3_600_000:
+        return f"{int(v // 60_000)}m {int(v % 60_000 // 1000):02d}s"
+    return f"{int(v // 3_600_000)}h {int(v % 3_600_000 // 60_000):02d}m"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def count(value: float | None) -> str:
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{int(value):,}"
+
+
+def tokens(value: float | None) -> str:
+    """1,234 / 12.3k / 4.5M."""
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    v = float(value)
+    if v < 10_000:
+        return f"{int(v):,}"
+    if v < 1_000_000:
+        return f"{v / 1000:.1f}k"
+    return f"{v / 1_000_000:.1f}M"
+
+
+def timestamp(ns: int | float | None) -> str:
+    """UTC wall time of a unix-ns instant: 2026-11-21 05:44:10."""
+    if _missing(ns):
+        return "n/a"
+    assert ns is not None
+    return dt.datetime.fromtimestamp(int(ns) / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def short_id(hex_id: str | None, n: int = 8) -> str:
+    return (hex_id or "")[:n]

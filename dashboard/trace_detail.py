@@ -1,0 +1,268 @@
+"""One trace: its summary, the waterfall coloured by agent, the span tree, and a span's details."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Final
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import components, data, messages, theme
+
+WATERFALL_PAGE: Final = 300  # spans drawn at once; longer traces page through the waterfall
+
+
+def span_order(spans: pd.DataFrame) -> tuple[list[int], list[int]]:
+    """Row positions in tree order (parents before children, siblings by start) and each one's depth.
+
+    Spans whose parent is not in the trace (not arrived, or cut off) start their own subtree.
+    """
+    ids = list(spans["span_id"])
+    known = set(ids)
+    children: dict[str | None, list[int]] = defaultdict(list)
+    for pos, parent in enumerate(spans["parent_span_id"]):
+        key = parent if isinstance(parent, str) and parent in known else None
+        children[key].append(pos)
+    starts = list(spans["start_ns"])
+    order: list[int] = []
+    depth: list[int] = []
+    stack: list[tuple[int, int]] = [(p, 0) for p in sorted(children[None], key=lambda p: starts[p], reverse=True)]
+    seen: set[int] = set()
+    while stack:
+        pos, d = stack.pop()
+        if pos in seen:
+            continue
+        seen.add(pos)
+        order.append(pos)
+        depth.append(d)
+        kids = sorted(children.get(ids[pos], []), key=lambda p: starts[p], reverse=True)
+        stack.extend((k, d + 1) for k in kids)
+    return order, depth
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _label(row: pd.Series, depth: int) -> str:
+    name = str(row["name"])
+    return f"{'  ' * min(depth, 12)}{name[:60]}"
+
+
+def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: int) -> go.Figure:
+    t0 = int(spans["start_ns"].min())
+    rows = list(zip(order, depth, strict=True))[first : first + WATERFALL_PAGE]
+    y, base, width, colors, lines, text, hover = [], [], [], [], [], [], []
+    for i, (pos, d) in enumerate(rows):
+        r = spans.iloc[pos]
+        y.append(f"{first + i + 1:>4} {_label(r, d)}")
+        base.append((int(r["start_ns"]) - t0) / 1e6)
+        width.append(max(float(r["duration_ms"]), 0.0))
+        agent = r["agent_name"] if isinstance(r["agent_name"], str) else None
+        colors.append(theme.SPAN_TYPE_COLORS["workflow"] if r["span_type"] == "workflow" else theme.agent_color(agent))
+        failed = r["status_code"] == "ERROR"
+        lines.append(theme.ERROR_COLOR if failed else "rgba(0,0,0,0)")
+        attempt = _num(r["attempt"])
+        tags = []
+        if attempt and attempt > 1:
+            reason = r["retry_reason"] if isinstance(r["retry_reason"], str) else "retry"
+            tags.append(f"↻ attempt {int(attempt)} ({reason})")
+        if failed:
+            tags.append(f"✖ {r['error_type'] if isinstance(r['error_type'], str) else 'error'}")
+        text.append("  ".join(tags))
+        cost = _num(r["cost_usd"])
+        hover.append(
+            f"<b>{r['name']}</b><br>{r['span_type']} · {agent or 'no agent'}<br>"
+            f"{theme.duration(r['duration_ms'])} from +{theme.duration(base[-1])}"
+            + (f"<br>{theme.usd(cost)}" if cost is not None and r["usage_counted"] else "")
+            + (f"<br>{text[-1]}" if text[-1] else "")
+        )
+    fig = go.Figure(
+        go.Bar(
+            y=y, x=width, base=base, orientation="h",
+            marker={"color": colors, "line": {"color": lines, "width": 2}},
+            text=text, textposition="outside", cliponaxis=False,
+            hovertext=hover, hoverinfo="text",
+        )
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed", tickfont={"family": "monospace", "size": 11}, type="category")
+    fig.update_xaxes(title="ms since the trace started", ticksuffix=" ms", rangemode="tozero")
+    fig.update_layout(
+        height=max(160, 24 * len(rows) + 80), margin={"l": 10, "r": 80, "t": 10, "b": 40}, showlegend=False, bargap=0.25
+    )
+    return fig
+
+
+def _summary(spans: pd.DataFrame) -> None:
+    root = spans[spans["parent_span_id"].isna()]
+    head = root.iloc[0] if not root.empty else spans.iloc[0]
+    counted = spans[spans["usage_counted"].astype(bool)]
+    failed = spans[spans["status_code"] == "ERROR"]
+    outcome = spans["outcome"].dropna()
+    status = outcome.iloc[0] if not outcome.empty else ("error" if head["status_code"] == "ERROR" else "ok")
+    workflow = spans["workflow_name"].dropna()
+    st.subheader(f"{workflow.iloc[0] if not workflow.empty else head['name']}")
+    duration = (int(spans["end_ns"].max()) - int(spans["start_ns"].min())) / 1e6
+    cols = st.columns(6)
+    cols[0].metric("Status", components.status_badge("error" if status == "failed" else status, status))
+    cols[1].metric("Duration", theme.duration(duration))
+    cols[2].metric("Cost", theme.usd(counted["cost_usd"].sum()))
+    cols[3].metric(
+        "Tokens", theme.tokens(counted["input_tokens"].fillna(0).sum() + counted["output_tokens"].fillna(0).sum())
+    )
+    cols[4].metric("Spans", theme.count(len(spans)))
+    cols[5].metric("Errors", theme.count(len(failed)))
+    facts = [f"trace `{spans['trace_id'].iloc[0]}`", f"started {theme.timestamp(spans['start_ns'].min())} UTC"]
+    for col, label in (("service_name", "service"), ("thread_id", "thread"), ("replay_of", "replay of")):
+        values = spans[col].dropna()
+        if not values.empty:
+            facts.append(f"{label} `{values.iloc[0]}`")
+    checkpoints = spans["checkpoint_id"].dropna().unique()
+    if len(checkpoints):
+        facts.append(f"{len(checkpoints)} checkpoints")
+    st.caption(" · ".join(facts))
+
+
+def _tree_table(spans: pd.DataFrame, order: list[int], depth: list[int]) -> int | None:
+    """The span tree as a table; answers the row position of the picked span."""
+    picked = spans.iloc[order]
+    shown = pd.DataFrame(
+        {
+            "Span": [("│ " * min(d, 12)) + str(n) for d, n in zip(depth, picked["name"], strict=True)],
+            "Type": picked["span_type"].to_numpy(),
+            "Agent": picked["agent_name"].fillna("").to_numpy(),
+            "Status": ["✖ " + (e if isinstance(e, str) else "error") if s == "ERROR" else "ok"
+                       for s, e in zip(picked["status_code"], picked["error_type"], strict=True)],
+            "Attempt": picked["attempt"].to_numpy(),
+            "Duration": [theme.duration(v) for v in picked["duration_ms"]],
+            "Tokens": (picked["input_tokens"].fillna(0) + picked["output_tokens"].fillna(0)).astype(int).to_numpy(),
+            "Cost": picked["cost_usd"].where(picked["usage_counted"].astype(bool)).to_numpy(),
+            "Model": picked["response_model"].fillna(picked["request_model"]).fillna("").to_numpy(),
+        }
+    )  # fmt: skip
+    event = st.dataframe(
+        shown,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="span_tree",
+        height=min(38 + 35 * len(shown), 420),
+        column_config={"Cost": st.column_config.NumberColumn(format="$%.5f")},
+    )
+    rows = event.selection.rows if event else []  # type: ignore[union-attr]
+    return order[rows[0]] if rows else None
+
+
+def _default_span(spans: pd.DataFrame, order: list[int]) -> int:
+    wanted = st.query_params.get("span_id")
+    if wanted:
+        hits = [p for p in order if spans["span_id"].iloc[p] == wanted]
+        if hits:
+            return hits[0]
+    failed = [p for p in order if spans["status_code"].iloc[p] == "ERROR" and spans["span_type"].iloc[p] == "llm"]
+    failed = failed or [p for p in order if spans["status_code"].iloc[p] == "ERROR"]
+    llm = [p for p in order if spans["span_type"].iloc[p] == "llm"]
+    return (failed or llm or order)[0]
+
+
+def span_panel(row: pd.Series) -> None:
+    st.markdown(f"#### {row['name']}")
+    agent = row["agent_name"] if isinstance(row["agent_name"], str) else None
+    bits = [f"`{row['span_type']}`", f"agent **{agent}**" if agent else "no agent", theme.duration(row["duration_ms"])]
+    model = row["response_model"] if isinstance(row["response_model"], str) else row["request_model"]
+    if isinstance(model, str):
+        bits.append(f"model `{model}`")
+    if _num(row["attempt"]):
+        bits.append(
+            f"attempt {int(row['attempt'])}"
+            + (f" ({row['retry_reason']})" if isinstance(row["retry_reason"], str) else "")
+        )
+    st.caption(" · ".join(bits))
+    if row["status_code"] == "ERROR":
+        st.error(f"**{row['error_type'] if isinstance(row['error_type'], str) else 'Error'}**: "
+                 f"{row['status_message'] if isinstance(row['status_message'], str) else 'no message'}")  # fmt: skip
+    tabs = st.tabs(["Messages", "Usage", "Attributes", "Events"])
+    with tabs[0]:
+        inputs = messages.parse_turns(row["input_messages"] if isinstance(row["input_messages"], str) else None)
+        outputs = messages.parse_turns(row["output_messages"] if isinstance(row["output_messages"], str) else None)
+        if not inputs and not outputs:
+            st.caption("This span carries no messages (the producer did not record content, or it is not an LLM call).")
+        if inputs:
+            st.markdown("**Input**")
+            messages.render_turns(inputs)
+        if outputs:
+            st.markdown("**Output**")
+            messages.render_turns(outputs)
+    with tabs[1]:
+        counted = bool(row["usage_counted"])
+        usage = {
+            "input tokens": row["input_tokens"], "output tokens": row["output_tokens"],
+            "cache read tokens": row["cache_read_tokens"], "cache write tokens": row["cache_write_tokens"],
+            "reasoning tokens": row["reasoning_tokens"],
+        }  # fmt: skip
+        cols = st.columns(3)
+        cols[0].metric("Input tokens", theme.tokens(_num(usage["input tokens"])))
+        cols[1].metric("Output tokens", theme.tokens(_num(usage["output tokens"])))
+        cols[2].metric("Cost", theme.usd(_num(row["cost_usd"])))
+        extra = {
+            k: int(v) for k, v in usage.items() if _num(v) is not None and k not in ("input tokens", "output tokens")
+        }
+        if extra:
+            st.caption(" · ".join(f"{k}: {v:,}" for k, v in extra.items()) + " (cache tokens are inside input tokens)")
+        if isinstance(row["cost_source"], str):
+            st.caption(f"cost source: {row['cost_source']}")
+        if not counted:
+            st.info("Another span already counts this call's tokens and cost, so totals leave this one out.")
+    with tabs[2]:
+        st.json(messages.parse_json(row["attributes"]) or {}, expanded=True)
+        resource = messages.parse_json(row["resource_attributes"])
+        if resource:
+            st.caption("Resource")
+            st.json(resource, expanded=False)
+    with tabs[3]:
+        events = messages.parse_events(row["events"])
+        if not events:
+            st.caption("No events on this span.")
+        for ev in events:
+            if ev.is_exception:
+                kind = ev.attributes.get("exception.type", "exception")
+                st.error(f"**{kind}**: {ev.attributes.get('exception.message', '')}")
+                trace = ev.attributes.get("exception.stacktrace")
+                if trace:
+                    st.code(str(trace), language="python")
+            else:
+                st.markdown(f"**{ev.name}**" + (f" · {theme.timestamp(ev.time_ns)}" if ev.time_ns else ""))
+                if ev.attributes:
+                    st.json(ev.attributes, expanded=False)
+
+
+def render(trace_id: str) -> None:
+    spans = data.query("trace", {"trace_id": trace_id})
+    if spans.empty:
+        components.empty_state(
+            "This trace is not in the collector",
+            f"No spans with trace id `{trace_id}`. It may not have arrived yet, or it was sent to another collector.",
+        )
+        return
+    _summary(spans)
+    if data.is_truncated(spans):
+        st.warning("This trace has more spans than one view shows; the first 20,000 by start time are here.")
+    order, depth = span_order(spans)
+    st.markdown("##### Waterfall")
+    st.caption("Bars coloured by agent · red outline = failed span · ↻ = retry attempt")
+    first = 0
+    if len(order) > WATERFALL_PAGE:
+        pages = math.ceil(len(order) / WATERFALL_PAGE)
+        page = st.number_input(f"Waterfall page (of {pages}, {WATERFALL_PAGE} spans each)", 1, pages, 1, key="wf_page")
+        first = (int(page) - 1) * WATERFALL_PAGE
+    st.plotly_chart(waterfall(spans, order, depth, first), key="waterfall")
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("##### Span tree")
+        picked = _tree_table(spans, order, depth)
+    pos = picked if picked is not None else _default_span(spans, order)
+    with right:
+        span_panel(spans.iloc[pos])

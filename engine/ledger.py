@@ -1,0 +1,124 @@
+"""Durable run records in SQLite (by default the checkpoint file): dead letters and task outcomes.
+
+The dead-letter queue keeps everything needed to understand and replay a failure: the full state
+snapshot, the failing input, the error, the trace id and the checkpoint. The task ledger records
+each task's outcome so a resumed run knows which tasks are finished and none is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agentdeck_dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_ns INTEGER NOT NULL,
+    workflow TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
+    checkpoint_id TEXT,
+    agent TEXT,
+    node TEXT,
+    error_type TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    failing_input TEXT NOT NULL,
+    state_snapshot TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agentdeck_tasks (
+    task_id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    cost_usd REAL NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    created_ns: int
+    workflow: str
+    task_id: str
+    thread_id: str
+    trace_id: str
+    checkpoint_id: str | None
+    agent: str | None
+    node: str | None
+    error_type: str
+    error: str
+    attempts: int
+    failing_input: str
+    state_snapshot: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    task_id: str
+    workflow: str
+    thread_id: str
+    trace_id: str
+    outcome: str
+    cost_usd: float
+    detail: str
+
+
+class Ledger:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            self._conn.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def dead_letter(self, *, created_ns: int, workflow: str, task_id: str, thread_id: str, trace_id: str,
+                    checkpoint_id: str | None, agent: str | None, node: str | None, error_type: str,
+                    error: str, attempts: int, failing_input: str, state_snapshot: dict[str, Any]) -> int:
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO agentdeck_dead_letters (created_ns, workflow, task_id, thread_id, trace_id,"
+                " checkpoint_id, agent, node, error_type, error, attempts, failing_input, state_snapshot)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (created_ns, workflow, task_id, thread_id, trace_id, checkpoint_id, agent, node, error_type,
+                 error, attempts, failing_input, json.dumps(state_snapshot, default=str)),
+            )
+            self._conn.commit()
+            return int(cur.lastrowid or 0)
+
+    def dead_letters(self, task_id: str | None = None) -> list[DeadLetter]:
+        sql = "SELECT * FROM agentdeck_dead_letters"
+        args: tuple[str, ...] = ()
+        if task_id is not None:
+            sql, args = sql + " WHERE task_id = ?", (task_id,)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [DeadLetter(*r[:13], state_snapshot=json.loads(r[13])) for r in rows]
+
+    def record_task(self, rec: TaskRecord) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO agentdeck_tasks VALUES (?,?,?,?,?,?,?)",
+                (rec.task_id, rec.workflow, rec.thread_id, rec.trace_id, rec.outcome, rec.cost_usd, rec.detail),
+            )
+            self._conn.commit()
+
+    def task(self, task_id: str) -> TaskRecord | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM agentdeck_tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return TaskRecord(*row) if row else None

@@ -1,0 +1,27 @@
+"""LLM providers: the protocol, the offline simulator (default) and Anthropic."""
+
+from engine.providers.base import (
+    LLMRequest,
+    LLMResponse,
+    Message,
+    Provider,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    ServerError,
+    ToolCall,
+    Usage,
+)
+
+__all__ = [
+    "LLMRequest",
+    "LLMResponse",
+    "Message",
+    "Provider",
+    "ProviderError",
+    "ProviderTimeout",
+    "RateLimited",
+    "ServerError",
+    "ToolCall",
+    "Usage",
+]

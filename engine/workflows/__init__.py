@@ -1,0 +1,18 @@
+"""The example workflows, by name (`agentdeck run NAME`)."""
+
+from __future__ import annotations
+
+from engine.workflow import Workflow
+from engine.workflows import code_review, content, due_diligence, earnings, incident, triage
+
+WORKFLOWS: dict[str, Workflow] = {w.name: w for w in (
+    triage.WORKFLOW, due_diligence.WORKFLOW, earnings.WORKFLOW, code_review.WORKFLOW, content.WORKFLOW,
+    incident.WORKFLOW,
+)}
+
+
+def get_workflow(name: str) -> Workflow:
+    try:
+        return WORKFLOWS[name]
+    except KeyError:
+        raise KeyError(f"unknown workflow {name!r}; choose one of: {', '.join(sorted(WORKFLOWS))}") from None

@@ -1,0 +1,110 @@
+"""`agentdeck demo` as a user runs it: one command, every part up, live traces, Ctrl-C stops all, no duplicates."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dashboard.launch import port_is_free
+from dashboard.otlp_files import read_request
+from tests.conftest import SAMPLES, free_port
+
+pytestmark = pytest.mark.slow
+READY = "Press Ctrl-C to stop."
+
+
+def spans_per_trace(collector: str) -> dict[str, int]:
+    body = httpx.get(f"{collector}/api/query/traces", params={"limit": 5000, "start_ns": 0}, timeout=10).json()
+    tid, n = body["columns"].index("trace_id"), body["columns"].index("span_count")
+    return {row[tid]: int(row[n]) for row in body["rows"]}
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    give_up = time.monotonic() + timeout_s
+    while time.monotonic() < give_up:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+class Demo:
+    def __init__(self, data_dir: Path, samples: Path, cport: int, dport: int, *extra: str) -> None:
+        self.log = data_dir.parent / f"demo-{time.monotonic_ns()}.log"
+        cmd = [sys.executable, "-m", "dashboard.cli", "demo", "--data-dir", str(data_dir), "--samples", str(samples),
+               "--collector-port", str(cport), "--dashboard-port", str(dport), *extra]  # fmt: skip
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self) -> None:
+        ok = wait_for(lambda: READY in self.output() or self.proc.poll() is not None, 120)
+        assert ok and self.proc.poll() is None, f"demo did not come up:\n{self.output()[-3000:]}"
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=60)
+
+
+def test_demo_starts_everything_streams_live_runs_stops_cleanly_and_never_duplicates(tmp_path: Path) -> None:
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    first = sorted(SAMPLES.glob("*.pb*"))[0]
+    shutil.copy(first, samples / first.name)
+    request = read_request(first)
+    expected = Counter(s.trace_id.hex() for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans)
+    data_dir = tmp_path / "data"
+    cport, dport = free_port(), free_port()
+    collector, dashboard = f"http://127.0.0.1:{cport}", f"http://127.0.0.1:{dport}"
+
+    demo = Demo(data_dir, samples, cport, dport, "--interval", "0.2")
+    try:
+        demo.wait_ready()
+        assert httpx.get(f"{dashboard}/_stcore/health", timeout=5).text == "ok"
+        assert httpx.get(f"{collector}/health", timeout=5).status_code == 200
+        assert dashboard in demo.output() and collector in demo.output()
+        stored = spans_per_trace(collector)
+        assert {t: stored.get(t) for t in expected} == dict(expected), "sample traces not fully loaded"
+        # Live simulated runs keep adding traces that are not in the samples.
+        assert wait_for(lambda: len(spans_per_trace(collector)) > len(expected), 90), "no live traces arrived"
+    finally:
+        code = demo.stop()
+    assert code == 0, demo.output()[-3000:]
+    assert "agentdeck demo stopped." in demo.output()
+    assert port_is_free("127.0.0.1", cport) and port_is_free("127.0.0.1", dport), "a child outlived the demo"
+
+    # Again over the same data directory: the samples are sent again and deduplicated, not doubled.
+    demo = Demo(data_dir, samples, cport, dport, "--no-live")
+    try:
+        demo.wait_ready()
+        stored = spans_per_trace(collector)
+        assert {t: stored.get(t) for t in expected} == dict(expected)
+    finally:
+        assert demo.stop() == 0
+
+
+def test_demo_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "dashboard.cli", "demo", "--data-dir", str(tmp_path),
+             "--collector-port", str(port), "--dashboard-port", str(free_port())],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert out.returncode == 2
+    assert f"port {port}" in out.stderr and "--collector-port" in out.stderr

@@ -1,0 +1,40 @@
+"""The README documents every command, every flag and every setting, and keeps two quickstart commands."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from dashboard.cli import build_parser
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_command_and_flag_is_in_the_readme() -> None:
+    missing = []
+    for name, sub in subcommands().items():
+        if f"agentdeck {name}" not in README:
+            missing.append(f"agentdeck {name}")
+        for act in sub._actions:
+            for opt in act.option_strings:
+                if opt.startswith("--") and opt != "--help" and opt not in README:
+                    missing.append(f"agentdeck {name} {opt}")
+    assert not missing, f"undocumented in README.md: {missing}"
+
+
+def test_quickstart_has_exactly_two_commands_that_exist() -> None:
+    section = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "the Quickstart needs a bash code block"
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.split("#")[0].strip()]
+    assert commands == ["./scripts/demo", "./scripts/test"]
+    root = Path(__file__).resolve().parents[1]
+    for cmd in commands:
+        assert (root / cmd).exists()
