@@ -47,23 +47,30 @@ def number(attrs: Attributes, *keys: str) -> float | None:
     return None
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def as_int(value: AttrValue) -> int | None:
+    """An int64 from an int, a whole float or numeric text; None for anything else or out of range."""
+    result: int | None = None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
-    if isinstance(value, str):
+        result = value
+    elif isinstance(value, float):
+        result = int(value) if math.isfinite(value) else None
+    elif isinstance(value, str) and len(value) <= 40:
         try:
-            return int(value.strip())
+            result = int(value.strip())
         except ValueError:
             try:
                 parsed = float(value)
             except ValueError:
                 return None
-            return int(parsed) if math.isfinite(parsed) else None
-    return None
+            result = int(parsed) if math.isfinite(parsed) else None
+    if result is None or not _INT64_MIN <= result <= _INT64_MAX:
+        return None
+    return result
 
 
 def has_prefix(attrs: Attributes, prefix: str) -> bool:

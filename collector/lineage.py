@@ -14,7 +14,6 @@ the index is authoritative for every trace it holds. `apply()` then
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -55,7 +54,9 @@ class RowUpdate:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    rows: list[SpanRow]  # new rows to insert, lineage filled in
+    rows: list[SpanRow]  # new rows to insert, as normalized
+    agent_names: list[str | None]  # per row of `rows`: the resolved agent (stored instead of row.agent_name)
+    usage_counted: list[bool]  # per row of `rows`: stored instead of row.usage_counted
     updates: list[RowUpdate]  # stored rows whose agent or usage_counted changed
     duplicates: int
 
@@ -126,18 +127,20 @@ class TraceIndex:
             nodes = self._traces[trace_id]
             for span_id in _resolve_agents(nodes) | _settle_duplicate_calls(nodes):
                 changed[(trace_id, span_id)] = None
-        new_rows: list[SpanRow] = []
-        for key, row in fresh.items():
-            node = self._traces[key[0]][key[1]]
-            if node.agent != row.agent_name or node.usage_counted != row.usage_counted:
-                row = dataclasses.replace(row, agent_name=node.agent, usage_counted=node.usage_counted)
-            new_rows.append(row)
+        agents: list[str | None] = []
+        counted: list[bool] = []
+        for trace_id, span_id in fresh:
+            node = self._traces[trace_id][span_id]
+            agents.append(node.agent)
+            counted.append(node.usage_counted)
         for trace_id, span_id in changed:
             if (trace_id, span_id) not in fresh:
                 node = self._traces[trace_id][span_id]
                 updates.append(RowUpdate(trace_id, span_id, node.agent, node.usage_counted))
         self._evict(keep=touched)
-        return Plan(rows=new_rows, updates=updates, duplicates=duplicates)
+        return Plan(
+            rows=list(fresh.values()), agent_names=agents, usage_counted=counted, updates=updates, duplicates=duplicates
+        )
 
     def _evict(self, keep: dict[str, None]) -> None:
         while self._size > self.max_spans and self._traces:

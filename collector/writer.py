@@ -19,13 +19,26 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from collector.errors import Overloaded, StoreUnavailable
+import duckdb
+import pyarrow as pa
+
+from collector.errors import DecodeError, IngestError, Overloaded, StoreUnavailable
 from collector.lineage import TraceIndex
 from collector.metrics import Metrics
 from collector.schema import SpanRow
 from collector.store import Store
+from collector.tracefilter import TraceFilter
 
 log = logging.getLogger(__name__)
+
+# Failures caused by the data itself (answered 400, never retried), as opposed to the store (503).
+_DATA_ERRORS = (
+    OverflowError,
+    UnicodeError,
+    pa.ArrowException,
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,7 @@ class Writer:
         batch_max_spans: int,
         flush_interval_ms: int,
         index: TraceIndex | None = None,
+        trace_filter: TraceFilter | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -56,6 +70,7 @@ class Writer:
         self.batch_max_spans = batch_max_spans
         self.flush_interval_s = flush_interval_ms / 1000
         self.index = index or TraceIndex()
+        self.trace_filter = trace_filter or TraceFilter()
         self._items: deque[_Item] = deque()
         self._queued = 0  # spans waiting
         self._in_flight = 0  # spans in the batch being committed
@@ -73,6 +88,8 @@ class Writer:
         return self._thread.is_alive() and not self._stopping
 
     def start(self) -> None:
+        """Learn which traces the file holds, then start the writer thread."""
+        self.trace_filter.update(self.store.trace_ids())
         self._thread.start()
 
     def submit(self, rows: Sequence[SpanRow]) -> Future[WriteResult]:
@@ -81,8 +98,8 @@ class Writer:
             future.set_result(WriteResult(0))
             return future
         with self._cond:
-            if self._stopping:
-                raise StoreUnavailable("the collector is shutting down; retry against the restarted collector")
+            if self._stopping or not self._thread.is_alive():
+                raise StoreUnavailable("the collector is not writing (shutting down or failed); retry later")
             held = self._queued + self._in_flight
             if held and held + len(rows) > self.queue_max_spans:
                 raise Overloaded(
@@ -136,16 +153,27 @@ class Writer:
         trace_ids = {row.trace_id for row in rows}
         try:
             missing = self.index.missing(trace_ids)
-            self.index.load(missing, self.store.load_traces(missing))
+            maybe_stored = [t for t in missing if t in self.trace_filter]
+            self.index.load(missing, self.store.load_traces(maybe_stored))
             plan = self.index.apply(rows)
-            self.store.write(plan.rows, plan.updates)
+            self.store.write(plan)
+            self.trace_filter.update({row.trace_id for row in plan.rows})
         except Exception as exc:
-            log.exception("writing a batch of %d spans failed", len(rows))
             self.index.discard(trace_ids)
             self.metrics.failed_batch()
-            error = StoreUnavailable(f"the spans could not be stored ({type(exc).__name__}: {exc}); retry")
-            for item in batch:
-                item.future.set_exception(error)
+            if len(batch) > 1:
+                # Isolate the request that cannot be stored so the others in the group still commit.
+                log.warning("a batch of %d requests failed (%s); committing them one by one", len(batch), exc)
+                for item in batch:
+                    self._commit([item])
+                return
+            log.exception("storing a request of %d spans failed", len(rows))
+            error: IngestError
+            if isinstance(exc, _DATA_ERRORS):
+                error = DecodeError(f"the spans cannot be stored: {type(exc).__name__}: {exc}")
+            else:
+                error = StoreUnavailable(f"the spans could not be stored ({type(exc).__name__}: {exc}); retry")
+            batch[0].future.set_exception(error)
         else:
             self.metrics.committed(len(plan.rows), plan.duplicates)
             for item in batch:

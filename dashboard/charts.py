@@ -31,7 +31,7 @@ def layout(fig: go.Figure, title: str | None = None, height: int = 320) -> go.Fi
         title={"text": title, "font": {"size": 14}} if title else None,
         height=height,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
         hovermode="x unified",
     )
     return fig
@@ -53,9 +53,16 @@ def over_time(
     dimension: str = "none",
     kind: Literal["bar", "line"] = "bar",
     top: int = 8,
+    span_ns: tuple[int, int] | None = None,
+    buckets: int | None = None,
 ) -> go.Figure:
-    """A `timeseries` answer as stacked bars (additive metrics) or lines (rates, percentiles)."""
+    """A `timeseries` answer as stacked bars (additive metrics) or lines (rates, percentiles).
+
+    With `span_ns` (the query's start and end) and `buckets`, the x axis shows the whole range and
+    each bar is one bucket wide, so a quiet range looks quiet instead of one fat bar.
+    """
     fig = go.Figure()
+    width_ms = (span_ns[1] - span_ns[0]) / buckets / 1e6 if span_ns and buckets else None
     if not frame.empty:
         frame = frame.assign(time=pd.to_datetime(frame["bucket_start_ns"], unit="ns", utc=True))
         totals = frame.groupby("group")["value"].sum().sort_values(ascending=False)
@@ -72,7 +79,11 @@ def over_time(
             name = "all" if dimension == "none" else str(group)
             color = theme.MUTED if group == "other" else group_color(dimension, str(group), i)
             if kind == "bar":
-                fig.add_bar(x=part["time"], y=part["value"], name=name, marker_color=color, hovertemplate=HOVER[unit])
+                fig.add_bar(
+                    x=part["time"] + pd.Timedelta(milliseconds=width_ms / 2) if width_ms else part["time"],
+                    y=part["value"], name=name, marker_color=color, hovertemplate=HOVER[unit],
+                    width=width_ms * 0.9 if width_ms else None,
+                )  # fmt: skip
             else:
                 fig.add_scatter(
                     x=part["time"], y=part["value"], name=name, mode="lines+markers",
@@ -80,4 +91,8 @@ def over_time(
                 )  # fmt: skip
         fig.update_layout(barmode="stack", showlegend=dimension != "none")
     fig.update_yaxes(**TICKS[unit], rangemode="tozero")
+    if span_ns:
+        fig.update_xaxes(
+            range=[pd.Timestamp(span_ns[0], unit="ns", tz="UTC"), pd.Timestamp(span_ns[1], unit="ns", tz="UTC")]
+        )
     return layout(fig, title)

@@ -76,9 +76,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from dashboard.progress import Progress, describe_run
     from engine.runner import run_tasks
-
-    from dashboard.progress import Progress
     from engine.workflows import WORKFLOWS
 
     if args.workflow not in WORKFLOWS:
@@ -109,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         on_progress=on_progress,
     )
     progress.finish()
-    print(summary.describe())
+    print(describe_run(summary))
     return 0
 
 
@@ -145,10 +144,11 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_traces(args: argparse.Namespace) -> int:
+    from dashboard.progress import describe_run
     from dashboard.samples import write_samples
 
-    for path, spans in write_samples(args.out):
-        print(f"wrote {path} ({spans} spans)")
+    for path, runs in write_samples(args.out):
+        print(f"wrote {path}: {'; '.join(describe_run(r) for r in runs)}")
     return 0
 
 

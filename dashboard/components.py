@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -55,13 +56,27 @@ def guarded(body: Callable[[], None]) -> None:
 
 
 TRACES_PAGE = "views/traces.py"
-STATUS_BADGES = {"ok": "🟢 ok", "error": "🔴 error", "incomplete": "🟠 incomplete", "dead_letter": "🟣 dead letter"}
+STATUS_WORDS = {"ok": "ok", "error": "failed", "incomplete": "incomplete", "dead_letter": "dead letter"}
+_WORD_COLORS = {
+    "ok": theme.STATUS_COLORS["ok"],
+    "failed": theme.STATUS_COLORS["error"],
+    "incomplete": theme.STATUS_COLORS["incomplete"],
+    "dead letter": theme.STATUS_COLORS["dead_letter"],
+}
 
 
 def status_badge(status: str | None, outcome: str | None = None) -> str:
+    """A task's status in one word: ok, failed, incomplete, dead letter."""
     if outcome in ("incomplete", "dead_letter"):
-        return STATUS_BADGES[outcome]
-    return STATUS_BADGES.get(status or "", status or "n/a")
+        return STATUS_WORDS[outcome]
+    return STATUS_WORDS.get(status or "", status or "n/a")
+
+
+def color_status(frame: pd.DataFrame, column: str = "Status") -> Any:
+    """The frame styled so its status column reads in the status colours."""
+    return frame.style.map(
+        lambda v: f"color: {_WORD_COLORS.get(str(v), theme.MUTED)}; font-weight: 600", subset=[column]
+    )
 
 
 def open_trace(trace_id: str) -> None:
@@ -69,7 +84,7 @@ def open_trace(trace_id: str) -> None:
     st.switch_page(TRACES_PAGE, query_params={"trace_id": trace_id})
 
 
-def trace_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto") -> None:
+def trace_table(frame: pd.DataFrame, *, key: str) -> None:
     """A `traces` answer as a readable table; picking a row opens the trace."""
     shown = pd.DataFrame(
         {
@@ -88,12 +103,11 @@ def trace_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto") ->
         }
     )
     event = st.dataframe(
-        shown,
+        color_status(shown),
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key=key,
-        height=height,  # type: ignore[arg-type]
         column_config={
             "Cost": st.column_config.NumberColumn(format="$%.4f"),
             "Tokens": st.column_config.NumberColumn(format="localized"),

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from types import FrameType
 
 from dashboard.launch import port_is_free, streamlit_command, wait_until_ok
 from dashboard.otlp_files import LoadError, find_files, load_files
-from dashboard.progress import Progress
+from dashboard.progress import Progress, describe_run
 
 REPO_SAMPLES = Path(__file__).resolve().parents[1] / "sample_traces"
 
@@ -76,11 +77,13 @@ def _say(msg: str) -> None:
 
 def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
     from engine.runner import run_tasks
-
     from engine.workflows import WORKFLOWS
 
     names = list(cfg.workflows) or sorted(WORKFLOWS)
     checkpoint_db = cfg.data_dir / "checkpoints.sqlite"
+    # Task ids derive from (workflow, seed, index) and finished tasks are never re-run, so every demo
+    # session needs seeds of its own for its live runs to produce new tasks.
+    session = int(time.time())
     for batch, name in enumerate(itertools.cycle(names)):
         if stop.is_set():
             return
@@ -88,14 +91,14 @@ def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
             summary = run_tasks(
                 name,
                 cfg.tasks_per_batch,
-                seed=10_000 + batch,
+                seed=session * 1000 + batch,
                 concurrency=cfg.tasks_per_batch,
                 chaos=cfg.chaos,
                 checkpoint_db=checkpoint_db,
                 endpoint=endpoint,
                 latency_scale=cfg.latency_scale,
             )
-            _say(f"live: {name}: {summary.describe()}")
+            _say(f"live: {name}: {describe_run(summary)}")
         except Exception as exc:  # the demo must keep going; say what happened
             _say(f"live: {name}: run failed: {type(exc).__name__}: {exc}")
         stop.wait(cfg.interval_s)

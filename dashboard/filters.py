@@ -12,7 +12,7 @@ from typing import Final
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, theme
 
 RANGES: Final = {"15m": 900, "1h": 3600, "6h": 6 * 3600, "24h": 86_400, "7d": 7 * 86_400, "30d": 30 * 86_400}
 RANGE_LABELS: Final = {
@@ -72,14 +72,15 @@ def current() -> Filters:
     return Filters(key, end - RANGES[key] * 1_000_000_000, end, workflow, service)
 
 
-def _facet_values(dimension: str, start_ns: int, end_ns: int) -> list[str]:
+def _facets(start_ns: int, end_ns: int) -> dict[str, list[str]]:
     try:
         frame = data.query("facets", {"start_ns": str(start_ns), "end_ns": str(end_ns)})
     except data.DataError:
-        return []
-    if frame.empty:
-        return []
-    return [str(v) for v in frame.loc[frame["dimension"] == dimension, "value"]]
+        return {}
+    out: dict[str, list[str]] = {}
+    for dimension, value in zip(frame.get("dimension", []), frame.get("value", []), strict=True):
+        out.setdefault(str(dimension), []).append(str(value))
+    return out
 
 
 def _with_url_value(options: list[str], key: str) -> list[str]:
@@ -98,23 +99,25 @@ def sidebar() -> Filters:
             "Time range",
             list(RANGES),
             index=list(RANGES).index(DEFAULT_RANGE),
-            format_func=lambda k: RANGE_LABELS[k],
             key="range",
+            help="Bound to the URL (`?range=`), like every filter, so a copied link opens the same view.",
             bind="query-params",
         )
         key = st.session_state.get("range") or DEFAULT_RANGE
         end = _now_ns()
         start = end - RANGES.get(key, RANGES[DEFAULT_RANGE]) * 1_000_000_000
+        facets = _facets(start, end)
+        theme.assign_agent_colors(facets.get("agent", []))
         st.selectbox(
             "Workflow",
-            _with_url_value(_facet_values("workflow", start, end), "workflow"),
+            _with_url_value(facets.get("workflow", []), "workflow"),
             format_func=lambda v: v or "All workflows",
             key="workflow",
             bind="query-params",
         )
         st.selectbox(
             "Service",
-            _with_url_value(_facet_values("service", start, end), "service"),
+            _with_url_value(facets.get("service", []), "service"),
             format_func=lambda v: v or "All services",
             key="service",
             bind="query-params",

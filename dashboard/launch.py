@@ -21,6 +21,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
 
 

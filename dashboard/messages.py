@@ -146,7 +146,8 @@ def parse_events(text: str | None) -> list[SpanEvent]:
     for raw in value:
         if not isinstance(raw, dict):
             continue
-        attrs = raw.get("attributes") if isinstance(raw.get("attributes"), dict) else {}
+        found = raw.get("attributes")
+        attrs: dict[str, Any] = found if isinstance(found, dict) else {}
         t = raw.get("time_ns", raw.get("time_unix_nano"))
         out.append(
             SpanEvent(

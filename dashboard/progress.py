@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from engine.runner import RunSummary
 
 
 class Progress:
@@ -39,3 +42,9 @@ class Progress:
         if self._tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def describe_run(summary: RunSummary) -> str:
+    """One line for a finished run: tasks by outcome and what they cost."""
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(summary.counts.items()))
+    return f"{len(summary.tasks)} tasks ({counts}), ${summary.total_cost_usd:.4f}"

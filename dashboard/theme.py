@@ -34,12 +34,39 @@ SPAN_TYPE_COLORS: Final = {
 }
 
 
+_assigned: dict[str, str] = {}
+
+
+def _slot(name: str) -> int:
+    digest = hashlib.blake2s(name.encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % len(AGENT_PALETTE)
+
+
+def assign_agent_colors(names: list[str]) -> None:
+    """Give each known agent its own colour: its hashed slot, or the next free one on a clash.
+
+    Deterministic for a given set of agents, so every page (and every viewer) agrees.
+    """
+    taken: dict[int, str] = {}
+    assigned: dict[str, str] = {}
+    for name in sorted(set(names)):
+        slot = _slot(name)
+        for step in range(len(AGENT_PALETTE)):
+            probe = (slot + step) % len(AGENT_PALETTE)
+            if probe not in taken:
+                slot = probe
+                break
+        taken.setdefault(slot, name)
+        assigned[name] = AGENT_PALETTE[slot]
+    _assigned.clear()
+    _assigned.update(assigned)
+
+
 def agent_color(name: str | None) -> str:
-    """A stable colour per agent name (the same on every page and every run)."""
+    """The colour of an agent, the same on every page (see `assign_agent_colors`)."""
     if not name:
         return MUTED
-    digest = hashlib.blake2s(name.encode("utf-8"), digest_size=4).digest()
-    return AGENT_PALETTE[int.from_bytes(digest, "big") % len(AGENT_PALETTE)]
+    return _assigned.get(name) or AGENT_PALETTE[_slot(name)]
 
 
 def status_color(status: str | None) -> str:
@@ -51,7 +78,7 @@ def _missing(value: float | None) -> bool:
 
 
 def usd(value: float | None) -> str:
-    """$ with sensible precision: $0.0042, $0.123, $12.34, $1,234."""
+    """$ with sensible precision: $0.0042, $0.1234, $12.34, $1,234."""
     if _missing(value):
         return "n/a"
     assert value is not None
@@ -59,10 +86,10 @@ def usd(value: float | None) -> str:
     a = abs(v)
     if a == 0:
         return "$0.00"
-    if a < 0.01:
-        return f"${v:.4f}" if a >= 0.0001 else f"${v:.2g}"
+    if a < 0.0001:
+        return f"${v:.2g}"
     if a < 1:
-        return f"${v:.3f}"
+        return f"${v:.4f}"
     if a < 1000:
         return f"${v:,.2f}"
     return f"${v:,.0f}"

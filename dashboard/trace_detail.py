@@ -107,7 +107,7 @@ def _summary(spans: pd.DataFrame) -> None:
     st.subheader(f"{workflow.iloc[0] if not workflow.empty else head['name']}")
     duration = (int(spans["end_ns"].max()) - int(spans["start_ns"].min())) / 1e6
     cols = st.columns(6)
-    cols[0].metric("Status", components.status_badge("error" if status == "failed" else status, status))
+    cols[0].metric("Status", components.status_badge("error" if status in ("failed", "error") else "ok", status))
     cols[1].metric("Duration", theme.duration(duration))
     cols[2].metric("Cost", theme.usd(counted["cost_usd"].sum()))
     cols[3].metric(
@@ -136,7 +136,7 @@ def _tree_table(spans: pd.DataFrame, order: list[int], depth: list[int]) -> int 
             "Agent": picked["agent_name"].fillna("").to_numpy(),
             "Status": ["✖ " + (e if isinstance(e, str) else "error") if s == "ERROR" else "ok"
                        for s, e in zip(picked["status_code"], picked["error_type"], strict=True)],
-            "Attempt": picked["attempt"].to_numpy(),
+            "Attempt": ["" if _num(v) is None else str(int(v)) for v in picked["attempt"]],
             "Duration": [theme.duration(v) for v in picked["duration_ms"]],
             "Tokens": (picked["input_tokens"].fillna(0) + picked["output_tokens"].fillna(0)).astype(int).to_numpy(),
             "Cost": picked["cost_usd"].where(picked["usage_counted"].astype(bool)).to_numpy(),
@@ -162,10 +162,10 @@ def _default_span(spans: pd.DataFrame, order: list[int]) -> int:
         hits = [p for p in order if spans["span_id"].iloc[p] == wanted]
         if hits:
             return hits[0]
-    failed = [p for p in order if spans["status_code"].iloc[p] == "ERROR" and spans["span_type"].iloc[p] == "llm"]
-    failed = failed or [p for p in order if spans["status_code"].iloc[p] == "ERROR"]
+    failed = [p for p in order if spans["status_code"].iloc[p] == "ERROR"]
+    inner = [p for p in failed if spans["span_type"].iloc[p] != "workflow"]
     llm = [p for p in order if spans["span_type"].iloc[p] == "llm"]
-    return (failed or llm or order)[0]
+    return (inner or failed or llm or order)[0]
 
 
 def span_panel(row: pd.Series) -> None:
@@ -206,7 +206,7 @@ def span_panel(row: pd.Series) -> None:
         cols = st.columns(3)
         cols[0].metric("Input tokens", theme.tokens(_num(usage["input tokens"])))
         cols[1].metric("Output tokens", theme.tokens(_num(usage["output tokens"])))
-        cols[2].metric("Cost", theme.usd(_num(row["cost_usd"])))
+        cols[2].metric("Span cost", theme.usd(_num(row["cost_usd"])))
         extra = {
             k: int(v) for k, v in usage.items() if _num(v) is not None and k not in ("input tokens", "output tokens")
         }

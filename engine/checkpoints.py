@@ -42,8 +42,8 @@ def open_checkpointer(target: str | Path) -> Iterator[BaseCheckpointSaver[str]]:
         raise FileNotFoundError(f"checkpoint directory {path.parent} does not exist")
     conn = sqlite_connection(path)
     try:
-        saver = SqliteSaver(conn)
-        saver.setup()
-        yield saver
+        sqlite_saver = SqliteSaver(conn)
+        sqlite_saver.setup()
+        yield sqlite_saver
     finally:
         conn.close()

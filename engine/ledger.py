@@ -108,7 +108,9 @@ class Ledger:
             sql, args = sql + " WHERE task_id = ?", (task_id,)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [DeadLetter(*r[:13], state_snapshot=json.loads(r[13])) for r in rows]
+        return [DeadLetter(id=r[0], created_ns=r[1], workflow=r[2], task_id=r[3], thread_id=r[4], trace_id=r[5],
+                           checkpoint_id=r[6], agent=r[7], node=r[8], error_type=r[9], error=r[10], attempts=r[11],
+                           failing_input=r[12], state_snapshot=json.loads(r[13])) for r in rows]
 
     def record_task(self, rec: TaskRecord) -> None:
         with self._lock:

@@ -7,56 +7,31 @@ outcome (a killed run) resumes from its last checkpoint.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from langgraph.errors import GraphRecursionError
-from langgraph.graph.state import CompiledStateGraph
-from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Status, StatusCode
 
 from engine import semconv as sc
 from engine.checkpoints import is_postgres, open_checkpointer
 from engine.clock import TaskClock, VirtualClock, WallClock
-from engine.context import RunContext, SpanIds
+from engine.context import SpanIds
+from engine.execution import META_RUN, META_TRACE_ID, Engine, TaskResult, execute
 from engine.ledger import Ledger, TaskRecord
-from engine.policies import Breakers, Budget, Deadline, ResponseCache, TaskHalted
-from engine.pricing import PriceTable, load_prices
+from engine.pricing import load_prices
 from engine.providers.base import Provider
 from engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
-from engine.step import AgentDeadLettered
-from engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider, new_span
+from engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
 from engine.telemetry import shutdown as shutdown_provider
-from engine.workflow import Workflow
 from engine.workflows import get_workflow
 
-META_TRACE_ID = "agentdeck_trace_id"
-META_TASK_ID = "agentdeck_task_id"
-META_RUN = "agentdeck_run"
-META_WORKFLOW = "agentdeck_workflow"
-
-
-@dataclass(frozen=True, slots=True)
-class TaskResult:
-    task_id: str
-    trace_id: str
-    thread_id: str
-    workflow: str
-    outcome: str  # success | incomplete | dead_letter | failed
-    cost_usd: float
-    detail: str = ""  # incomplete reason, dead-letter error, or failure message
-    result: Any = None  # the task's answer (best result so far when incomplete)
-    messages: int = 0
-    resumed: bool = False
-    from_ledger: bool = False  # finished in an earlier run; not re-run
+__all__ = ["RunSummary", "TaskResult", "default_provider", "run_tasks", "task_id_for"]
 
 
 @dataclass
@@ -71,27 +46,6 @@ class RunSummary:
     @property
     def total_cost_usd(self) -> float:
         return sum(t.cost_usd for t in self.tasks)
-
-
-@dataclass
-class _Shared:
-    workflow: Workflow
-    graph: CompiledStateGraph[Any, Any, Any, Any]
-    ledger: Ledger
-    provider: Provider
-    prices: PriceTable
-    tracer: trace.Tracer
-    seed: int
-    budget_usd: float | None
-    deadline_ms: float | None
-    latency_scale: float
-    tool_failure_rate: float
-    deterministic: bool
-    start_time_ns: int
-    prompt_overrides: Mapping[str, str]
-    delegation_limit: int
-    cache: ResponseCache = field(default_factory=ResponseCache)
-    breakers: Breakers = field(default_factory=Breakers)
 
 
 def default_provider(seed: int, faults: FaultRates) -> Provider:
@@ -134,7 +88,9 @@ def run_tasks(
 
     `faults` defaults to FaultRates.realistic(); `chaos` adds to every fault rate and fails that share
     of tool calls. `deterministic_ids=True` gives the same trace/span ids and (virtual) timestamps for
-    the same arguments, byte for byte; it runs tasks one at a time (concurrency is ignored).
+    the same arguments, byte for byte; it runs tasks, and the parallel branches inside a task, one at a
+    time (concurrency is ignored; virtual timestamps still show branches overlapping), so shared-state
+    conflicts only occur in non-deterministic runs.
     `on_progress` is called in the calling thread after each task.
     """
     wf = get_workflow(workflow)
@@ -160,7 +116,7 @@ def run_tasks(
     summary = RunSummary(workflow=wf.name)
     try:
         with open_checkpointer(checkpoint_db) as saver:
-            shared = _Shared(
+            shared = Engine(
                 workflow=wf, graph=wf.build().compile(checkpointer=saver), ledger=ledger,
                 provider=provider or default_provider(seed, rates), prices=load_prices(),
                 tracer=engine_tracer(tp), seed=seed, budget_usd=budget_usd, deadline_ms=deadline_ms,
@@ -188,7 +144,7 @@ def run_tasks(
     return summary
 
 
-def _run_one(shared: _Shared, index: int, initial: dict[str, Any]) -> TaskResult:
+def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
     wf = shared.workflow
     task_id = task_id_for(wf.name, shared.seed, index)
     thread_id = task_id
@@ -197,9 +153,11 @@ def _run_one(shared: _Shared, index: int, initial: dict[str, Any]) -> TaskResult
         return TaskResult(task_id, done.trace_id, thread_id, wf.name, done.outcome, done.cost_usd, done.detail,
                           from_ledger=True)
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "recursion_limit": 60}
+    if shared.deterministic:  # parallel branches run one at a time (their virtual times still overlap)
+        config["max_concurrency"] = 1
     existing = shared.graph.get_state(config)  # type: ignore[arg-type]
     resumed = bool(existing.values)
-    run_no = int((existing.metadata or {}).get(META_RUN, 0)) + 1 if resumed else 1
+    run_no = int(str((existing.metadata or {}).get(META_RUN, 0))) + 1 if resumed else 1
 
     clock: TaskClock
     span_ids: SpanIds | None = None
@@ -210,74 +168,10 @@ def _run_one(shared: _Shared, index: int, initial: dict[str, Any]) -> TaskResult
         span_ids = SpanIds(f"{wf.name}/{shared.seed}/{task_id}/{run_no}")
     else:
         clock = WallClock(shared.latency_scale)
-    root_name = f"invoke_workflow {wf.name}"
-    root = new_span(shared.tracer, root_name, parent=None, start_ns=clock.start_ns(),
-                    span_id=span_ids.span_id(0, root_name, -1) if span_ids else None,
-                    trace_id=span_ids.trace_id() if span_ids else None)
-    trace_id = format(root.get_span_context().trace_id, "032x")
-    budget = Budget(shared.budget_usd)
-    root.set_attributes({
-        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
-        sc.GEN_AI_WORKFLOW_NAME: wf.name,
-        sc.AD_TASK_ID: task_id,
-        sc.LANGGRAPH_THREAD_ID: thread_id,
-        sc.GEN_AI_CONVERSATION_ID: thread_id,
-        sc.AD_DEADLINE_MS: shared.deadline_ms or wf.deadline_ms,
-    })
-    if shared.budget_usd is not None:
-        root.set_attribute(sc.AD_BUDGET_LIMIT_USD, shared.budget_usd)
-    if resumed:
-        root.set_attribute(sc.AD_RESUMED_FROM, str((existing.metadata or {}).get(META_TRACE_ID, "")))
-    ctx = RunContext(
-        workflow=wf.name, task_id=task_id, thread_id=thread_id, trace_id=trace_id, seed=shared.seed,
-        provider=shared.provider, tracer=shared.tracer, prices=shared.prices, clock=clock, budget=budget,
-        deadline=Deadline(shared.deadline_ms or wf.deadline_ms, clock.start_ns()), ledger=shared.ledger,
-        root_span=root, root_context=trace.set_span_in_context(root), span_ids=span_ids, cache=shared.cache,
-        breakers=shared.breakers, prompt_overrides=shared.prompt_overrides,
-        tool_failure_rate=shared.tool_failure_rate, delegation_limit=shared.delegation_limit,
-    )
-    config["metadata"] = {META_TRACE_ID: trace_id, META_TASK_ID: task_id, META_RUN: run_no,
-                          META_WORKFLOW: wf.name}
-    outcome, detail, result = "success", "", None
-    try:
-        final = shared.graph.invoke(None if resumed else initial, config, context=ctx)  # type: ignore[arg-type]
-        result = final.get(wf.result_key)
-        if final.get("incomplete_reason"):
-            outcome, detail = "incomplete", str(final["incomplete_reason"])
-        elif result is None:
-            outcome, detail = "incomplete", f"no {wf.result_key} produced"
-    except TaskHalted as exc:
-        outcome, detail = "incomplete", exc.reason
-    except GraphRecursionError:
-        outcome, detail = "incomplete", "recursion_limit"
-    except AgentDeadLettered as exc:
-        outcome, detail = "dead_letter", f"{exc.agent}: {exc.error_type}"
-    except Exception as exc:  # recorded, never lost: the ledger and the root span keep it
-        outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
-        root.record_exception(exc, timestamp=clock.end_ns())
-    if outcome != "success" and result is None:
-        values = shared.graph.get_state(config).values  # type: ignore[arg-type]
-        result = values.get(wf.result_key)
-    root.set_attributes({
-        sc.AD_TASK_OUTCOME: outcome,
-        sc.AD_BUDGET_SPENT_USD: round(budget.spent_usd, 8),
-        sc.AD_MESSAGES: ctx.stats.messages,
-        sc.AD_STATE_CONFLICTS: ctx.stats.state_conflicts,
-    })
-    if shared.budget_usd is not None:
-        root.set_attribute(sc.AD_BUDGET_REMAINING_USD, round(shared.budget_usd - budget.spent_usd, 8))
-    if result is not None:
-        root.set_attribute(sc.AD_WORKFLOW_RESULT, json.dumps(result, default=str, sort_keys=True)[:8000])
-    if ctx.stats.skipped:
-        root.set_attribute(sc.AD_AGENT_SKIPPED, sorted(set(ctx.stats.skipped)))
-    if outcome == "success":
-        root.set_status(Status(StatusCode.OK))
-    else:
-        if outcome == "incomplete":
-            root.set_attribute(sc.AD_TASK_INCOMPLETE_REASON, detail)
-        root.set_attribute(sc.ERROR_TYPE, outcome if outcome != "incomplete" else f"incomplete:{detail}")
-        root.set_status(Status(StatusCode.ERROR, detail))
-    root.end(end_time=clock.end_ns())
-    shared.ledger.record_task(TaskRecord(task_id, wf.name, thread_id, trace_id, outcome, budget.spent_usd, detail))
-    return TaskResult(task_id, trace_id, thread_id, wf.name, outcome, budget.spent_usd, detail, result,
-                      ctx.stats.messages, resumed=resumed)
+    result = execute(shared, task_id=task_id, thread_id=thread_id, config=config,
+                     graph_input=None if resumed else initial, clock=clock, span_ids=span_ids,
+                     root_attributes={sc.AD_RESUMED_FROM: str((existing.metadata or {}).get(META_TRACE_ID, ""))}
+                     if resumed else {}, run_no=run_no)
+    shared.ledger.record_task(TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome,
+                                         result.cost_usd, result.detail))
+    return replace(result, resumed=resumed)

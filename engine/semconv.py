@@ -156,3 +156,4 @@ EVENT_VALIDATION_FAILED: Final = "agentdeck.validation.failed"
 EVENT_DELEGATION: Final = "agentdeck.delegation"
 EVENT_STATE_CONFLICT: Final = "agentdeck.state.conflict"
 AD_RESUMED_FROM: Final = "agentdeck.resumed_from"  # trace id of the killed run a task resumed from
+EVENT_HANDLED: Final = "agentdeck.event.handled"  # event-driven workflows: a bus event was handled

@@ -14,9 +14,10 @@ agent's Pydantic schema at the boundary. Every attempt is its own `invoke_agent`
 
 from __future__ import annotations
 
+import functools
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -81,9 +82,49 @@ class _NodeInfo:
     checkpoint_ns: str
 
 
+BRANCH_FAILURES = "branch_failures"  # state key (list, operator.add reducer) of parallel-branch failures
+
+
+def contained(node: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """Wrap a node that runs in a parallel branch: its dead letter or budget/deadline stop is written
+    to state (`branch_failures`) instead of raised, so sibling branches finish cleanly; the join node
+    calls `raise_branch_failures` to end the task the same way."""
+
+    @functools.wraps(node)
+    def wrapper(state: Any) -> dict[str, Any]:
+        try:
+            return node(state)
+        except AgentDeadLettered as exc:
+            return {BRANCH_FAILURES: [{"kind": "dead_letter", "agent": exc.agent, "error_type": exc.error_type,
+                                       "error": exc.error, "dead_letter_id": exc.dead_letter_id}]}
+        except TaskHalted as exc:
+            return {BRANCH_FAILURES: [{"kind": "halted", "reason": exc.reason}]}
+
+    return wrapper
+
+
+def raise_branch_failures(state: Mapping[str, Any]) -> None:
+    """At a join: re-raise the first failure a contained parallel branch recorded."""
+    for failure in state.get(BRANCH_FAILURES) or []:
+        if failure["kind"] == "dead_letter":
+            raise AgentDeadLettered(failure["agent"], failure["error_type"], failure["error"],
+                                    failure["dead_letter_id"])
+        raise TaskHalted(failure["reason"])
+
+
 def dump(result: StepResult[Any]) -> dict[str, Any] | None:
     """The step's validated output as plain data for the graph state (None when it produced none)."""
     return result.output.model_dump(mode="json") if result.output is not None else None
+
+
+def node_event(name: str, attributes: Mapping[str, Any]) -> None:
+    """Add an event to the task's root span at the current node's (task clock) time."""
+    ctx = current_context()
+    ei = get_runtime().execution_info
+    meta = get_config().get("metadata", {})
+    step = int(meta.get("langgraph_step", 0))
+    cursor = ctx.clock.begin_node(step, ei.task_id if ei and ei.task_id else f"{meta.get('langgraph_node')}/{step}")
+    ctx.root_span.add_event(name, dict(attributes), timestamp=cursor.now_ns())
 
 
 def current_context() -> RunContext:

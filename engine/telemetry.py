@@ -20,7 +20,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Link, Span, SpanKind
 
 from engine.semconv import ENGINE_SCOPE, SERVICE_NAME
 
@@ -97,6 +97,7 @@ def new_span(
     kind: SpanKind = SpanKind.INTERNAL,
     span_id: int | None = None,
     trace_id: int | None = None,
+    links: Sequence[Link] = (),
 ) -> Span:
     """Start a span at `start_ns` under `parent`; the caller ends it with its own end time.
 
@@ -105,7 +106,7 @@ def new_span(
     t1 = _next_span_id.set(span_id)
     t2 = _next_trace_id.set(trace_id)
     try:
-        return tracer.start_span(name, context=parent, kind=kind, start_time=start_ns)
+        return tracer.start_span(name, context=parent, kind=kind, start_time=start_ns, links=links)
     finally:
         _next_trace_id.reset(t2)
         _next_span_id.reset(t1)

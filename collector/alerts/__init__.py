@@ -9,7 +9,7 @@ Entry points for the collector, the CLI and the dashboard:
 - `acknowledge(conn, alert_id)`, `silence(conn, alert_id, until_ns)`
 """
 
-from collector.alerts.delivery import Deliverer, DeliveryPolicy, generic_payload, slack_payload
+from collector.alerts.delivery import Deliverer, DeliveryPolicy
 from collector.alerts.evaluator import (
     AlertChange,
     CheckItem,
@@ -22,6 +22,7 @@ from collector.alerts.evaluator import (
 )
 from collector.alerts.metrics import METRICS, MetricSpec
 from collector.alerts.observe import Observation, observe_rule
+from collector.alerts.payloads import generic_payload, slack_payload
 from collector.alerts.rules import (
     DEFAULT_RULES_PATH,
     Channel,

@@ -22,78 +22,13 @@ import duckdb
 import httpx
 
 from collector.alerts.evaluator import AlertChange
+from collector.alerts.payloads import generic_payload, slack_payload
 from collector.alerts.rules import Channel
-from collector.alerts.state import Alert, ensure_tables
+from collector.alerts.state import Alert, CursorSource, ensure_tables
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS: Final = frozenset({408, 425, 429})
-_SEVERITY_MARK: Final = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
-
-
-def trace_link(dashboard_url: str | None, trace_id: str) -> str | None:
-    return f"{dashboard_url.rstrip('/')}/?trace_id={trace_id}" if dashboard_url else None
-
-
-def _headline(alert: Alert, event: str) -> str:
-    state = "RESOLVED" if event == "resolved" else "FIRING"
-    return (
-        f"[{alert.severity.upper()}] {state} {alert.rule}: {alert.metric} = {alert.value:.4g} "
-        f"({alert.comparison} {alert.threshold:g}) for {alert.target}"
-    )
-
-
-def generic_payload(alert: Alert, event: str, dashboard_url: str | None = None) -> dict[str, object]:
-    """The JSON body posted to `kind = "generic"` channels. Identical on every retry."""
-    return {
-        "dedupe_key": f"agentdeck-alert-{alert.id}-{event}",
-        "event": event,
-        "summary": _headline(alert, event),
-        "alert": {
-            "id": alert.id,
-            "rule": alert.rule,
-            "metric": alert.metric,
-            "severity": alert.severity,
-            "state": alert.state,
-            "scope": alert.scope,
-            "group": alert.group_value,
-            "target": alert.target,
-            "value": alert.value,
-            "comparison": alert.comparison,
-            "threshold": alert.threshold,
-            "first_seen_ns": alert.first_seen_ns,
-            "last_seen_ns": alert.last_seen_ns,
-            "fired_ns": alert.fired_ns,
-            "resolved_ns": alert.resolved_ns,
-            "detail": alert.detail,
-            "trace_ids": list(alert.trace_ids),
-            "trace_links": [trace_link(dashboard_url, t) for t in alert.trace_ids] if dashboard_url else [],
-        },
-    }
-
-
-def slack_payload(alert: Alert, event: str, dashboard_url: str | None = None) -> dict[str, object]:
-    """A Slack incoming-webhook body: `text` (fallback and notifications) plus `blocks`."""
-    mark = ":white_check_mark:" if event == "resolved" else _SEVERITY_MARK.get(alert.severity, "")
-    text = f"{mark} {_headline(alert, event)}".strip()
-    lines = [f"*{text}*"]
-    if alert.detail:
-        lines.append(alert.detail)
-    traces = list(alert.trace_ids[:5])
-    if traces:
-        shown = [f"<{trace_link(dashboard_url, t)}|{t[:12]}>" if dashboard_url else f"`{t[:12]}`" for t in traces]
-        more = f" (+{len(alert.trace_ids) - len(traces)} more)" if len(alert.trace_ids) > len(traces) else ""
-        lines.append("Traces: " + ", ".join(shown) + more)
-    return {
-        "text": text,
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"agentdeck alert #{alert.id} · {alert.scope}"}],
-            },
-        ],
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +48,10 @@ class DeliveryPolicy:
     max_queue: int = 1000  # queued + waiting-for-retry notifications
     workers: int = 4
 
+    def delay_s(self, attempt: int) -> float:
+        """Wait before retrying after failed attempt number `attempt` (1-based): 1 s, 2 s, 4 s, ..."""
+        return float(min(self.backoff_s * 2 ** (attempt - 1), self.backoff_max_s))
+
 
 class Deliverer:
     """Posts alert notifications on background threads; `submit` never blocks on the network."""
@@ -126,7 +65,7 @@ class Deliverer:
         dashboard_url: str | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self._conn = conn
+        self._cursors = CursorSource(conn)
         self._channels = dict(channels)
         self.policy = policy or DeliveryPolicy()
         self._dashboard_url = dashboard_url
@@ -250,7 +189,7 @@ class Deliverer:
             return None
 
     def _work(self) -> None:
-        cursor = self._conn.cursor()
+        cursor = self._cursors()
         with httpx.Client() as http:
             while (job := self._next_job()) is not None:
                 try:
@@ -298,7 +237,7 @@ class Deliverer:
             cursor,
         )
         if again:
-            delay = min(self.policy.backoff_s * 2 ** (job.attempt - 1), self.policy.backoff_max_s)
+            delay = self.policy.delay_s(job.attempt)
             retry = _Job(job.alert, job.event, job.channel, job.body, job.attempt + 1)
             with self._cv:
                 heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), retry))
@@ -316,7 +255,7 @@ class Deliverer:
         error: str | None,
         cursor: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
-        target = cursor if cursor is not None else self._conn.cursor()
+        target = cursor if cursor is not None else self._cursors()
         try:
             target.execute(
                 """INSERT INTO alert_deliveries (alert_id, rule, event, channel, url, attempt, status, http_status,

@@ -82,7 +82,24 @@ def evaluate_all(
                 _record_status(conn, rule, now_ns, 0, message)
             except duckdb.Error:
                 _rollback(conn)
+    if trace_ids is None:
+        changes.extend(_retire_removed_rules(conn, rules, now_ns))
     return Evaluation(changes, failures)
+
+
+def _retire_removed_rules(conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int) -> list[AlertChange]:
+    """Alerts of rules no longer in the file resolve (pending ones go), and their status rows go."""
+    names = [r.name for r in rules.rules]
+    conn.execute("BEGIN TRANSACTION")
+    conn.execute("DELETE FROM alerts WHERE state = 'pending' AND NOT list_contains($names, rule)", {"names": names})
+    rows = conn.execute(
+        f"""UPDATE alerts SET state = 'resolved', resolved_ns = $now
+        WHERE state = 'firing' AND NOT list_contains($names, rule) RETURNING {ALERT_COLUMNS}""",
+        {"names": names, "now": now_ns},
+    ).fetchall()
+    conn.execute("DELETE FROM alert_rule_status WHERE NOT list_contains($names, rule)", {"names": names})
+    conn.execute("COMMIT")
+    return [AlertChange("resolved", alert_from_row(row)) for row in rows]
 
 
 def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
@@ -159,7 +176,8 @@ def _breach(
     state = "firing" if fire else current.state
     row = conn.execute(
         f"""UPDATE alerts SET state = $state, last_seen_ns = $now, value = $value, trace_ids = $traces,
-            detail = $detail, fired_ns = coalesce(fired_ns, $fired), severity = $severity
+            detail = $detail, fired_ns = coalesce(fired_ns, $fired), severity = $severity,
+            threshold = $threshold, comparison = $comparison
         WHERE id = $id RETURNING {ALERT_COLUMNS}""",
         {
             "id": current.id,
@@ -170,6 +188,8 @@ def _breach(
             "detail": o.detail,
             "fired": now_ns if fire else None,
             "severity": rule.severity,
+            "threshold": rule.threshold,
+            "comparison": rule.comparison,
         },
     ).fetchone()
     assert row is not None

@@ -22,6 +22,7 @@ from engine.semconv import (
     AD_BUDGET_SPENT_USD,
     AD_MESSAGES,
     AD_STATE_CONFLICTS,
+    AD_TASK_INCOMPLETE_REASON,
     GEN_AI_TOOL_CALL_ARGUMENTS,
 )
 
@@ -81,7 +82,9 @@ _TRACES_CTE: Final = f"""t AS (SELECT trace_id,
     max({_attr_num(AD_STATE_CONFLICTS)}) FILTER (WHERE span_type = 'workflow') AS conflicts,
     count(*) FILTER (WHERE span_type = 'agent') AS agent_steps,
     max({_attr_num(AD_BUDGET_LIMIT_USD)}) AS budget_limit,
-    max({_attr_num(AD_BUDGET_SPENT_USD)}) AS budget_spent
+    max({_attr_num(AD_BUDGET_SPENT_USD)}) AS budget_spent,
+    coalesce(bool_or(starts_with({_attr_text(AD_TASK_INCOMPLETE_REASON)}, 'budget'))
+        FILTER (WHERE span_type = 'workflow'), false) AS budget_halted
   FROM s GROUP BY trace_id)"""
 
 _COMPLETED: Final = "(t.outcome = 'success' OR (t.outcome IS NULL AND NOT t.root_error))"
@@ -265,11 +268,15 @@ def _task_check_plan(rule: Rule) -> _Plan:
     member = "trace_id IN (SELECT trace_id FROM tg)"
     common = "true AS bad, true AS cur, false AS today"
     if m == "task_budget_breach":
+        # The engine reserves each call's worst case and stops a task that cannot afford the next one
+        # (outcome incomplete, reason budget), so its spend can stay just under the limit: that task
+        # used up its budget, and counts as at least 1.0.
         spent = "greatest(coalesce(t.budget_spent, 0), t.cost)"
+        ratio = f"greatest({spent} / t.budget_limit, CASE WHEN t.budget_halted THEN 1.0 ELSE 0.0 END)"
         units = (
-            f"SELECT t.trace_id AS grp, t.trace_id, {spent} / t.budget_limit AS num, 1.0 AS den, "
-            f"{spent} / t.budget_limit AS badness, {common}, "
+            f"SELECT t.trace_id AS grp, t.trace_id, {ratio} AS num, 1.0 AS den, {ratio} AS badness, {common}, "
             f"printf('spent $%.4f of a $%.4f task budget', {spent}, t.budget_limit) || "
+            "CASE WHEN t.budget_halted THEN '; the engine stopped the task (budget)' ELSE '' END || "
             "coalesce(' (outcome ' || t.outcome || ')', '') AS detail "
             f"FROM t WHERE t.budget_limit > 0 AND {member}"
         )

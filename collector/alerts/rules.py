@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import pyarrow as pa
+
 from collector.alerts.metrics import METRICS, MetricSpec
 
 SCOPE_KINDS: Final = ("all", "workflow", "agent", "model", "service")
@@ -47,6 +49,25 @@ _RULE_KEYS: Final = (
 # Keys only some metrics accept (the metric's `options` lists them).
 _OPTION_KEYS: Final = ("stat", "baseline_window", "daily_budget_usd")
 _CHANNEL_KEYS: Final = ("url", "kind", "timeout_s")
+
+
+_RULES_SCHEMA: Final = pa.schema(
+    [
+        (name, pa.float64() if name == "threshold" else pa.string())
+        for name in (
+            "name",
+            "metric",
+            "scope",
+            "window",
+            "comparison",
+            "threshold",
+            "severity",
+            "for",
+            "channels",
+            "description",
+        )
+    ]
+)
 
 
 class RulesError(ValueError):
@@ -114,6 +135,27 @@ class RuleSet:
             if r.name == name:
                 return r
         raise KeyError(name)
+
+    def to_table(self) -> pa.Table:
+        """The rules as rows, for the query API and the dashboard's rules panel."""
+        return pa.Table.from_pylist(
+            [
+                {
+                    "name": r.name,
+                    "metric": r.metric,
+                    "scope": r.scope.describe(),
+                    "window": format_duration(r.window_ns),
+                    "comparison": r.comparison,
+                    "threshold": r.threshold,
+                    "severity": r.severity,
+                    "for": format_duration(r.for_ns),
+                    "channels": ", ".join(r.channels),
+                    "description": r.description,
+                }
+                for r in self.rules
+            ],
+            schema=_RULES_SCHEMA,
+        )
 
     @property
     def task_check_rules(self) -> tuple[Rule, ...]:

@@ -18,6 +18,7 @@ import duckdb
 from collector.alerts.delivery import Deliverer, DeliveryPolicy
 from collector.alerts.evaluator import AlertChange, RuleFailure, evaluate_all
 from collector.alerts.rules import RuleSet
+from collector.alerts.state import CursorSource
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class AlertService:
         rules: RuleSet,
         *,
         interval_s: float = 15.0,
+        fast_check_gap_s: float = 1.0,
         deliverer: Deliverer | None = None,
         delivery_policy: DeliveryPolicy | None = None,
         dashboard_url: str | None = None,
@@ -38,9 +40,10 @@ class AlertService:
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"alert evaluation interval must be > 0 seconds, got {interval_s}")
-        self._conn = conn
+        self._cursors = CursorSource(conn)
         self._rules = rules
         self.interval_s = interval_s
+        self.fast_check_gap_s = fast_check_gap_s
         self._clock = clock
         self.deliverer = deliverer or Deliverer(
             conn, rules.channels, policy=delivery_policy, dashboard_url=dashboard_url, clock=clock
@@ -95,7 +98,7 @@ class AlertService:
 
     def run_once(self, now_ns: int | None = None, trace_ids: Iterable[str] | None = None) -> list[AlertChange]:
         """Evaluate now on the caller's thread (all rules, or the per-task checks of `trace_ids`)."""
-        cursor = self._conn.cursor()
+        cursor = self._cursors()
         try:
             return self._evaluate(cursor, now_ns, None if trace_ids is None else sorted(trace_ids))
         finally:
@@ -117,29 +120,33 @@ class AlertService:
         return result.changes
 
     def _run(self) -> None:
-        cursor = self._conn.cursor()
+        cursor = self._cursors()
         next_full = time.monotonic()
+        next_fast = 0.0  # fast checks at most every fast_check_gap_s, so a busy writer batches them
         try:
             while True:
                 with self._cv:
-                    while not self._stopping and not self._pending_traces and not self._full_due:
-                        left = next_full - time.monotonic()
-                        if left <= 0:
+                    while True:
+                        if self._stopping:
+                            return
+                        now = time.monotonic()
+                        if now >= next_full:
                             self._full_due = True
+                        if self._full_due or (self._pending_traces and now >= next_fast):
                             break
-                        self._cv.wait(left)
-                    if self._stopping:
-                        return
+                        wake = min(next_full, next_fast) if self._pending_traces else next_full
+                        self._cv.wait(max(wake - now, 0.001))
                     traces = sorted(self._pending_traces)
                     self._pending_traces.clear()
                     full = self._full_due
                     self._full_due = False
                 try:
-                    if traces and not full:
-                        self._evaluate(cursor, None, traces)
-                    if full:
+                    if full:  # the full run covers the pending tasks too
                         next_full = time.monotonic() + self.interval_s
                         self._evaluate(cursor, None, None)
+                    else:
+                        next_fast = time.monotonic() + self.fast_check_gap_s
+                        self._evaluate(cursor, None, traces)
                 except Exception:  # keep evaluating on the next tick whatever happened
                     log.exception("alert evaluation failed")
         finally:

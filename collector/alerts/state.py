@@ -7,6 +7,7 @@ two user actions. Every function takes a connection or cursor and binds every va
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Final
 
@@ -66,6 +67,19 @@ ALERT_COLUMNS: Final = (
     "id, rule, metric, scope, group_value, severity, state, first_seen_ns, last_seen_ns, fired_ns, "
     "resolved_ns, value, threshold, comparison, trace_ids, detail, acknowledged, silenced_until_ns"
 )
+
+
+class CursorSource:
+    """Hands out DuckDB cursors to any thread. A DuckDB connection object is not thread-safe, so
+    cursors come from a private root cursor (made once, on the constructing thread) under a lock."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._root = conn.cursor()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._root.cursor()
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:

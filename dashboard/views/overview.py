@@ -39,13 +39,13 @@ def headline() -> None:
     tiles = [
         ("Tasks", theme.count, "tasks", "amount", "normal"),
         ("Completion rate", theme.pct, "completion_rate", "rate", "normal"),
+        ("Latency p95", theme.duration, "latency_p95_ms", "amount", "inverse"),
+        ("Retry rate", theme.pct, "retry_rate", "rate", "inverse"),
         ("Spend", theme.usd, "spend_usd", "amount", "inverse"),
         ("Cost / task (avg)", theme.usd, "cost_per_task_avg", "amount", "inverse"),
         ("Cost / task (p99)", theme.usd, "cost_per_task_p99", "amount", "inverse"),
-        ("Latency p95", theme.duration, "latency_p95_ms", "amount", "inverse"),
-        ("Retry rate", theme.pct, "retry_rate", "rate", "inverse"),
     ]
-    cols = st.columns(len(tiles))
+    cols = [*st.columns(4), *st.columns(4)[:3]]
     for col, (label, fmt, key, kind, colour) in zip(cols, tiles, strict=True):
         value = _value(cur, key)
         col.metric(
@@ -65,12 +65,17 @@ def headline() -> None:
 
     left, right = st.columns(2)
     params = {**f.params(), "buckets": 48}
+    span = (f.start_ns, f.end_ns)
     with left:
         tasks = data.query("timeseries", {**params, "metric": "tasks", "group_by": "workflow"})
-        st.plotly_chart(charts.over_time(tasks, "count", title="Tasks by workflow", dimension="workflow"))
+        st.plotly_chart(
+            charts.over_time(tasks, "count", title="Tasks by workflow", dimension="workflow", span_ns=span, buckets=48)
+        )
     with right:
         spend = data.query("timeseries", {**params, "metric": "spend", "group_by": "agent"})
-        st.plotly_chart(charts.over_time(spend, "usd", title="Spend by agent", dimension="agent"))
+        st.plotly_chart(
+            charts.over_time(spend, "usd", title="Spend by agent", dimension="agent", span_ns=span, buckets=48)
+        )
 
     failed = data.query("traces", {**f.params(), "status": "error", "limit": 10})
     st.subheader("Latest failed tasks")

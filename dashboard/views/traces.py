@@ -11,14 +11,8 @@ from dashboard import components, data, filters, trace_detail
 
 PAGE_SIZE: Final = 50
 STATUSES: Final = ["", "ok", "error", "incomplete", "dead_letter"]
-STATUS_LABELS: Final = {
-    "": "Any status",
-    "ok": "OK",
-    "error": "Failed",
-    "incomplete": "Incomplete",
-    "dead_letter": "Dead letter",
-}
-SORTS: Final = {"start": "Newest", "cost": "Cost", "duration": "Duration", "tokens": "Tokens", "spans": "Spans"}
+# Bound widgets put the shown option in the URL, so options are shown as the URL spells them.
+SORTS: Final = ["start", "cost", "duration", "tokens", "spans"]
 
 
 def _facet(dimension: str, f: filters.Filters, key: str) -> list[str]:
@@ -41,7 +35,7 @@ def filter_bar(f: filters.Filters) -> dict[str, str | int | float | bool | None]
     c[0].selectbox(
         "Agent", _facet("agent", f, "agent"), format_func=lambda v: v or "Any agent", key="agent", bind="query-params"
     )
-    c[1].selectbox("Status", STATUSES, format_func=STATUS_LABELS.__getitem__, key="status", bind="query-params")
+    c[1].selectbox("Status", STATUSES, format_func=lambda v: v or "any", key="status", bind="query-params")
     c[2].selectbox(
         "Model", _facet("model", f, "model"), format_func=lambda v: v or "Any model", key="model", bind="query-params"
     )
@@ -56,7 +50,7 @@ def filter_bar(f: filters.Filters) -> dict[str, str | int | float | bool | None]
         "Max cost ($)", min_value=0.0, value=None, step=0.01, format="%.4f", key="max_cost", bind="query-params"
     )
     c[2].number_input("Min duration (ms)", min_value=0.0, value=None, step=100.0, key="min_ms", bind="query-params")
-    c[3].selectbox("Sort by", list(SORTS), format_func=SORTS.__getitem__, key="sort", bind="query-params")
+    c[3].selectbox("Sort by", SORTS, key="sort", bind="query-params")
     c[4].toggle("Replays only", key="replays", bind="query-params")
     c[5].toggle("Ascending", key="asc", bind="query-params")
     return {

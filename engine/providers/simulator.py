@@ -37,19 +37,12 @@ from engine.providers.base import (
     ToolCall,
     Usage,
 )
+from engine.providers.simtext import TextWriter
 from engine.semconv import PROVIDER_SIMULATED
 
 ENUM_RULE = "allowed list"
 ID_RULE = "exactly as written"
 FEEDBACK_MARKER = "\n\n## Your previous answer was rejected"
-
-_WORDS = [
-    "customer", "account", "invoice", "refund", "shipment", "delay", "escalation", "priority",
-    "policy", "warranty", "replacement", "configuration", "outage", "latency", "deployment",
-    "contract", "revenue", "margin", "guidance", "liquidity", "exposure", "regulatory",
-    "litigation", "supplier", "churn", "retention", "onboarding", "integration", "credential",
-    "rollback",
-]
 
 # (ttft ms, output tokens per second, prefill ms per input token) per model family
 _SPEED = {"haiku": (350.0, 170.0, 0.4), "sonnet": (650.0, 75.0, 1.2), "opus": (1100.0, 42.0, 3.0)}
@@ -121,7 +114,8 @@ class SimulatedProvider:
         base = prompt.split(FEEDBACK_MARKER)[0]
         has_feedback = FEEDBACK_MARKER in prompt
         hard = stable_int(self.seed, "hard", base) % 100 < self.hard_percent
-        gen = _Generator(rng, request.output_schema, prompt, hard=hard, feedback=has_feedback)
+        context = "\n".join(m.content for m in request.messages).split(FEEDBACK_MARKER)[0]
+        gen = _Generator(rng, request.output_schema, prompt, context=context, hard=hard, feedback=has_feedback)
 
         tool_calls: tuple[ToolCall, ...] = ()
         fault: str | None = None
@@ -164,7 +158,7 @@ class SimulatedProvider:
 class _Generator:
     """Builds a JSON value for a JSON schema, following (or missing) the prompt's instructions."""
 
-    def __init__(self, rng: random.Random, root: dict[str, Any], prompt: str, *, hard: bool,
+    def __init__(self, rng: random.Random, root: dict[str, Any], prompt: str, *, context: str, hard: bool,
                  feedback: bool) -> None:
         self.rng = rng
         self.defs: dict[str, Any] = root.get("$defs", {})
@@ -173,7 +167,7 @@ class _Generator:
         self.enum_ok = ENUM_RULE in low or (feedback and not hard)
         self.ids_ok = ID_RULE in low or (feedback and not hard)
         self.hard = hard
-        self.keywords = [w.strip(".,:;()\"'").lower() for w in prompt.split() if len(w) > 6][:40] or _WORDS
+        self.writer = TextWriter(rng, context)
 
     def value(self, schema: dict[str, Any], name: str) -> Any:
         if "$ref" in schema:
@@ -214,10 +208,6 @@ class _Generator:
             if found and (self.ids_ok or not (self.hard or self.rng.random() < 0.2)):
                 return found.group(0)
             return "the customer's order" if not self.ids_ok else (found.group(0) if found else "unknown")
-        words = self.rng.sample(self.keywords, k=min(len(self.keywords), self.rng.randint(3, 7)))
-        filler = self.rng.sample(_WORDS, k=4)
-        text = (f"{name.replace('_', ' ').capitalize()}: {' '.join(words)}; considering {filler[0]} and "
-                f"{filler[1]}, the {filler[2]} points to {filler[3]}.")
         lo, hi = schema.get("minLength", 0), schema.get("maxLength", 600)
-        text = text[:hi]
+        text = self.writer.write(name, hi)
         return text + "." * max(lo - len(text), 0)

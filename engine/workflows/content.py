@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from engine.agents import Agent, Prompt, Tier
 from engine.context import RunContext
 from engine.providers.simulator import stable_int
-from engine.step import dump, run_agent
+from engine.step import contained, dump, raise_branch_failures, run_agent
 from engine.workflow import Workflow
 
 MAX_ROUNDS = 3
@@ -49,6 +49,7 @@ class ContentState(TypedDict, total=False):
     brief: dict[str, Any]
     drafts: list[dict[str, Any]]
     critiques: Annotated[list[dict[str, Any]], operator.add]
+    branch_failures: Annotated[list[dict[str, Any]], operator.add]
     final: dict[str, Any] | None
 
 
@@ -68,10 +69,11 @@ def _critic(agent: Agent) -> Any:
                            state=state))
         return {"critiques": [{**c, "critic": agent.name, "round": rnd}] if c else []}
 
-    return node
+    return contained(node)
 
 
 def decide(state: ContentState) -> dict[str, Any]:
+    raise_branch_failures(state)
     rounds = len(state["drafts"])
     latest = [c for c in state.get("critiques", []) if c["round"] == rounds - 1]
     if latest and all(c["approve"] for c in latest) and state["drafts"][-1]:

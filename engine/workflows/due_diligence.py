@@ -19,7 +19,7 @@ from engine import semconv as sc
 from engine.agents import Agent, Prompt, Tier
 from engine.context import RunContext
 from engine.providers.simulator import stable_int
-from engine.step import current_context, dump, run_agent
+from engine.step import contained, current_context, dump, node_event, raise_branch_failures, run_agent
 from engine.workflow import Workflow
 
 AREAS = ("financial", "legal", "market", "technology")
@@ -73,6 +73,7 @@ class DDState(TypedDict, total=False):
     company: dict[str, Any]
     findings: Annotated[dict[str, Any], _merge]
     conflicts: Annotated[int, operator.add]
+    branch_failures: Annotated[list[dict[str, Any]], operator.add]
     memo: dict[str, Any] | None
 
 
@@ -86,14 +87,14 @@ def _make_node(area: str) -> Any:
         _, conflicts = dossier.update(lambda d: {**d, area: result.output.risk if result.output else "unknown"})
         if conflicts:
             ctx.stats.add_conflicts(conflicts)
-            ctx.root_span.add_event(sc.EVENT_STATE_CONFLICT, {sc.AD_STATE_CONFLICTS: conflicts,
-                                                              sc.GEN_AI_AGENT_NAME: agent.name})
+            node_event(sc.EVENT_STATE_CONFLICT, {sc.AD_STATE_CONFLICTS: conflicts, sc.GEN_AI_AGENT_NAME: agent.name})
         return {"findings": {area: dump(result)}, "conflicts": conflicts}
 
-    return node
+    return contained(node)
 
 
 def synthesize(state: DDState) -> dict[str, Any]:
+    raise_branch_failures(state)
     findings = state.get("findings", {})
     present = {a: f for a, f in findings.items() if f}
     missing = [a for a in AREAS if not findings.get(a)]

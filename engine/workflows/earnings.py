@@ -18,7 +18,7 @@ from engine import semconv as sc
 from engine.agents import Agent, Prompt, Tier
 from engine.context import RunContext
 from engine.providers.simulator import stable_int
-from engine.step import current_context, dump, run_agent
+from engine.step import current_context, dump, node_event, run_agent
 from engine.workflow import Workflow
 
 TOPICS = ("revenue", "margins", "guidance")
@@ -94,8 +94,7 @@ def analyse(state: EarningsState) -> dict[str, Any]:
         updates["queue"] = state["queue"][1:]
         return updates
     new_depth = depth + 1
-    ctx.root_span.add_event(sc.EVENT_DELEGATION, {sc.GEN_AI_AGENT_NAME: agent.name,
-                                                  sc.AD_DELEGATION_DEPTH: new_depth})
+    node_event(sc.EVENT_DELEGATION, {sc.GEN_AI_AGENT_NAME: agent.name, sc.AD_DELEGATION_DEPTH: new_depth})
     if new_depth >= ctx.delegation_limit:
         updates["queue"] = state["queue"][1:]
         updates["incomplete_reason"] = "delegation_limit"

@@ -23,7 +23,7 @@ from engine.agents import Agent, Prompt, Tier, Tool
 from engine.bus import EventBus, dead_letter_event
 from engine.context import RunContext
 from engine.providers.simulator import stable_int
-from engine.step import current_context, dump, run_agent
+from engine.step import dump, node_event, run_agent
 from engine.workflow import Workflow
 
 MAX_EVENTS = 12
@@ -102,7 +102,7 @@ def _route(state: IncidentState) -> str:
 
 def _consume(state: IncidentState, emitted: list[dict[str, Any]], finding: dict[str, Any] | None) -> dict[str, Any]:
     event = state["queue"][0]
-    current_context().root_span.add_event("agentdeck.event.handled", {sc.AD_EVENT_TYPE: event["type"]})
+    node_event(sc.EVENT_HANDLED, {sc.AD_EVENT_TYPE: event["type"]})
     findings = {**state.get("findings", {})}
     if finding is not None:
         findings[event["type"]] = finding

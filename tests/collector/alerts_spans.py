@@ -102,8 +102,7 @@ class Task:
         start = self.cursor_ns
         self.spent_usd += cost_usd
         attrs: dict[str, object] = {semconv.GEN_AI_AGENT_NAME: name, semconv.AD_ATTEMPT: attempt}
-        if self.budget_limit_usd is not None:
-            attrs[semconv.AD_BUDGET_LIMIT_USD] = self.budget_limit_usd
+        if self.budget_limit_usd is not None:  # as the engine does: spend on every step, the limit on the root
             attrs[semconv.AD_BUDGET_SPENT_USD] = round(self.spent_usd, 6)
         self.rows.append(
             span(
@@ -182,8 +181,17 @@ class Task:
         self.cursor_ns = start + 50 * MS
         return self
 
-    def finish(self, outcome: str = "success", *, messages: int | None = 6, conflicts: int | None = 0) -> Task:
+    def finish(
+        self,
+        outcome: str = "success",
+        *,
+        messages: int | None = 6,
+        conflicts: int | None = 0,
+        incomplete_reason: str | None = None,
+    ) -> Task:
         attrs: dict[str, object] = {semconv.GEN_AI_WORKFLOW_NAME: self.workflow, semconv.AD_TASK_OUTCOME: outcome}
+        if incomplete_reason is not None:
+            attrs[semconv.AD_TASK_INCOMPLETE_REASON] = incomplete_reason
         if messages is not None:
             attrs[semconv.AD_MESSAGES] = messages
         if conflicts is not None:

@@ -269,7 +269,7 @@ def test_service_fires_within_moments_of_new_spans(store: Store, receiver_factor
     try:
         assert wait_for(lambda: service.evaluations == 1)  # the start-up evaluation; the next is an hour away
         burner = Task(T0, budget_limit_usd=0.5)
-        burner.agent("researcher", cost_usd=0.4).agent("researcher", cost_usd=0.4)
+        burner.agent("researcher", cost_usd=0.4).agent("researcher", cost_usd=0.4).finish("incomplete")
         store.add(burner)  # what the writer commits ...
         service.notify_spans_arrived([burner.trace_id])  # ... and then reports
         assert wait_for(lambda: len(hook.bodies) == 1)
@@ -293,3 +293,8 @@ def test_service_evaluates_on_its_interval(store: Store) -> None:
     finally:
         service.stop()
     assert list_alerts(store.conn).num_rows == 1  # many ticks, one alert
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    policy = DeliveryPolicy(backoff_s=1.0, backoff_max_s=5.0)
+    assert [policy.delay_s(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]

@@ -115,12 +115,13 @@ def test_acknowledge_and_silence(store: Store) -> None:
 def test_list_alerts_puts_firing_and_critical_first(store: Store) -> None:
     store.add(simple_task(T0, cost_usd=1.0))
     text = (
-        rules_toml("spend", 1.0, name="old", severity="info")
-        + rules_toml("spend", 1.0, name="warn", severity="warning")
-        + rules_toml("spend", 1.0, name="crit", severity="critical")
+        rules_toml("spend", 1.0, name="old", severity="info", window="5m")
+        + rules_toml("spend", 1.0, name="warn", severity="warning", window="1d")
+        + rules_toml("spend", 1.0, name="crit", severity="critical", window="1d")
     )
-    evaluate(store.conn, parse_rules(text), T0 + MIN)
-    evaluate(store.conn, parse_rules(rules_toml("spend", 1.0, name="old", severity="info")), T0 + 2 * HOUR)
+    assert len(evaluate(store.conn, parse_rules(text), T0 + MIN)) == 3
+    later = evaluate(store.conn, parse_rules(text), T0 + 10 * MIN)
+    assert [c.alert.rule for c in later if c.kind == "resolved"] == ["old"]
     table = list_alerts(store.conn)
     assert table.column("rule").to_pylist() == ["crit", "warn", "old"]
     assert list_alerts(store.conn, state="resolved").column("rule").to_pylist() == ["old"]
@@ -201,3 +202,12 @@ def test_check_reports_a_store_without_spans_as_errors(tmp_path: Path) -> None:
     empty = duckdb.connect(str(tmp_path / "empty.duckdb"))
     result = check(empty, parse_rules(rules_toml("spend", 1.0)), T0)
     assert result.exit_code == 2 and result.firing == [] and "spans" in result.errors[0].error
+
+
+def test_alerts_of_a_removed_rule_resolve(store: Store) -> None:
+    store.add(simple_task(T0, cost_usd=1.0))
+    both = parse_rules(rules_toml("spend", 1.0, name="kept") + rules_toml("spend", 1.0, name="dropped"))
+    assert len(evaluate(store.conn, both, T0 + MIN)) == 2
+    changes = evaluate(store.conn, parse_rules(rules_toml("spend", 1.0, name="kept")), T0 + 2 * MIN)
+    assert [(c.kind, c.alert.rule) for c in changes] == [("updated", "kept"), ("resolved", "dropped")]
+    assert list_rule_status(store.conn).column("rule").to_pylist() == ["kept"]

@@ -9,6 +9,7 @@ import pytest
 from alerts_spans import rules_toml
 
 from collector.alerts import DEFAULT_RULES_PATH, METRICS, RulesError, load_rules, parse_duration, parse_rules
+from collector.alerts import rules as rules_module
 
 CHANNELS = """
 [channels.oncall]
@@ -157,3 +158,33 @@ def test_load_rules_from_a_file(tmp_path: Path) -> None:
     path.write_text(rules_toml("spend", 10, window="24h", severity="critical"))
     rs = load_rules(path)
     assert rs.source == str(path) and rs.rules[0].window_ns == 86_400 * 10**9
+
+
+def test_the_docs_describe_every_metric_and_key_and_their_example_parses() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ALERTS.md").read_text()
+    for name in METRICS:
+        assert f"| `{name}` |" in doc, f"metric {name} is not documented"
+    for key in rules_module._RULE_KEYS:
+        assert f"| `{key}` |" in doc, f"rule key {key} is not documented"
+    for key in rules_module._CHANNEL_KEYS:
+        assert f"{key} = " in doc, f"channel key {key} is not documented"
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    rs = parse_rules(example)
+    assert rs.rules[0].name == "agent-p95-latency" and rs.channels["oncall"].kind == "slack"
+
+
+def test_rules_as_a_table_for_the_dashboard() -> None:
+    rs = parse_rules(rules_toml("retry_rate", 0.15, scope="agent", window="30m", for_="5m", severity="critical"))
+    [row] = rs.to_table().to_pylist()
+    assert row == {
+        "name": "retry_rate",
+        "metric": "retry_rate",
+        "scope": "each agent",
+        "window": "30m",
+        "comparison": ">",
+        "threshold": 0.15,
+        "severity": "critical",
+        "for": "5m",
+        "channels": "",
+        "description": "",
+    }

@@ -285,3 +285,11 @@ def test_unknown_convention_keeps_everything() -> None:
     row = rows([S("GET /", t, attrs={"http.method": "GET", "big": "x" * 10_000})])["GET /"]
     assert (row.convention, row.span_type, row.cost_source) == ("unknown", "other", None)
     assert json.loads(row.attributes) == {"http.method": "GET", "big": "x" * 10_000}
+
+
+def test_out_of_range_numbers_are_dropped_not_stored() -> None:
+    t = new_trace_id()
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": "9" * 30, "agentdeck.attempt": 1e30}
+    row = rows([S("chat", t, attrs=attrs)])["chat"]
+    assert (row.input_tokens, row.attempt) == (None, None)
+    assert json.loads(row.attributes)["gen_ai.usage.input_tokens"] == "9" * 30

@@ -54,12 +54,20 @@ def test_split_keeps_every_span_with_its_resource_and_scope() -> None:
 
 def test_shift_moves_spans_and_events_together() -> None:
     req = make_request(1, 2)
-    before = [(s.start_time_unix_nano, s.end_time_unix_nano, [e.time_unix_nano for e in s.events])
-              for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    before = [
+        (s.start_time_unix_nano, s.end_time_unix_nano, [e.time_unix_nano for e in s.events])
+        for rs in req.resource_spans
+        for ss in rs.scope_spans
+        for s in ss.spans
+    ]
     end = latest_end_ns([req])
     shift(req, 10**12)
-    after = [(s.start_time_unix_nano, s.end_time_unix_nano, [e.time_unix_nano for e in s.events])
-             for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    after = [
+        (s.start_time_unix_nano, s.end_time_unix_nano, [e.time_unix_nano for e in s.events])
+        for rs in req.resource_spans
+        for ss in rs.scope_spans
+        for s in ss.spans
+    ]
     assert latest_end_ns([req]) == end + 10**12
     for (s0, e0, ev0), (s1, e1, ev1) in zip(before, after, strict=True):
         assert (s1 - s0, e1 - e0) == (10**12, 10**12)

@@ -74,7 +74,7 @@ def test_engine_retries_each_attempt_is_a_span(run_workflow: Callable[..., Run])
     assert [(s.attributes[sc.AD_ATTEMPT], s.attributes.get(sc.AD_RETRY_REASON), s.attributes.get(sc.ERROR_TYPE))
             for s in classifier] == [(1, None, "rate_limit"), (2, "rate_limit", "server_error"),
                                      (3, "server_error", None)]
-    chat = [s for s in spans if s.name == "chat claude-sonnet-4-5"][0]
+    chat = next(s for s in spans if s.name == "chat claude-sonnet-4-5")
     assert chat.attributes[sc.GEN_AI_PROVIDER_NAME] == "anthropic"
     assert chat.attributes[sc.GEN_AI_RESPONSE_MODEL] == "claude-sonnet-4-5-20251001"
     assert chat.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 470

@@ -1,0 +1,119 @@
+"""Agents: how each agent does (success, retries and why, latency, cost), and its traces."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, data, filters, theme
+from engine.semconv import RETRY_REASONS
+
+st.title("Agents")
+
+
+def _reasons(row: pd.Series) -> str:
+    parts = [f"{r.replace('_', ' ')} {int(row[f'retries_{r}'])}" for r in RETRY_REASONS if row.get(f"retries_{r}", 0)]
+    return " · ".join(parts)
+
+
+def metrics_table(frame: pd.DataFrame, by_workflow: bool) -> None:
+    shown = pd.DataFrame(
+        {
+            **({"Workflow": frame["workflow_name"].fillna("(none)")} if by_workflow else {}),
+            "Agent": frame["agent_name"],
+            "Steps": frame["invocations"].astype(int),
+            "Attempts": frame["attempts"].astype(int),
+            "First-attempt success": frame["first_attempt_success_rate"].astype(float),
+            "Retry rate": frame["retry_rate"].astype(float),
+            "Retries by reason": [_reasons(r) for _, r in frame.iterrows()],
+            "Error rate": frame["error_rate"].astype(float),
+            "p50": [theme.duration(v) for v in frame["p50_ms"]],
+            "p95": [theme.duration(v) for v in frame["p95_ms"]],
+            "p99": [theme.duration(v) for v in frame["p99_ms"]],
+            "Tokens in": frame["input_tokens"].astype(int),
+            "Tokens out": frame["output_tokens"].astype(int),
+            "Cost": frame["cost_usd"].astype(float),
+            "Cost / task": frame["cost_per_task"].astype(float),
+            "Top error": frame["top_error_type"].fillna(""),
+        }
+    )
+    pct = st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            "First-attempt success": pct,
+            "Retry rate": st.column_config.NumberColumn(format="percent"),
+            "Error rate": st.column_config.NumberColumn(format="percent"),
+            "Cost": st.column_config.NumberColumn(format="$%.4f"),
+            "Cost / task": st.column_config.NumberColumn(format="$%.4f"),
+            "Tokens in": st.column_config.NumberColumn(format="localized"),
+            "Tokens out": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+
+
+def body() -> None:
+    f = filters.current()
+    by_workflow = bool(st.session_state.get("by_wf"))
+    frame = data.query("agent_metrics", {**f.params(), "by_workflow": by_workflow})
+    if frame.empty:
+        components.no_data(f.label)
+        return
+    focus = st.session_state.get("agent") or None
+    metrics_table(frame, by_workflow)
+
+    params = {**f.params(), "buckets": 48, "group_by": "agent"}
+    charts_row = st.columns(3)
+    plots: tuple[tuple[str, charts.Unit, Literal["bar", "line"], str], ...] = (
+        ("latency_p95", "ms", "line", "p95 step latency"),
+        ("retry_rate", "pct", "line", "Retry rate"),
+        ("spend", "usd", "bar", "Spend"),
+    )
+    for col, (metric, unit, kind, title) in zip(charts_row, plots, strict=True):
+        series = data.query("timeseries", {**params, "metric": metric})
+        if focus:
+            series = series[series["group"] == focus]
+        with col:
+            st.plotly_chart(
+                charts.over_time(
+                    series,
+                    unit,
+                    title=title + (f" · {focus}" if focus else ""),
+                    dimension="agent",
+                    kind=kind,
+                    span_ns=(f.start_ns, f.end_ns),
+                    buckets=48,
+                ),
+                key=f"agent_chart_{metric}",
+            )
+
+
+def main() -> None:
+    f = filters.current()
+    top = st.columns([2, 1, 3])
+    try:
+        facets = data.query("facets", f.params())
+        agents = [str(v) for v in facets.loc[facets["dimension"] == "agent", "value"]] if not facets.empty else []
+    except data.DataError:
+        agents = []
+    wanted = st.query_params.get("agent")
+    options = ["", *agents, *([wanted] if wanted and wanted not in agents else [])]
+    top[0].selectbox(
+        "Focus on agent", options, format_func=lambda v: v or "All agents", key="agent", bind="query-params"
+    )
+    top[1].toggle("Per workflow", key="by_wf", bind="query-params")
+    focus = st.session_state.get("agent")
+    if focus:
+        with top[2]:
+            links = st.columns(2)
+            links[0].page_link(components.TRACES_PAGE, label=f"Traces of {focus}", icon=":material/timeline:",
+                               query_params={"agent": focus})  # fmt: skip
+            links[1].page_link(components.TRACES_PAGE, label=f"Failed traces of {focus}", icon=":material/error:",
+                               query_params={"agent": focus, "status": "error"})  # fmt: skip
+    components.live(body)
+
+
+main()

@@ -1,0 +1,116 @@
+"""Costs: where the money goes over time, the cost-per-task tail, the priciest tasks, and retries."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import charts, components, data, filters, theme
+
+st.title("Costs")
+DIMENSIONS = {"workflow": "Workflow", "agent": "Agent", "model": "Model"}
+
+
+def distribution(tasks: pd.DataFrame) -> go.Figure:
+    costs = tasks["cost_usd"].astype(float)
+    fig = go.Figure(go.Histogram(x=costs, nbinsx=40, marker_color="#0072B2", hovertemplate="$%{x}<br>%{y} tasks"))
+    for i, (q, dash) in enumerate(((0.5, "dot"), (0.95, "dash"), (0.99, "solid"))):
+        value = float(costs.quantile(q))
+        fig.add_vline(x=value, line_dash=dash, line_color=theme.ERROR_COLOR if q == 0.99 else "#4b5563",
+                      annotation_text=f"p{int(q * 100)} {theme.usd(value)}", annotation_position="top left",
+                      annotation_yshift=-16 * i)  # fmt: skip
+    fig.update_xaxes(title="cost per task", tickprefix="$")
+    fig.update_yaxes(title="tasks")
+    return charts.layout(fig, "Cost per task", height=340)
+
+
+def body() -> None:
+    f = filters.current()
+    dim = st.session_state.get("cost_by") or "workflow"
+    breakdown = data.query("cost_breakdown", {**f.params(), "group_by": dim})
+    if breakdown.empty:
+        components.no_data(f.label)
+        return
+    total = float(breakdown["cost_usd"].sum())
+    retry = float(breakdown["retry_cost_usd"].sum())
+    tasks = data.query("task_costs", f.params())
+    cols = st.columns(5)
+    cols[0].metric("Spend", theme.usd(total), border=True)
+    cols[1].metric("Tasks", theme.count(len(tasks)) + ("+" if data.is_truncated(tasks) else ""), border=True)
+    costs = tasks["cost_usd"].astype(float) if not tasks.empty else pd.Series(dtype=float)
+    cols[2].metric("Cost / task p50", theme.usd(costs.quantile(0.5) if len(costs) else None), border=True)
+    cols[3].metric("Cost / task p99", theme.usd(costs.quantile(0.99) if len(costs) else None), border=True)
+    cols[4].metric("Spent on retries", theme.usd(retry), delta=f"{retry / total:.1%} of spend" if total else None,
+                   delta_color="off", border=True)  # fmt: skip
+
+    series = data.query("timeseries", {**f.params(), "metric": "spend", "group_by": dim, "buckets": 48})
+    fig = charts.over_time(
+        series, "usd", title=f"Spend by {dim}", dimension=dim, span_ns=(f.start_ns, f.end_ns), buckets=48
+    )
+    st.plotly_chart(fig, key="spend_over_time")
+
+    left, right = st.columns(2)
+    with left:
+        if len(costs):
+            st.plotly_chart(distribution(tasks), key="cost_distribution")
+    with right:
+        st.markdown(f"##### Spend by {DIMENSIONS[dim].lower()}")
+        shown = pd.DataFrame(
+            {
+                DIMENSIONS[dim]: breakdown["group"],
+                "Cost": breakdown["cost_usd"].astype(float),
+                "Share": breakdown["cost_usd"].astype(float) / total if total else 0.0,
+                "Retry cost": breakdown["retry_cost_usd"].astype(float),
+                "LLM calls": breakdown["calls"].astype(int),
+                "Tokens in": breakdown["input_tokens"].astype(int),
+                "Tokens out": breakdown["output_tokens"].astype(int),
+            }
+        )
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_config={
+                "Cost": st.column_config.NumberColumn(format="$%.4f"),
+                "Retry cost": st.column_config.NumberColumn(format="$%.4f"),
+                "Share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                "Tokens in": st.column_config.NumberColumn(format="localized"),
+                "Tokens out": st.column_config.NumberColumn(format="localized"),
+            },
+        )
+
+    st.markdown("##### Most expensive tasks")
+    top = tasks.head(20)
+    if not top.empty:
+        shown = pd.DataFrame(
+            {
+                "Started (UTC)": [theme.timestamp(v) for v in top["start_ns"]],
+                "Workflow": top["workflow_name"].fillna(""),
+                "Cost": top["cost_usd"].astype(float),
+                "x median": top["cost_usd"].astype(float) / costs.median() if costs.median() else None,
+                "Duration": [theme.duration(v) for v in top["duration_ms"]],
+                "Status": [components.status_badge(s, o) for s, o in zip(top["status"], top["outcome"], strict=True)],
+                "Trace": [theme.short_id(v, 12) for v in top["trace_id"]],
+            }
+        )
+        event = st.dataframe(
+            components.color_status(shown),
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="expensive_tasks",
+            column_config={
+                "Cost": st.column_config.NumberColumn(format="$%.4f"),
+                "x median": st.column_config.NumberColumn(format="%.1fx"),
+            },
+        )
+        rows = event.selection.rows if event else []  # type: ignore[union-attr]
+        if rows:
+            components.open_trace(str(top["trace_id"].iloc[rows[0]]))
+
+
+st.segmented_control(
+    "Break spend down by", list(DIMENSIONS), default="workflow", key="cost_by",
+    bind="query-params", required=True,
+)  # fmt: skip
+components.live(body)

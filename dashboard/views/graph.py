@@ -1,0 +1,90 @@
+"""Graph: a workflow's agents and the handoffs observed between them, nodes coloured by a metric."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import agent_graph, components, data, filters, theme
+
+st.title("Agent graph")
+
+
+def _workflows(f: filters.Filters) -> list[str]:
+    try:
+        facets = data.query("facets", {**f.params(), "workflow": None})
+    except data.DataError:
+        return []
+    return [str(v) for v in facets.loc[facets["dimension"] == "workflow", "value"]] if not facets.empty else []
+
+
+def body() -> None:
+    f = filters.current()
+    workflow = st.session_state.get("graph_wf") or f.workflow
+    if not workflow:
+        components.empty_state(
+            "No workflow to draw",
+            "Pick a workflow above (or in the sidebar). Workflows appear once traces name one "
+            "(`gen_ai.workflow.name`, or the engine's workflow span).",
+        )
+        return
+    params = {**f.params(), "workflow": workflow}
+    edges = data.query("transitions", params)
+    if edges.empty:
+        components.empty_state(
+            f"No agent steps of {workflow} in the {f.label.lower()}",
+            "Widen the time range, or check that this workflow's traces carry agent spans.",
+        )
+        return
+    nodes = data.query("agent_nodes", params)
+    chosen = st.session_state.get("graph_metric")
+    metric: agent_graph.NodeMetric = chosen if chosen in agent_graph.METRICS else "latency"
+    st.plotly_chart(agent_graph.figure(edges, nodes, metric), key="agent_graph")
+    st.caption(
+        "Arrows are handoffs between consecutive agent steps in a run (retries are not handoffs); "
+        "dotted orange arrows go back to an earlier agent (loops). Node size = steps."
+    )
+    if not nodes.empty:
+        shown = pd.DataFrame(
+            {
+                "Agent": nodes["agent_name"],
+                "Steps": nodes["invocations"].astype(int),
+                "Success rate": nodes["success_rate"].astype(float),
+                "First-attempt success": nodes["first_attempt_success_rate"].astype(float),
+                "Retry rate": nodes["retry_rate"].astype(float),
+                "p95": [theme.duration(v) for v in nodes["p95_ms"]],
+                "Cost": nodes["cost_usd"].astype(float),
+                "Cost / task": nodes["cost_per_task"].astype(float),
+            }
+        )
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_config={
+                "Success rate": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                "First-attempt success": st.column_config.NumberColumn(format="percent"),
+                "Retry rate": st.column_config.NumberColumn(format="percent"),
+                "Cost": st.column_config.NumberColumn(format="$%.4f"),
+                "Cost / task": st.column_config.NumberColumn(format="$%.4f"),
+            },
+        )
+
+
+def main() -> None:
+    f = filters.current()
+    options = _workflows(f)
+    wanted = st.query_params.get("graph_wf") or f.workflow
+    if wanted and wanted not in options:
+        options.append(wanted)
+    cols = st.columns([2, 3])
+    if options:
+        cols[0].selectbox("Workflow", options, index=options.index(wanted) if wanted in options else 0,
+                          key="graph_wf", bind="query-params")  # fmt: skip
+    cols[1].segmented_control(
+        "Colour nodes by", list(agent_graph.METRICS), default="latency", key="graph_metric",
+        bind="query-params", required=True,
+    )  # fmt: skip
+    components.live(body)
+
+
+main()

@@ -1,0 +1,153 @@
+"""Execute one traced invocation of a workflow graph: the shared core of runs, resumes and replays.
+
+It opens the task's `invoke_workflow` root span, invokes the compiled graph with a RunContext, maps
+the ending to an outcome (success / incomplete / dead_letter / failed) and records it on the span.
+The trace id (and root span id) go into the checkpoint metadata, so traces and checkpoints find
+each other both ways.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.errors import GraphRecursionError
+from langgraph.graph.state import CompiledStateGraph
+from opentelemetry import trace
+from opentelemetry.trace import Link, Status, StatusCode
+
+from engine import semconv as sc
+from engine.clock import TaskClock
+from engine.context import RunContext, SpanIds
+from engine.ledger import Ledger
+from engine.policies import Breakers, Budget, Deadline, ResponseCache, TaskHalted
+from engine.pricing import PriceTable
+from engine.providers.base import Provider
+from engine.step import AgentDeadLettered
+from engine.telemetry import new_span
+from engine.workflow import Workflow
+
+META_TRACE_ID = "agentdeck_trace_id"
+META_ROOT_SPAN_ID = "agentdeck_root_span_id"
+META_TASK_ID = "agentdeck_task_id"
+META_RUN = "agentdeck_run"
+META_WORKFLOW = "agentdeck_workflow"
+META_SEED = "agentdeck_seed"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    task_id: str
+    trace_id: str
+    thread_id: str
+    workflow: str
+    outcome: str  # success | incomplete | dead_letter | failed
+    cost_usd: float
+    detail: str = ""  # incomplete reason, dead-letter error, or failure message
+    result: Any = None  # the task's answer (best result so far when incomplete)
+    messages: int = 0
+    resumed: bool = False
+    from_ledger: bool = False  # finished in an earlier run; not re-run
+
+
+@dataclass
+class Engine:
+    """What every task of a run shares: graph, provider, policies, tracer."""
+
+    workflow: Workflow
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    ledger: Ledger
+    provider: Provider
+    prices: PriceTable
+    tracer: trace.Tracer
+    seed: int
+    budget_usd: float | None
+    deadline_ms: float | None
+    latency_scale: float
+    tool_failure_rate: float
+    deterministic: bool
+    start_time_ns: int
+    prompt_overrides: Mapping[str, str]
+    delegation_limit: int
+    cache: ResponseCache = field(default_factory=ResponseCache)
+    breakers: Breakers = field(default_factory=Breakers)
+
+
+def execute(shared: Engine, *, task_id: str, thread_id: str, config: dict[str, Any], graph_input: Any,
+            clock: TaskClock, span_ids: SpanIds | None, root_attributes: Mapping[str, Any],
+            run_no: int, links: Sequence[Link] = ()) -> TaskResult:
+    """Run the graph once under a new trace and return the task's result (never raises for a task's
+    own failure: those become outcomes)."""
+    wf = shared.workflow
+    root_name = f"invoke_workflow {wf.name}"
+    root = new_span(shared.tracer, root_name, parent=None, start_ns=clock.start_ns(), links=links,
+                    span_id=span_ids.span_id(0, root_name, -1) if span_ids else None,
+                    trace_id=span_ids.trace_id() if span_ids else None)
+    trace_id = format(root.get_span_context().trace_id, "032x")
+    budget = Budget(shared.budget_usd)
+    root.set_attributes({
+        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
+        sc.GEN_AI_WORKFLOW_NAME: wf.name,
+        sc.AD_TASK_ID: task_id,
+        sc.LANGGRAPH_THREAD_ID: thread_id,
+        sc.GEN_AI_CONVERSATION_ID: thread_id,
+        sc.AD_DEADLINE_MS: shared.deadline_ms or wf.deadline_ms,
+    })
+    if shared.budget_usd is not None:
+        root.set_attribute(sc.AD_BUDGET_LIMIT_USD, shared.budget_usd)
+    root.set_attributes(dict(root_attributes))
+    ctx = RunContext(
+        workflow=wf.name, task_id=task_id, thread_id=thread_id, trace_id=trace_id, seed=shared.seed,
+        provider=shared.provider, tracer=shared.tracer, prices=shared.prices, clock=clock, budget=budget,
+        deadline=Deadline(shared.deadline_ms or wf.deadline_ms, clock.start_ns()), ledger=shared.ledger,
+        root_span=root, root_context=trace.set_span_in_context(root), span_ids=span_ids, cache=shared.cache,
+        breakers=shared.breakers, prompt_overrides=shared.prompt_overrides,
+        tool_failure_rate=shared.tool_failure_rate, delegation_limit=shared.delegation_limit,
+    )
+    config["metadata"] = {META_TRACE_ID: trace_id, META_ROOT_SPAN_ID: format(root.get_span_context().span_id, "016x"),
+                          META_TASK_ID: task_id, META_RUN: run_no, META_WORKFLOW: wf.name, META_SEED: shared.seed}
+    outcome, detail, result = "success", "", None
+    try:
+        final = shared.graph.invoke(graph_input, config, context=ctx)  # type: ignore[call-overload]
+        result = final.get(wf.result_key)
+        if final.get("incomplete_reason"):
+            outcome, detail = "incomplete", str(final["incomplete_reason"])
+        elif result is None:
+            outcome, detail = "incomplete", f"no {wf.result_key} produced"
+    except TaskHalted as exc:
+        outcome, detail = "incomplete", exc.reason
+    except GraphRecursionError:
+        outcome, detail = "incomplete", "recursion_limit"
+    except AgentDeadLettered as exc:
+        outcome, detail = "dead_letter", f"{exc.agent}: {exc.error_type}"
+    except Exception as exc:  # recorded, never lost: the ledger and the root span keep it
+        outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
+        root.record_exception(exc, timestamp=clock.end_ns())
+    if outcome != "success" and result is None:
+        latest = {"configurable": {"thread_id": thread_id}}
+        values = shared.graph.get_state(latest).values  # type: ignore[arg-type]
+        result = values.get(wf.result_key)
+    root.set_attributes({
+        sc.AD_TASK_OUTCOME: outcome,
+        sc.AD_BUDGET_SPENT_USD: round(budget.spent_usd, 8),
+        sc.AD_MESSAGES: ctx.stats.messages,
+        sc.AD_STATE_CONFLICTS: ctx.stats.state_conflicts,
+    })
+    if shared.budget_usd is not None:
+        root.set_attribute(sc.AD_BUDGET_REMAINING_USD, round(shared.budget_usd - budget.spent_usd, 8))
+    if result is not None:
+        root.set_attribute(sc.AD_WORKFLOW_RESULT, json.dumps(result, default=str, sort_keys=True)[:8000])
+    if ctx.stats.skipped:
+        root.set_attribute(sc.AD_AGENT_SKIPPED, sorted(set(ctx.stats.skipped)))
+    if outcome == "success":
+        root.set_status(Status(StatusCode.OK))
+    else:
+        if outcome == "incomplete":
+            root.set_attribute(sc.AD_TASK_INCOMPLETE_REASON, detail)
+        root.set_attribute(sc.ERROR_TYPE, outcome if outcome != "incomplete" else f"incomplete:{detail}")
+        root.set_status(Status(StatusCode.ERROR, detail))
+    root.end(end_time=clock.end_ns())
+    return TaskResult(task_id, trace_id, thread_id, wf.name, outcome, budget.spent_usd, detail, result,
+                      ctx.stats.messages)

@@ -1,0 +1,73 @@
+"""Each page in real Chromium against a real collector: it renders data, not an exception box.
+
+Screenshots land in test-artifacts/pages-*.png for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.launch import streamlit_command, wait_until_ok
+from tests.conftest import free_port
+from tests.dashboard.otlp_seed import TRIAGE_FAILED
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def dashboard(seeded_collector: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("pages-log") / "streamlit.log"
+    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": seeded_collector, "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
+            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "expect_text"),
+    [
+        ("/", "overview", "Latest failed tasks"),
+        ("/traces", "traces", "Traces 1 to 3 of 3"),
+        (f"/?trace_id={TRIAGE_FAILED}", "trace", "Span tree"),
+        ("/agents?agent=responder", "agents", "Failed traces of responder"),
+        ("/costs", "costs", "Most expensive tasks"),
+        ("/graph?graph_wf=due_diligence", "graph", "Colour nodes by"),
+    ],
+)
+def test_page_renders_in_chromium(
+    browser: Any, dashboard: str, artifacts_dir: Path, path: str, name: str, expect_text: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    try:
+        page.goto(dashboard + path)
+        expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+        expect(page.get_by_text(expect_text).first).to_be_visible()
+        if name in ("overview", "trace", "agents", "costs", "graph"):
+            expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+            expect(page.locator(".main-svg").first).to_be_visible()
+        if name in ("overview", "traces", "agents", "costs"):  # the data grid has drawn its rows
+            expect(page.get_by_test_id("stDataFrame").first.get_by_role("row").nth(1)).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(artifacts_dir / f"pages-{name}.png"), full_page=True)
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        page.close()

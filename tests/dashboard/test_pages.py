@@ -1,0 +1,147 @@
+"""Every page through AppTest, reading a real collector that ingested engine-shaped OTLP/JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import free_port
+from tests.dashboard.conftest import AppRunner
+from tests.dashboard.otlp_seed import (
+    DILIGENCE,
+    REFUND_CALL_SPAN,
+    REFUND_TEXT,
+    TRIAGE_FAILED,
+    TRIAGE_OK,
+)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def charts(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def table(at: AppTest, key: str) -> Any:
+    frames = [d for d in at.dataframe if d.proto.id and key in d.proto.id] or list(at.dataframe)
+    return frames[0].value
+
+
+def test_overview_shows_the_headline_numbers(app: AppRunner) -> None:
+    at = app()
+    m = metrics(at)
+    assert m["Tasks"] == "3"
+    assert m["Completion rate"] == "66.7%"  # the failed triage is the one not completed
+    assert m["Spend"] == "$0.0446"  # 0.0065 + 0.0016 + 0.0365, each call counted once
+    assert m["Retry rate"] == "20.0%"  # 2 retried attempts of 10 agent attempts
+    assert m["Latency p95"] == "4.7 s"
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert titles == ["Tasks by workflow", "Spend by agent"]
+    failed = at.dataframe[0].value
+    assert list(failed["Trace"]) == [TRIAGE_FAILED[:12]] and list(failed["Status"]) == ["failed"]
+
+
+def test_overview_honours_the_workflow_filter_from_the_url(app: AppRunner) -> None:
+    at = app(workflow="due_diligence")
+    assert metrics(at)["Tasks"] == "1" and metrics(at)["Spend"] == "$0.0365"
+    assert at.selectbox(key="workflow").value == "due_diligence"
+
+
+def test_deep_link_on_the_default_page_opens_the_trace(app: AppRunner) -> None:
+    at = app(trace_id=TRIAGE_FAILED)
+    assert [t.value for t in at.title] == ["Trace"]
+    m = metrics(at)
+    assert (m["Status"], m["Spans"], m["Errors"], m["Cost"], m["Duration"]) == ("failed", "6", "3", "$0.0016", "2.0 s")
+    (waterfall,) = charts(at)
+    bars = waterfall["data"][0]
+    assert len(bars["y"]) == 6 and bars["y"][0].strip().endswith("invoke_workflow support_triage")
+    assert "↻ attempt 2 (timeout)  ✖ TimeoutError" in bars["text"]
+    colors = bars["marker"]["color"]
+    responder = [c for y, c in zip(bars["y"], colors, strict=True) if y.strip().endswith("invoke_agent responder")]
+    assert len(set(responder)) == 1  # one agent, one colour, on every attempt
+    # the first failed step is opened: its exception event and stack trace are readable
+    assert any("TimeoutError" in e.value and "responder exceeded 900 ms" in e.value for e in at.error)
+    assert any(c.value.startswith("Traceback") for c in at.code)
+
+
+def test_a_span_link_shows_its_messages_as_chat_turns(app: AppRunner) -> None:
+    at = app("traces", trace_id=TRIAGE_OK, span_id=REFUND_CALL_SPAN)
+    roles = [c.proto.name for c in at.get("chat_message")] if at.get("chat_message") else []
+    texts = [t.value for t in at.text]
+    assert REFUND_TEXT in texts and "You are a support agent." in texts
+    assert any('"category": "billing"' in c.value for c in at.code)  # JSON output pretty-printed
+    assert metrics(at)["Input tokens"] == "100" and metrics(at)["Output tokens"] == "20"
+    del roles
+
+
+def test_trace_list_filters_by_agent_text_and_status(app: AppRunner) -> None:
+    at = app("traces")
+    assert set(at.dataframe[0].value["Trace"]) == {t[:12] for t in (TRIAGE_OK, TRIAGE_FAILED, DILIGENCE)}
+    assert list(app("traces", agent="writer").dataframe[0].value["Trace"]) == [DILIGENCE[:12]]
+    assert list(app("traces", q="refund").dataframe[0].value["Trace"]) == [TRIAGE_OK[:12]]
+    at = app("traces", status="error")
+    assert list(at.dataframe[0].value["Trace"]) == [TRIAGE_FAILED[:12]]
+    at = app("traces", agent="writer", status="error")
+    assert not at.dataframe and any("No traces match" in i.value for i in at.info)
+
+
+def test_agents_page_reports_retries_by_reason(app: AppRunner) -> None:
+    at = app("agents")
+    rows = at.dataframe[0].value.set_index("Agent")
+    assert set(rows.index) == {"classifier", "responder", "reviewer", "researcher", "writer"}
+    assert (rows.loc["responder", "Steps"], rows.loc["responder", "Attempts"]) == (2, 4)
+    assert rows.loc["responder", "Retries by reason"] == "validation 1 · timeout 1"
+    assert rows.loc["responder", "First-attempt success"] == 0.0
+    assert rows.loc["responder", "Top error"] == "TimeoutError"
+    assert rows.loc["researcher", "Steps"] == 2 and rows.loc["classifier", "Retry rate"] == 0.0
+    assert len(charts(at)) == 3
+
+
+def test_agents_page_links_to_the_agents_traces(app: AppRunner) -> None:
+    at = app("agents", agent="responder")
+    links = {p.proto.label: p.proto.page for p in at.get("page_link")}
+    assert "Failed traces of responder" in links
+    spend = next(c for c in charts(at) if c["layout"]["title"]["text"].startswith("Spend"))
+    assert {t["name"] for t in spend["data"]} == {"responder"}
+
+
+def test_costs_page_shows_spend_tail_and_retry_cost(app: AppRunner) -> None:
+    at = app("costs")
+    m = metrics(at)
+    assert (m["Spend"], m["Tasks"], m["Spent on retries"]) == ("$0.0446", "3", "$0.0030")
+    by_workflow = at.dataframe[0].value.set_index("Workflow")
+    assert round(by_workflow.loc["support_triage", "Cost"], 6) == 0.0081
+    expensive = at.dataframe[1].value
+    assert list(expensive["Trace"]) == [DILIGENCE[:12], TRIAGE_OK[:12], TRIAGE_FAILED[:12]]
+    distribution = next(c for c in charts(at) if c["layout"]["title"]["text"] == "Cost per task")
+    assert [a["text"].split()[0] for a in distribution["layout"]["annotations"]] == ["p50", "p95", "p99"]
+
+
+def test_graph_page_draws_the_loop_of_a_workflow(app: AppRunner) -> None:
+    at = app("graph", graph_wf="due_diligence", graph_metric="success")
+    (fig,) = charts(at)
+    hovers = [t.get("hovertext") for t in fig["data"] if t.get("mode") == "lines"]
+    assert "writer → researcher: 1 handoffs (loop)" in hovers
+    assert "researcher → writer: 1 handoffs" in hovers
+    nodes = next(t for t in fig["data"] if t.get("mode") == "markers+text" and "researcher" in t["text"])
+    assert set(nodes["text"]) == {"researcher", "writer"}
+    assert nodes["marker"]["cmin"] == 0.0 and nodes["marker"]["cmax"] == 1.0  # success rate scale
+
+
+def test_pages_explain_how_to_start_when_the_collector_is_down(app_at: Any) -> None:
+    run = app_at(f"http://127.0.0.1:{free_port()}")
+    for page in (None, "traces", "agents", "costs", "graph"):
+        at = run(page)
+        notices = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
+        if page != "graph":
+            assert "agentdeck collector" in notices and "OTEL_EXPORTER_OTLP_ENDPOINT" in notices, page
+
+
+def test_an_empty_collector_says_how_to_send_traces(app_at: Any, empty_collector: str) -> None:
+    at = app_at(empty_collector)()
+    (notice,) = [i.value for i in at.info]
+    assert "No tasks in the last 24 hours" in notice and f"OTEL_EXPORTER_OTLP_ENDPOINT={empty_collector}" in notice
