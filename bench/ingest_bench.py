@@ -41,7 +41,7 @@ from engine.pricing import load_prices  # noqa: E402
 
 AGENTS = ("planner", "researcher", "writer", "critic")
 MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o")
-WORDS = "the quick brown fox jumps over a lazy dog while agents plan research write and critique".split()
+WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "agents", "plan", "research", "critique")
 
 
 def _kv(key: str, value: str | int | float) -> KeyValue:
@@ -112,8 +112,14 @@ def make_trace(rng: random.Random, t0: int) -> list[tuple[str, Span]]:
                 _kv("gen_ai.request.model", model),
                 _kv("gen_ai.usage.input_tokens", rng.randint(200, 3000)),
                 _kv("gen_ai.usage.output_tokens", rng.randint(20, 800)),
-                _kv("gen_ai.input.messages", json.dumps([{"role": "user", "parts": [{"type": "text", "content": prompt}]}])),
-                _kv("gen_ai.output.messages", json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": answer}]}])),
+                _kv(
+                    "gen_ai.input.messages",
+                    json.dumps([{"role": "user", "parts": [{"type": "text", "content": prompt}]}]),
+                ),
+                _kv(
+                    "gen_ai.output.messages",
+                    json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]),
+                ),
             ]
         else:
             attrs = [

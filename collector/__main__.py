@@ -11,7 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from collector.config import SETTINGS, CollectorConfig, ConfigError
-from collector.server import serve
+from collector.redact import RedactionConfigError
+from collector.server import StartError, serve
 from collector.store import StoreError
 from engine.pricing import PriceFileError
 
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(argv)
         serve(config)
-    except (ConfigError, PriceFileError, StoreError) as exc:
+    except (ConfigError, PriceFileError, RedactionConfigError, StoreError, StartError) as exc:
         print(f"agentdeck collector: {exc}", file=sys.stderr)
         return 2
     return 0

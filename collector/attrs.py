@@ -14,8 +14,8 @@ def text(attrs: Attributes, *keys: str) -> str | None:
         value = attrs.get(key)
         if value is None or value == "":
             continue
-        if isinstance(value, str):
-            return value
+        if value.__class__ is str:
+            return value  # type: ignore[return-value]
         if isinstance(value, bool | int | float):
             return str(value)
         return json.dumps(value, ensure_ascii=False)

@@ -42,12 +42,18 @@ class CollectorConfig:
     query_timeout_s: float = _setting(10.0, "a named query running longer is interrupted (503)")
     prices_path: str | None = _setting(None, "TOML price file merged over the built-in table")
     grpc_port: int | None = _setting(None, "also serve OTLP/gRPC on this port (off when unset; 0 = free port)")
+    redact_rules_path: str | None = _setting(
+        None, "TOML file of extra redaction rules (secrets are always redacted before they reach disk)"
+    )
+    redact_pii: bool = _setting(False, "also redact e-mail addresses and phone numbers")
 
     def __post_init__(self) -> None:
         if not isinstance(self.db_path, str):  # accept a Path too
             object.__setattr__(self, "db_path", str(self.db_path))
-        if self.prices_path is not None and not isinstance(self.prices_path, str):
-            object.__setattr__(self, "prices_path", str(self.prices_path))
+        for name in ("prices_path", "redact_rules_path"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                object.__setattr__(self, name, str(value))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> CollectorConfig:
@@ -84,6 +90,10 @@ class CollectorConfig:
             raise ConfigError("token is empty: set a non-empty token or leave it unset")
         if self.prices_path is not None and not Path(self.prices_path).is_file():
             raise ConfigError(f"prices_path {self.prices_path} is not a file: point it at a prices TOML file")
+        if self.redact_rules_path is not None and not Path(self.redact_rules_path).is_file():
+            raise ConfigError(
+                f"redact_rules_path {self.redact_rules_path} is not a file: point it at a redaction rules TOML file"
+            )
         if not self.is_loopback() and self.token is None and not self.allow_remote:
             raise ConfigError(
                 f"refusing to bind {self.host} (reachable from other machines) without a token: "

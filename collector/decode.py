@@ -123,17 +123,62 @@ def decode_json(data: bytes, max_spans: int | None = None) -> DecodedRequest:
         raise DecodeError("OTLP/JSON body must be an object with a resourceSpans list")
     reasons: list[str] = []
     rejected = _hex_ids_to_base64(doc, reasons)
-    request = ExportTraceServiceRequest()
-    try:
-        json_format.ParseDict(doc, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, RecursionError, ValueError, TypeError, AttributeError) as exc:
-        raise DecodeError(f"OTLP/JSON body does not match ExportTraceServiceRequest: {exc}") from None
+    request, unreadable = _parse_json_request(doc, reasons)
+    rejected += unreadable
     decoded = from_proto(request, max_spans)
     return DecodedRequest(
         spans=decoded.spans,
         rejected=decoded.rejected + rejected,
         rejections=(tuple(reasons) + decoded.rejections)[:MAX_REASONS],
     )
+
+
+_PARSE_ERRORS = (json_format.ParseError, RecursionError, ValueError, TypeError, AttributeError)
+
+
+def _parse_json_request(doc: dict[str, Any], reasons: list[str]) -> tuple[ExportTraceServiceRequest, int]:
+    """Parse span by span, so one span json_format cannot read (a negative timestamp, an int64
+    overflow, a lone surrogate) is rejected alone instead of sinking the request."""
+    request = ExportTraceServiceRequest()
+    rejected = 0
+    resource_spans = doc.get("resourceSpans")
+    if resource_spans is None:
+        return request, 0
+    if not isinstance(resource_spans, list):
+        raise DecodeError("OTLP/JSON body does not match ExportTraceServiceRequest: resourceSpans must be a list")
+    for rs in resource_spans:
+        out_rs = request.resource_spans.add()
+        _parse_part(rs, "scopeSpans", out_rs, "a resourceSpans entry")
+        for ss in rs.get("scopeSpans") or []:
+            out_ss = out_rs.scope_spans.add()
+            _parse_part(ss, "spans", out_ss, "a scopeSpans entry")
+            for span in ss.get("spans") or []:
+                parsed = Span()
+                try:
+                    if not isinstance(span, dict):
+                        raise TypeError("a span must be an object")
+                    json_format.ParseDict(span, parsed, ignore_unknown_fields=True)
+                except _PARSE_ERRORS as exc:
+                    rejected += 1
+                    if len(reasons) < MAX_REASONS:
+                        name = str(span.get("name", ""))[:80] if isinstance(span, dict) else ""
+                        reasons.append(f"span {name!r}: cannot be read: {str(exc)[:300]}")
+                    continue
+                out_ss.spans.append(parsed)
+    return request, rejected
+
+
+def _parse_part(obj: object, children: str, out: Any, what: str) -> None:
+    """Parse one level of the request (resource or scope) without its children list."""
+    if not isinstance(obj, dict) or not isinstance(obj.get(children) or [], list):
+        raise DecodeError(
+            f"OTLP/JSON body does not match ExportTraceServiceRequest: {what} must be an object "
+            f"whose {children} is a list"
+        )
+    try:
+        json_format.ParseDict({k: v for k, v in obj.items() if k != children}, out, ignore_unknown_fields=True)
+    except _PARSE_ERRORS as exc:
+        raise DecodeError(f"OTLP/JSON body does not match ExportTraceServiceRequest: {what}: {exc}") from None
 
 
 # --- OTLP/JSON ids ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class Node:
     usage_counted: bool
     start_ns: int
     end_ns: int
+    received_ns: int  # locates the stored row cheaply (insertion order; DuckDB zonemaps prune on it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class StoredSpan:
 class RowUpdate:
     trace_id: str
     span_id: str
+    received_ns: int
     agent_name: str | None
     usage_counted: bool
 
@@ -73,6 +75,7 @@ def node_for(row: SpanRow) -> Node:
         usage_counted=row.usage_counted,
         start_ns=row.start_ns,
         end_ns=row.end_ns,
+        received_ns=row.received_ns,
     )
 
 
@@ -136,7 +139,7 @@ class TraceIndex:
         for trace_id, span_id in changed:
             if (trace_id, span_id) not in fresh:
                 node = self._traces[trace_id][span_id]
-                updates.append(RowUpdate(trace_id, span_id, node.agent, node.usage_counted))
+                updates.append(RowUpdate(trace_id, span_id, node.received_ns, node.agent, node.usage_counted))
         self._evict(keep=touched)
         return Plan(
             rows=list(fresh.values()), agent_names=agents, usage_counted=counted, updates=updates, duplicates=duplicates

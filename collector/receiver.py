@@ -1,4 +1,4 @@
-"""The ingest pipeline shared by OTLP/HTTP and OTLP/gRPC: decode -> normalize -> writer queue,
+"""The ingest pipeline shared by OTLP/HTTP and OTLP/gRPC: decode -> normalize -> redact -> writer queue,
 and the OTLP answers (ExportTraceServiceResponse with partial_success, or google.rpc.Status)."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collector.errors import IngestError, Overloaded
 from collector.metrics import Metrics
 from collector.model import DecodedRequest
 from collector.normalize import normalize
+from collector.redact import Redactor
 from collector.writer import Writer, WriteResult
 from engine.pricing import PriceTable
 
@@ -43,11 +44,14 @@ class Accepted:
 
 
 class Receiver:
-    def __init__(self, writer: Writer, prices: PriceTable, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self, writer: Writer, prices: PriceTable, metrics: Metrics, max_body_bytes: int, redactor: Redactor
+    ) -> None:
         self.writer = writer
         self.prices = prices
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.redactor = redactor
 
     def accept_http(
         self, body: bytes, content_type: str | None, content_encoding: str | None
@@ -72,7 +76,8 @@ class Receiver:
 
     def accept(self, decoded: DecodedRequest) -> Accepted:
         received_ns = time.time_ns()
-        rows = [normalize(span, self.prices, received_ns) for span in decoded.spans]
+        redact = self.redactor.redact_row
+        rows = [redact(normalize(span, self.prices, received_ns)) for span in decoded.spans]
         self.metrics.rejected_spans("invalid_span", decoded.rejected)
         try:
             future = self.writer.submit(rows)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType, TracebackType
 
 import httpx
@@ -17,11 +19,16 @@ from collector.app import Services, create_app
 from collector.config import CollectorConfig
 from collector.metrics import Metrics
 from collector.receiver import Receiver
+from collector.redact import Redactor
 from collector.store import Store
 from collector.writer import Writer
 from engine.pricing import load_prices
 
 _START_TIMEOUT_S = 20.0
+
+
+class StartError(RuntimeError):
+    """The collector could not start serving (busy port, no /health); the message says why."""
 
 
 class CollectorServer:
@@ -52,6 +59,9 @@ class CollectorServer:
         """Open the store, start the writer and the HTTP server; return once /health answers."""
         config = self.config
         prices = load_prices(config.prices_path)
+        redactor = Redactor.from_config(
+            Path(config.redact_rules_path) if config.redact_rules_path else None, include_pii=config.redact_pii
+        )
         store = Store(config.db_path)
         metrics = Metrics()
         writer = Writer(
@@ -62,7 +72,7 @@ class CollectorServer:
             flush_interval_ms=config.flush_interval_ms,
         )
         writer.start()
-        receiver = Receiver(writer, prices, metrics, config.max_body_bytes)
+        receiver = Receiver(writer, prices, metrics, config.max_body_bytes, redactor)
         self._services = Services(config=config, store=store, writer=writer, receiver=receiver, metrics=metrics)
         uv_config = uvicorn.Config(
             create_app(self._services),
@@ -73,8 +83,15 @@ class CollectorServer:
             lifespan="off",
             timeout_graceful_shutdown=5,
         )
+        try:
+            sock = _bind(config.host, config.port)
+        except BaseException:
+            self.stop()
+            raise
         self._server = uvicorn.Server(uv_config)
-        self._thread = threading.Thread(target=self._server.run, name="agentdeck-collector-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="agentdeck-collector-http", daemon=True
+        )
         self._thread.start()
         try:
             self._wait_started()
@@ -92,9 +109,9 @@ class CollectorServer:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while not self._server.started:
             if not self._thread.is_alive():
-                raise RuntimeError(f"the collector could not listen on {self.config.host}:{self.config.port}")
+                raise StartError(f"the collector could not listen on {self.config.host}:{self.config.port}")
             if time.monotonic() > deadline:
-                raise RuntimeError("the collector did not start within 20 s")
+                raise StartError("the collector did not start within 20 s")
             time.sleep(0.01)
         self._port = self._server.servers[0].sockets[0].getsockname()[1]
         with httpx.Client(timeout=2.0) as client:
@@ -103,7 +120,7 @@ class CollectorServer:
                     if client.get(self.url + "/health").status_code == 200:
                         return
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the collector started but /health does not answer")
+                    raise StartError("the collector started but /health does not answer")
                 time.sleep(0.01)
 
     def stop(self) -> None:
@@ -129,6 +146,22 @@ class CollectorServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a busy port is a clear error in the caller's thread."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise StartError(f"the collector could not listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise StartError(f"the collector could not listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
 
 def serve(config: CollectorConfig) -> None:

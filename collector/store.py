@@ -40,6 +40,12 @@ class StoreError(RuntimeError):
     """The DuckDB file cannot be used; the message says why and what to do."""
 
 
+# DuckDB shares one database instance per file within a process, so a second Store on the same
+# file would be a second writer behind the first one's back: refuse it.
+_OPEN_PATHS: set[str] = set()
+_OPEN_LOCK = threading.Lock()
+
+
 def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
     columns = zip(*map(_ROW_VALUES, rows), strict=True) if rows else ([] for _ in COLUMN_NAMES)
     arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
@@ -50,11 +56,17 @@ class Store:
     def __init__(self, path: str | Path, migrations: Mapping[int, Migration] = MIGRATIONS) -> None:
         self.path = str(path)
         self.migrations = migrations
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._key = self.path if self.path == ":memory:" else str(Path(self.path).resolve())
+        with _OPEN_LOCK:
+            if self._key != ":memory:" and self._key in _OPEN_PATHS:
+                raise StoreError(f"{self.path} is already open by a collector in this process: stop that one first")
+            _OPEN_PATHS.add(self._key)
         try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self.conn = duckdb.connect(self.path)
         except duckdb.IOException as exc:
+            self._release()
             raise StoreError(
                 f"cannot open {self.path}: {exc}. Another process (a running collector?) may hold it."
             ) from None
@@ -65,6 +77,7 @@ class Store:
         except BaseException:
             self._reader_root.close()
             self.conn.close()
+            self._release()
             raise
 
     # --- schema ---------------------------------------------------------------------------
@@ -135,7 +148,7 @@ class Store:
                        agent_name, span_type,
                        scope_name = ? AND name = ? AS sdk_call,
                        input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_usage,
-                       usage_counted, start_ns, end_ns
+                       usage_counted, start_ns, end_ns, received_ns
                 FROM spans WHERE trace_id IN (SELECT trace_id FROM _wanted)
                 """,
                 [sc.ANTHROPIC_SDK_SCOPE, sc.ANTHROPIC_SDK_SPAN_NAME],
@@ -156,6 +169,7 @@ class Store:
                     usage_counted=bool(r[8]),
                     start_ns=r[9],
                     end_ns=r[10],
+                    received_ns=r[11],
                 ),
             )
             for r in result
@@ -186,18 +200,25 @@ class Store:
                     {
                         "trace_id": [u.trace_id for u in updates],
                         "span_id": [u.span_id for u in updates],
+                        "received_ns": pa.array([u.received_ns for u in updates], type=pa.int64()),
                         "agent_name": pa.array([u.agent_name for u in updates], type=pa.string()),
                         "usage_counted": [u.usage_counted for u in updates],
                     }
                 )
                 self.conn.register("_updates", table)
+                received = [u.received_ns for u in updates]
                 try:
+                    # The constant received_ns range lets DuckDB skip every row group outside it
+                    # (rows are stored in arrival order), so a fix-up stays cheap at 10M rows.
                     self.conn.execute(
                         """
                         UPDATE spans SET agent_name = u.agent_name, usage_counted = u.usage_counted
                         FROM _updates u
-                        WHERE spans.trace_id = u.trace_id AND spans.span_id = u.span_id
-                        """
+                        WHERE spans.received_ns BETWEEN ? AND ?
+                          AND spans.received_ns = u.received_ns
+                          AND spans.trace_id = u.trace_id AND spans.span_id = u.span_id
+                        """,
+                        [min(received), max(received)],
                     )
                 finally:
                     self.conn.unregister("_updates")
@@ -207,9 +228,14 @@ class Store:
                 self.conn.execute("ROLLBACK")
             raise
 
+    def _release(self) -> None:
+        with _OPEN_LOCK:
+            _OPEN_PATHS.discard(self._key)
+
     def close(self) -> None:
         try:
             self.conn.execute("CHECKPOINT")
         finally:
             self._reader_root.close()
             self.conn.close()
+            self._release()

@@ -35,7 +35,13 @@ class Usage:
         return self.input_tokens is not None or self.output_tokens is not None
 
 
+_USAGE_PREFIXES = ("gen_ai.usage.", "llm.token_count.", "llm.cost.", "llm.usage.")
+NO_USAGE = Usage(None, None, None, None, None, None, None)
+
+
 def read_usage(attrs: Attributes) -> Usage:
+    if not any(key.startswith(_USAGE_PREFIXES) for key in attrs):
+        return NO_USAGE
     inp = integer(attrs, sc.GEN_AI_USAGE_INPUT_TOKENS, sc.OI_TOKEN_PROMPT, sc.GEN_AI_USAGE_PROMPT_TOKENS)
     out = integer(attrs, sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.OI_TOKEN_COMPLETION, sc.GEN_AI_USAGE_COMPLETION_TOKENS)
     total = integer(attrs, sc.OI_TOKEN_TOTAL, sc.TL_USAGE_TOTAL_TOKENS)

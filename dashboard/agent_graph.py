@@ -89,7 +89,7 @@ def figure(edges: pd.DataFrame, nodes: pd.DataFrame, option: NodeMetric) -> go.F
         a, b = lay.pos[str(s)], lay.pos[str(t)]
         width = 1.5 + 5 * math.sqrt(float(c) / top)
         hops = lay.layer[str(t)] - lay.layer[str(s)]
-        back = hops <= 0
+        back = hops < 0 or s == t  # work sent back to an earlier agent (or the same one): a loop
         color = LOOP_COLOR if back else EDGE_COLOR
         if s == t:  # self loop: a small ring above the node
             ring = [i / 24 * 2 * math.pi for i in range(25)]
@@ -97,8 +97,8 @@ def figure(edges: pd.DataFrame, nodes: pd.DataFrame, option: NodeMetric) -> go.F
             ys = [a[1] + 0.18 + 0.14 * (1 - math.cos(r)) / 2 * 2 for r in ring]
             label_at = (a[0], a[1] + 0.48)
         else:
-            # loops bend below the row; edges that skip a layer arc above it, clear of the nodes between
-            xs, ys = _curve(a, b, 0.35 if back else (-0.3 if hops > 1 else 0.0))
+            # loops bend below; edges skipping a layer or within one arc above, clear of other nodes
+            xs, ys = _curve(a, b, 0.35 if back else (0.3 if hops > 1 or hops == 0 else 0.0))
             label_at = (xs[len(xs) // 2], ys[len(ys) // 2])
             annotations.append(
                 {"x": xs[-1] - (xs[-1] - xs[-2]) * 3, "y": ys[-1] - (ys[-1] - ys[-2]) * 3, "ax": xs[-5], "ay": ys[-5],

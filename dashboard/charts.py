@@ -31,18 +31,17 @@ def layout(fig: go.Figure, title: str | None = None, height: int = 320) -> go.Fi
         title={"text": title, "font": {"size": 14}} if title else None,
         height=height,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
         hovermode="x unified",
     )
     return fig
 
 
-def group_color(dimension: str, group: str, index: int) -> str:
-    if dimension == "agent":
-        return theme.agent_color(group)
+def group_color(dimension: str, group: str) -> str:
+    """Agents keep their colour; a workflow, model or service gets a stable one from its name."""
     if dimension == "status":
         return theme.status_color(group)
-    return theme.AGENT_PALETTE[index % len(theme.AGENT_PALETTE)]
+    return theme.color_of(dimension, group)
 
 
 def over_time(
@@ -74,10 +73,10 @@ def over_time(
             keep.append("other")
         else:
             frame = frame[frame["group"].isin(keep)]
-        for i, group in enumerate(keep):
+        for group in keep:
             part = frame[frame["group"] == group].sort_values("time")
             name = "all" if dimension == "none" else str(group)
-            color = theme.MUTED if group == "other" else group_color(dimension, str(group), i)
+            color = theme.MUTED if group == "other" else group_color(dimension, str(group))
             if kind == "bar":
                 fig.add_bar(
                     x=part["time"] + pd.Timedelta(milliseconds=width_ms / 2) if width_ms else part["time"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -56,6 +57,14 @@ def guarded(body: Callable[[], None]) -> None:
 
 
 TRACES_PAGE = "views/traces.py"
+REPLAY_PAGE = "views/replay.py"
+
+
+def page_exists(page: str) -> bool:
+    """Whether an optional page (Replay, Alerts) is part of this install."""
+    return (Path(__file__).parent / page).exists()
+
+
 STATUS_WORDS = {"ok": "ok", "error": "failed", "incomplete": "incomplete", "dead_letter": "dead letter"}
 _WORD_COLORS = {
     "ok": theme.STATUS_COLORS["ok"],
@@ -116,3 +125,19 @@ def trace_table(frame: pd.DataFrame, *, key: str) -> None:
     rows = event.selection.rows if event else []  # type: ignore[union-attr]
     if rows:
         open_trace(str(frame["trace_id"].iloc[rows[0]]))
+    labels = {
+        str(r.trace_id): f"{r.workflow_name if isinstance(r.workflow_name, str) else r.root_name} · "
+        f"{status_badge(str(r.status), r.outcome if isinstance(r.outcome, str) else None)} · "
+        f"{theme.usd(r.cost_usd)} · {theme.duration(r.duration_ms)} · {theme.short_id(str(r.trace_id), 12)}"
+        for r in frame.itertuples()
+    }
+    picked = st.selectbox(
+        "Open a trace",
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        placeholder="Pick a row above, or choose a trace here",
+        key=f"{key}_open",
+    )
+    if picked:
+        open_trace(picked)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import streamlit as st
 
 DEFAULT_COLLECTOR_URL: Final = "http://127.0.0.1:4318"
+CACHE_TTL_S: Final = 5.0  # a query answer is reused this long (pages of one refresh share it)
 TRUNCATED_KEY: Final = b"agentdeck.truncated"
 
 
@@ -28,7 +29,6 @@ class Settings:
     collector_url: str  # AGENTDECK_COLLECTOR_URL
     token: str | None  # AGENTDECK_TOKEN, sent as a Bearer token
     refresh_s: float  # AGENTDECK_DASHBOARD_REFRESH_S: live pages reload their data this often (0 = off)
-    cache_ttl_s: float  # how long a query answer is reused
     timeout_s: float  # HTTP timeout per query
 
 
@@ -43,7 +43,6 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         collector_url=(env.get("AGENTDECK_COLLECTOR_URL", "").strip() or DEFAULT_COLLECTOR_URL).rstrip("/"),
         token=env.get("AGENTDECK_TOKEN", "").strip() or None,
         refresh_s=max(refresh, 0.0),
-        cache_ttl_s=5.0,
         timeout_s=15.0,
     )
 
@@ -108,7 +107,7 @@ def _error_text(resp: httpx.Response) -> str:
     return str(body.get("error", body))[:300] if isinstance(body, dict) else str(body)[:300]
 
 
-@st.cache_data(ttl=5, show_spinner=False, max_entries=512)
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=512)
 def _cached(name: str, params: tuple[tuple[str, str], ...], s: Settings) -> pd.DataFrame:
     table = fetch_table(name, dict(params), s)
     frame = table.to_pandas()
@@ -128,12 +127,3 @@ def query(name: str, params: Mapping[str, str | int | float | bool | None] | Non
 
 def is_truncated(frame: pd.DataFrame) -> bool:
     return bool(frame.attrs.get("truncated", False))
-
-
-def health() -> bool:
-    """True when the collector answers /health (uncached; for status badges)."""
-    s = settings()
-    try:
-        return httpx.get(f"{s.collector_url}/health", timeout=2.0).status_code == 200
-    except httpx.TransportError:
-        return False

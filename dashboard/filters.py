@@ -107,7 +107,8 @@ def sidebar() -> Filters:
         end = _now_ns()
         start = end - RANGES.get(key, RANGES[DEFAULT_RANGE]) * 1_000_000_000
         facets = _facets(start, end)
-        theme.assign_agent_colors(facets.get("agent", []))
+        for dimension, names in facets.items():
+            theme.assign_colors(dimension, names)
         st.selectbox(
             "Workflow",
             _with_url_value(facets.get("workflow", []), "workflow"),

@@ -17,10 +17,10 @@ STATUS_COLORS: Final = {
 }
 ERROR_COLOR: Final = "#d64545"
 MUTED: Final = "#9aa0a6"
-# Distinct, colour-blind-friendly hues (Okabe-Ito + Tableau extras); an agent keeps its colour everywhere.
+# Distinct hues (Okabe-Ito, then Tableau), no greys (grey means 'other'); an agent keeps its colour everywhere.
 AGENT_PALETTE: Final = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#7f7f7f", "#bcbd22",
-    "#17becf", "#8c564b", "#1f77b4", "#9467bd",
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#4E79A7", "#F28E2B", "#76B7B2",
+    "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#17becf", "#bcbd22", "#8c564b", "#9467bd",
 )  # fmt: skip
 SPAN_TYPE_COLORS: Final = {
     "workflow": "#4b5563",
@@ -34,7 +34,7 @@ SPAN_TYPE_COLORS: Final = {
 }
 
 
-_assigned: dict[str, str] = {}
+_assigned: dict[str, dict[str, str]] = {}
 
 
 def _slot(name: str) -> int:
@@ -42,10 +42,9 @@ def _slot(name: str) -> int:
     return int.from_bytes(digest, "big") % len(AGENT_PALETTE)
 
 
-def assign_agent_colors(names: list[str]) -> None:
-    """Give each known agent its own colour: its hashed slot, or the next free one on a clash.
-
-    Deterministic for a given set of agents, so every page (and every viewer) agrees.
+def assign_colors(dimension: str, names: list[str]) -> None:
+    """Give each known agent (or workflow, model, service) its own colour: its hashed slot, or the
+    next free one on a clash. Deterministic for a given set of names, so every page agrees.
     """
     taken: dict[int, str] = {}
     assigned: dict[str, str] = {}
@@ -58,15 +57,18 @@ def assign_agent_colors(names: list[str]) -> None:
                 break
         taken.setdefault(slot, name)
         assigned[name] = AGENT_PALETTE[slot]
-    _assigned.clear()
-    _assigned.update(assigned)
+    _assigned[dimension] = assigned
+
+
+def color_of(dimension: str, name: str | None) -> str:
+    """The colour of a name of a dimension, the same on every page (see `assign_colors`)."""
+    if not name:
+        return MUTED
+    return _assigned.get(dimension, {}).get(name) or AGENT_PALETTE[_slot(name)]
 
 
 def agent_color(name: str | None) -> str:
-    """The colour of an agent, the same on every page (see `assign_agent_colors`)."""
-    if not name:
-        return MUTED
-    return _assigned.get(name) or AGENT_PALETTE[_slot(name)]
+    return color_of("agent", name)
 
 
 def status_color(status: str | None) -> str:

@@ -91,7 +91,10 @@ def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: in
     fig.update_yaxes(autorange="reversed", tickfont={"family": "monospace", "size": 11}, type="category")
     fig.update_xaxes(title="ms since the trace started", ticksuffix=" ms", rangemode="tozero")
     fig.update_layout(
-        height=max(160, 24 * len(rows) + 80), margin={"l": 10, "r": 80, "t": 10, "b": 40}, showlegend=False, bargap=0.25
+        height=max(160, 24 * len(rows) + 80),
+        margin={"l": 10, "r": 200, "t": 10, "b": 40},
+        showlegend=False,
+        bargap=0.25,
     )
     return fig
 
@@ -124,6 +127,9 @@ def _summary(spans: pd.DataFrame) -> None:
     if len(checkpoints):
         facts.append(f"{len(checkpoints)} checkpoints")
     st.caption(" · ".join(facts))
+    if components.page_exists(components.REPLAY_PAGE):
+        st.page_link(components.REPLAY_PAGE, label="Open in Replay", icon=":material/history:",
+                     query_params={"trace_id": str(spans["trace_id"].iloc[0])})  # fmt: skip
 
 
 def _tree_table(spans: pd.DataFrame, order: list[int], depth: list[int]) -> int | None:
@@ -157,15 +163,18 @@ def _tree_table(spans: pd.DataFrame, order: list[int], depth: list[int]) -> int 
 
 
 def _default_span(spans: pd.DataFrame, order: list[int]) -> int:
+    """The span a deep link names (`span_id`), else the first failed step, else the first LLM call."""
+    ids = spans["span_id"].to_numpy()
+    failed = (spans["status_code"] == "ERROR").to_numpy()
+    kinds = spans["span_type"].to_numpy()
     wanted = st.query_params.get("span_id")
-    if wanted:
-        hits = [p for p in order if spans["span_id"].iloc[p] == wanted]
-        if hits:
-            return hits[0]
-    failed = [p for p in order if spans["status_code"].iloc[p] == "ERROR"]
-    inner = [p for p in failed if spans["span_type"].iloc[p] != "workflow"]
-    llm = [p for p in order if spans["span_type"].iloc[p] == "llm"]
-    return (inner or failed or llm or order)[0]
+    picks = (
+        [p for p in order if ids[p] == wanted] if wanted else [],
+        [p for p in order if failed[p] and kinds[p] != "workflow"],
+        [p for p in order if failed[p]],
+        [p for p in order if kinds[p] == "llm"],
+    )
+    return next((pick[0] for pick in picks if pick), order[0])
 
 
 def span_panel(row: pd.Series) -> None:
@@ -175,6 +184,8 @@ def span_panel(row: pd.Series) -> None:
     model = row["response_model"] if isinstance(row["response_model"], str) else row["request_model"]
     if isinstance(model, str):
         bits.append(f"model `{model}`")
+    if isinstance(row["checkpoint_id"], str):
+        bits.append(f"checkpoint `{row['checkpoint_id']}`")
     if _num(row["attempt"]):
         bits.append(
             f"attempt {int(row['attempt'])}"
@@ -258,7 +269,7 @@ def render(trace_id: str) -> None:
         pages = math.ceil(len(order) / WATERFALL_PAGE)
         page = st.number_input(f"Waterfall page (of {pages}, {WATERFALL_PAGE} spans each)", 1, pages, 1, key="wf_page")
         first = (int(page) - 1) * WATERFALL_PAGE
-    st.plotly_chart(waterfall(spans, order, depth, first), key="waterfall")
+    st.plotly_chart(waterfall(spans, order, depth, first), key="waterfall", config={"displayModeBar": False})
     left, right = st.columns([3, 2])
     with left:
         st.markdown("##### Span tree")

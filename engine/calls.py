@@ -47,9 +47,17 @@ def _worst_case_usd(ctx: RunContext, request: LLMRequest) -> float:
 
 def chat(ctx: RunContext, request: LLMRequest, *, parent: Context, cursor: Cursor, step: int,
          use_cache: bool) -> tuple[LLMResponse, str | None]:
-    """Make one call; returns the response and its cache key (None when the cache is off)."""
+    """Make one call; returns the response and its request key (None for tool-using agents).
+
+    Served without a call (zero tokens) from the response cache, or, in a replay, from the recorded
+    response of an identical request."""
     name = f"chat {request.model}"
-    key = cache_key(request) if use_cache and ctx.cache is not None else None
+    key = cache_key(request) if use_cache else None
+    recorded = ctx.ledger.recorded_response(key) if key is not None and ctx.serve_recorded else None
+    hit = recorded or (ctx.cache.get(key) if key is not None and ctx.cache is not None else None)
+    worst = _worst_case_usd(ctx, request)
+    if hit is None and not ctx.budget.reserve(worst):
+        raise TaskHalted("budget")  # no call is made: recorded on the agent span by the caller
     span = new_span(ctx.tracer, name, parent=parent, start_ns=cursor.now_ns(), kind=SpanKind.CLIENT,
                     span_id=_ids(ctx, parent, name, step))
     span.set_attributes({
@@ -60,25 +68,26 @@ def chat(ctx: RunContext, request: LLMRequest, *, parent: Context, cursor: Curso
         sc.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps([{"type": "text", "content": request.system}]),
         sc.GEN_AI_INPUT_MESSAGES: json.dumps([m.otel() for m in request.messages], ensure_ascii=False),
     })
-    hit = ctx.cache.get(key) if key is not None and ctx.cache is not None else None
     if hit is not None:
         cursor.advance(2.0)
         response = replace(hit, usage=Usage(), latency_ms=2.0)
-        span.set_attributes({sc.AD_CACHE_HIT: True, sc.GEN_AI_USAGE_COST: 0.0})
+        span.set_attributes({sc.AD_CACHE_HIT: recorded is None, sc.GEN_AI_USAGE_COST: 0.0})
+        if recorded is not None:
+            span.set_attribute(sc.AD_REPLAY_SERVED_FROM_RECORD, True)
         _finish(ctx, span, response, 0.0, cursor)
         return response, key
-    worst = _worst_case_usd(ctx, request)
-    if not ctx.budget.reserve(worst):
-        span.set_attributes({sc.AD_BUDGET_SPENT_USD: ctx.budget.spent_usd, sc.ERROR_TYPE: "budget_exhausted"})
-        span.set_status(Status(StatusCode.ERROR, "budget exhausted before the call"))
-        span.end(end_time=cursor.now_ns())
-        raise TaskHalted("budget")
     try:
         response = ctx.provider.complete(request)
     except ProviderError as exc:
         ctx.budget.settle(worst, 0.0)
         cursor.advance(exc.latency_ms)
         span.set_attributes({sc.ERROR_TYPE: exc.reason, sc.GEN_AI_RESPONSE_MODEL: request.model})
+        span.set_status(Status(StatusCode.ERROR, str(exc)))
+        span.end(end_time=cursor.now_ns())
+        raise
+    except Exception as exc:  # an unmapped provider bug: release the reservation, fail this span
+        ctx.budget.settle(worst, 0.0)
+        span.set_attribute(sc.ERROR_TYPE, type(exc).__name__)
         span.set_status(Status(StatusCode.ERROR, str(exc)))
         span.end(end_time=cursor.now_ns())
         raise

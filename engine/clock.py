@@ -1,9 +1,11 @@
 """Task clocks: wall time (real runs) or virtual time (deterministic sample traces).
 
-A node takes a cursor at its start (`begin_node(step, task_id)`), advances it by each call's latency and
-backoff, and hands it back (`end_node`). The virtual clock starts every node of a LangGraph step at
-the end of the previous step (the slowest node), so parallel branches get reproducible timestamps.
-`latency_scale` scales the real sleeping (0 = never sleep).
+Wall time is the default: spans carry real timestamps. The virtual clock (deterministic sample
+traces) times spans by the simulated latencies instead. A node takes a cursor at its start
+(`begin_node(step, task_id)`), advances it by each call's latency and backoff, and hands it back
+(`end_node`). The virtual clock starts every node of a LangGraph step at the end of the previous
+step (the slowest node), so parallel branches get reproducible timestamps. `latency_scale` scales
+the real sleeping (0 = never sleep).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ class Cursor(Protocol):
 
 
 class TaskClock(Protocol):
+    # simulated ms per wall ms: how policies (deadlines) convert elapsed clock time to simulated time
+    time_scale: float
+
     def start_ns(self) -> int: ...
 
     def begin_node(self, step: int, key: str) -> Cursor: ...
@@ -42,8 +47,13 @@ class _WallCursor:
 
 
 class WallClock:
-    def __init__(self, latency_scale: float = 1.0) -> None:
+    """Real timestamps. Simulated latencies are slept `latency_scale` times as long, so deadlines
+    (in simulated ms) compare against wall time divided by the scale; at scale 0 they never fire."""
+
+    def __init__(self, latency_scale: float = 1.0, *, real_latency: bool = False) -> None:
         self.scale = latency_scale
+        # a real provider's latency is real: deadlines then compare against plain wall time
+        self.time_scale = 1.0 if real_latency else latency_scale
         self._start = time.time_ns()
 
     def start_ns(self) -> int:
@@ -77,6 +87,7 @@ class VirtualClock:
     """Virtual time from `start_ns`; reproducible for a given sequence of latencies."""
 
     def __init__(self, start_ns: int, latency_scale: float = 0.0) -> None:
+        self.time_scale = 1.0
         self._start = start_ns
         self.scale = latency_scale
         self._frontier = start_ns + 1_000_000  # root span opens 1 ms before the first node
@@ -104,3 +115,4 @@ class VirtualClock:
     def end_ns(self) -> int:
         with self._lock:
             return self._frontier + 500_000
+

@@ -82,6 +82,7 @@ class RunContext:
     prompt_overrides: Mapping[str, str] = field(default_factory=dict)
     tool_failure_rate: float = 0.0
     delegation_limit: int = 3
+    serve_recorded: bool = False  # replay: serve unchanged LLM steps from recorded responses
     max_validation_retries: int = 2
     max_provider_retries: int = 4
     stats: TaskStats = field(default_factory=TaskStats)

@@ -71,6 +71,7 @@ class Engine:
     start_time_ns: int
     prompt_overrides: Mapping[str, str]
     delegation_limit: int
+    serve_recorded: bool = False
     cache: ResponseCache = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
 
@@ -101,10 +102,12 @@ def execute(shared: Engine, *, task_id: str, thread_id: str, config: dict[str, A
     ctx = RunContext(
         workflow=wf.name, task_id=task_id, thread_id=thread_id, trace_id=trace_id, seed=shared.seed,
         provider=shared.provider, tracer=shared.tracer, prices=shared.prices, clock=clock, budget=budget,
-        deadline=Deadline(shared.deadline_ms or wf.deadline_ms, clock.start_ns()), ledger=shared.ledger,
+        deadline=Deadline(shared.deadline_ms or wf.deadline_ms, clock.start_ns(), clock.time_scale),
+        ledger=shared.ledger,
         root_span=root, root_context=trace.set_span_in_context(root), span_ids=span_ids, cache=shared.cache,
         breakers=shared.breakers, prompt_overrides=shared.prompt_overrides,
         tool_failure_rate=shared.tool_failure_rate, delegation_limit=shared.delegation_limit,
+        serve_recorded=shared.serve_recorded,
     )
     config["metadata"] = {META_TRACE_ID: trace_id, META_ROOT_SPAN_ID: format(root.get_span_context().span_id, "016x"),
                           META_TASK_ID: task_id, META_RUN: run_no, META_WORKFLOW: wf.name, META_SEED: shared.seed}

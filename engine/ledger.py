@@ -2,7 +2,8 @@
 
 The dead-letter queue keeps everything needed to understand and replay a failure: the full state
 snapshot, the failing input, the error, the trace id and the checkpoint. The task ledger records
-each task's outcome so a resumed run knows which tasks are finished and none is lost.
+each task's outcome so a resumed run knows which tasks are finished and none is lost. Recorded
+responses (validated LLM answers by request key) let a replay serve unchanged steps at zero tokens.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from engine.providers.base import LLMResponse, Usage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agentdeck_dead_letters (
@@ -30,6 +33,10 @@ CREATE TABLE IF NOT EXISTS agentdeck_dead_letters (
     attempts INTEGER NOT NULL,
     failing_input TEXT NOT NULL,
     state_snapshot TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agentdeck_responses (
+    key TEXT PRIMARY KEY,
+    response TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS agentdeck_tasks (
     task_id TEXT PRIMARY KEY,
@@ -75,6 +82,9 @@ class TaskRecord:
 class Ledger:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if not self.path.parent.exists():
+            raise FileNotFoundError(f"directory {self.path.parent} does not exist: create it or choose another "
+                                    f"path for {self.path.name}")
         self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         self._lock = threading.Lock()
         with self._lock:
@@ -124,3 +134,19 @@ class Ledger:
         with self._lock:
             row = self._conn.execute("SELECT * FROM agentdeck_tasks WHERE task_id = ?", (task_id,)).fetchone()
         return TaskRecord(*row) if row else None
+
+    def record_response(self, key: str, response: LLMResponse) -> None:
+        body = json.dumps({"id": response.id, "model": response.model, "text": response.text,
+                           "finish_reason": response.finish_reason})
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO agentdeck_responses VALUES (?, ?)", (key, body))
+            self._conn.commit()
+
+    def recorded_response(self, key: str) -> LLMResponse | None:
+        with self._lock:
+            row = self._conn.execute("SELECT response FROM agentdeck_responses WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        return LLMResponse(id=data["id"], model=data["model"], text=data["text"], usage=Usage(),
+                           finish_reason=data["finish_reason"])

@@ -1,4 +1,4 @@
-"""Production policies: budget, deadline, circuit breaker, response cache, shared state, delegation.
+"""Production policies: budget, deadline, model routing, circuit breaker, response cache, shared state.
 
 Each is a small thread-safe object; the agent step runtime (engine.step) consults them and records
 every decision on its spans (routing reason, skipped agents, cache hits, circuit state, conflicts).
@@ -26,12 +26,6 @@ class TaskHalted(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(f"task stopped: {reason}")
         self.reason = reason
-
-
-class DelegationLimitReached(TaskHalted):
-    def __init__(self, depth: int, limit: int) -> None:
-        super().__init__(f"delegation depth {depth} reached the limit {limit}")
-        self.reason = "delegation_limit"
 
 
 @dataclass
@@ -75,20 +69,26 @@ class Budget:
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """Per-task deadline in milliseconds of (task clock) time since the task started."""
+    """Per-task deadline in simulated milliseconds since the task started. `time_scale` converts
+    clock time to simulated time (1 for the virtual clock, the latency scale for the wall clock;
+    0 means simulated time does not pass and the deadline never fires)."""
 
     total_ms: float | None
     start_ns: int
+    time_scale: float = 1.0
+
+    def _elapsed_ms(self, now_ns: int) -> float:
+        return (now_ns - self.start_ns) / 1e6 / self.time_scale
 
     def fraction(self, now_ns: int) -> float:
-        if not self.total_ms:
+        if not self.total_ms or self.time_scale <= 0:
             return 0.0
-        return (now_ns - self.start_ns) / 1e6 / self.total_ms
+        return self._elapsed_ms(now_ns) / self.total_ms
 
     def remaining_s(self, now_ns: int) -> float | None:
-        if not self.total_ms:
+        if not self.total_ms or self.time_scale <= 0:
             return None
-        return max(self.total_ms - (now_ns - self.start_ns) / 1e6, 0.0) / 1000
+        return max(self.total_ms - self._elapsed_ms(now_ns), 0.0) / 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +140,12 @@ class CircuitBreaker:
             if self._state == "half_open":
                 return False, "open"  # one probe at a time
             return True, "closed"
+
+    def release(self) -> None:
+        """The step ended without a verdict (its task stopped): let the next call probe again."""
+        with self._lock:
+            if self._state == "half_open":
+                self._state, self._refused = "open", self.cooldown
 
     def record(self, ok: bool) -> None:
         with self._lock:
@@ -234,11 +240,6 @@ class VersionedStore(Generic[T]):
             except VersionConflict:
                 hit += 1
         raise VersionConflict(f"gave up after {max_retries} conflicting retries")
-
-
-def check_delegation(depth: int, limit: int) -> None:
-    if depth >= limit:
-        raise DelegationLimitReached(depth, limit)
 
 
 def snapshot(value: Any) -> Any:

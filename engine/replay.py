@@ -35,6 +35,7 @@ from engine.pricing import load_prices
 from engine.providers.base import Provider
 from engine.providers.simulator import FaultRates
 from engine.runner import default_provider
+from engine.semconv import PROVIDER_SIMULATED
 from engine.telemetry import engine_tracer, make_tracer_provider
 from engine.telemetry import shutdown as shutdown_provider
 from engine.workflows import get_workflow
@@ -55,8 +56,12 @@ def replay(
     faults: FaultRates | None = None,
     budget_usd: float | None = None,
     dead_letter_db: str | Path | None = None,
+    serve_recorded: bool = True,
 ) -> TaskResult:
-    """Re-run `thread_id` from `checkpoint_id` (default: its latest checkpoint) as a new traced branch."""
+    """Re-run `thread_id` from `checkpoint_id` (default: its latest checkpoint) as a new traced branch.
+
+    With `serve_recorded`, a step whose request (model, prompt, inputs) is unchanged is answered from
+    the recorded response at zero tokens (`agentdeck.replay.served_from_record` on its chat span)."""
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint)
     if dead_letter_db is None:
@@ -84,7 +89,7 @@ def replay(
                 provider=provider or default_provider(seed, rates), prices=load_prices(),
                 tracer=engine_tracer(tp), seed=seed, budget_usd=budget_usd, deadline_ms=None,
                 latency_scale=latency_scale, tool_failure_rate=0.0, deterministic=False, start_time_ns=0,
-                prompt_overrides=dict(prompt_overrides or {}), delegation_limit=3,
+                prompt_overrides=dict(prompt_overrides or {}), delegation_limit=3, serve_recorded=serve_recorded,
             )
             run_config: dict[str, Any] = {"configurable": {"checkpoint_ns": "", **found.config["configurable"]},
                                           "recursion_limit": 60}
@@ -98,7 +103,7 @@ def replay(
                 links.append(Link(SpanContext(int(original, 16), int(root_span, 16), is_remote=True,
                                               trace_flags=TraceFlags(TraceFlags.SAMPLED)),
                                   {sc.AD_REPLAY_OF: original}))
-            clock = WallClock(latency_scale)
+            clock = WallClock(latency_scale, real_latency=engine.provider.name != PROVIDER_SIMULATED)
             return execute(
                 engine, task_id=str(meta.get(META_TASK_ID, thread_id)), thread_id=thread_id, config=run_config,
                 graph_input=None, clock=clock, span_ids=None, run_no=int(str(meta.get(META_RUN, 1))) + 1,

@@ -27,6 +27,7 @@ from engine.ledger import Ledger, TaskRecord
 from engine.pricing import load_prices
 from engine.providers.base import Provider
 from engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
+from engine.semconv import PROVIDER_SIMULATED
 from engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
 from engine.telemetry import shutdown as shutdown_provider
 from engine.workflows import get_workflow
@@ -167,7 +168,7 @@ def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
         clock = VirtualClock(start, shared.latency_scale)
         span_ids = SpanIds(f"{wf.name}/{shared.seed}/{task_id}/{run_no}")
     else:
-        clock = WallClock(shared.latency_scale)
+        clock = WallClock(shared.latency_scale, real_latency=shared.provider.name != PROVIDER_SIMULATED)
     result = execute(shared, task_id=task_id, thread_id=thread_id, config=config,
                      graph_input=None if resumed else initial, clock=clock, span_ids=span_ids,
                      root_attributes={sc.AD_RESUMED_FROM: str((existing.metadata or {}).get(META_TRACE_ID, ""))}

@@ -25,10 +25,11 @@ from langgraph.config import get_config
 from langgraph.runtime import get_runtime
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 from pydantic import BaseModel, ValidationError
 
 from engine import semconv as sc
-from engine.agents import Agent, model_for, prompt_version_of
+from engine.agents import Agent, Prompt, model_for, prompt_version_of
 from engine.calls import chat, run_tool
 from engine.clock import Cursor
 from engine.context import RunContext
@@ -80,6 +81,7 @@ class _NodeInfo:
     task_id: str
     thread_id: str
     checkpoint_ns: str
+    extra: dict[str, AttributeValue]
 
 
 BRANCH_FAILURES = "branch_failures"  # state key (list, operator.add reducer) of parallel-branch failures
@@ -134,8 +136,11 @@ def current_context() -> RunContext:
     return ctx
 
 
-def run_agent(agent: Agent, inputs: Mapping[str, Any], *, state: Mapping[str, Any]) -> StepResult[Any]:
-    """Run `agent` in the current LangGraph node on `inputs`; `state` is snapshotted on dead letter."""
+def run_agent(agent: Agent, inputs: Mapping[str, Any], *, state: Mapping[str, Any],
+              attributes: Mapping[str, AttributeValue] | None = None) -> StepResult[Any]:
+    """Run `agent` in the current LangGraph node on `inputs`; `state` is snapshotted on dead letter.
+
+    `attributes` go on every `invoke_agent` span of this step (e.g. the iteration of a loop)."""
     runtime = get_runtime()
     ctx = current_context()
     meta = get_config().get("metadata", {})
@@ -144,7 +149,7 @@ def run_agent(agent: Agent, inputs: Mapping[str, Any], *, state: Mapping[str, An
         step=int(meta.get("langgraph_step", 0)), node=str(meta.get("langgraph_node", agent.name)),
         checkpoint_id=ei.checkpoint_id if ei else "", task_id=ei.task_id if ei else "",
         thread_id=ei.thread_id if ei and ei.thread_id else ctx.thread_id,
-        checkpoint_ns=ei.checkpoint_ns if ei else "",
+        checkpoint_ns=ei.checkpoint_ns if ei else "", extra=dict(attributes or {}),
     )
     cursor = ctx.clock.begin_node(info.step, info.task_id or f"{info.node}/{info.step}")
     try:
@@ -172,6 +177,7 @@ def _agent_span(ctx: RunContext, agent: Agent, info: _NodeInfo, cursor: Cursor) 
         sc.LANGGRAPH_NODE: info.node,
         sc.LANGGRAPH_STEP: info.step,
     })
+    span.set_attributes(info.extra)
     return span
 
 
@@ -213,13 +219,15 @@ def _run(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[s
         circuit = "closed"
     template = ctx.prompt_overrides.get(agent.name, agent.prompt.template)
     version = agent.prompt.version if template == agent.prompt.template else prompt_version_of(template)
-    prompt = agent.prompt.__class__(template, version).render(inputs)
+    prompt = Prompt(template, version).render(inputs)
     feedback = ""
     attempt = v_retries = p_retries = 0
     reason: str | None = None
     last_type, last_error = "", ""
     while True:
         if ctx.deadline.fraction(cursor.now_ns()) >= 1.0:
+            if breaker is not None:
+                breaker.release()
             raise TaskHalted("deadline")
         attempt += 1
         routing = route(agent.tier, budget_fraction=ctx.budget.fraction(),
@@ -265,6 +273,8 @@ def _run(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[s
             continue
         except TaskHalted as exc:
             _end(span, cursor, f"{exc.reason}_exhausted", str(exc))
+            if breaker is not None:
+                breaker.release()
             raise
         span.set_attribute(sc.AD_BUDGET_SPENT_USD, round(ctx.budget.spent_usd, 8))
         if remaining is not None:
@@ -291,7 +301,7 @@ def _attempt(ctx: RunContext, agent: Agent, tier: Any, prompt: str, span: Span, 
     tools = {t.name: t for t in agent.tools}
     specs = tuple(ToolSpec(t.name, t.description, t.input_schema) for t in agent.tools)
     messages: list[Message] = [Message("user", prompt)]
-    schema = agent.output_schema.model_json_schema()
+    schema = _json_schema(agent.output_schema)
     for _ in range(MAX_TOOL_ROUNDS):
         deadline_left = ctx.deadline.remaining_s(cursor.now_ns())
         request = LLMRequest(
@@ -311,10 +321,18 @@ def _attempt(ctx: RunContext, agent: Agent, tier: Any, prompt: str, span: Span, 
                 messages.append(Message("tool", result, tool_call_id=call.id))
             continue
         output = validate(agent, response.text)
-        if key is not None and ctx.cache is not None:
-            ctx.cache.put(key, response)
+        if key is not None:
+            if ctx.cache is not None:
+                ctx.cache.put(key, response)
+            if response.usage.output_tokens:  # a fresh answer, not one served from a cache or record
+                ctx.ledger.record_response(key, response)
         return output
     raise InvalidOutput("validation", "", f"no final answer after {MAX_TOOL_ROUNDS} tool rounds")
+
+
+@functools.cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
 
 
 def validate(agent: Agent, text: str) -> BaseModel:

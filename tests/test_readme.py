@@ -38,3 +38,18 @@ def test_quickstart_has_exactly_two_commands_that_exist() -> None:
     root = Path(__file__).resolve().parents[1]
     for cmd in commands:
         assert (root / cmd).exists()
+
+
+def test_every_setting_and_environment_variable_is_in_the_readme() -> None:
+    from collector.config import SETTINGS
+
+    root = Path(__file__).resolve().parents[1]
+    names = set()
+    for pkg in ("engine", "collector", "dashboard"):
+        for src in (root / pkg).rglob("*.py"):
+            names |= set(re.findall(r"\b((?:AGENTDECK|ANTHROPIC|OTEL_EXPORTER_OTLP)_[A-Z0-9_]*[A-Z0-9])\b", src.read_text()))
+    names |= {s.env_var for s in SETTINGS}
+    names.discard("AGENTDECK_COLLECTOR_")  # the prefix itself
+    missing = sorted(n for n in names if n not in README)
+    missing += sorted(s.flag for s in SETTINGS if s.flag not in README)
+    assert not missing, f"undocumented in README.md: {missing}"

@@ -75,7 +75,7 @@ def _agent_aggregate(args: Args, b: Binder, *, by_workflow: bool) -> str:
     by_reason = "".join(
         f",\n    count(*) FILTER (WHERE {_RETRY} AND retry_reason = '{r}') AS retries_{r}" for r in RETRY_REASONS
     )
-    ctes.append(f"""a AS (SELECT {wf}{_AGENT} AS agent,
+    ctes.append(f"""a AS MATERIALIZED (SELECT {wf}{_AGENT} AS agent,
     count(*) FILTER (WHERE {_FIRST}) AS invocations,
     count(*) AS attempts,
     count(*) FILTER (WHERE {_FIRST} AND status_code <> 'ERROR') AS first_ok,
@@ -87,10 +87,13 @@ def _agent_aggregate(args: Args, b: Binder, *, by_workflow: bool) -> str:
     ctes.append(f"""u AS (SELECT {wf}agent_name AS agent,
     coalesce(sum(input_tokens), 0) AS input_tokens,
     coalesce(sum(output_tokens), 0) AS output_tokens,
-    coalesce(sum(cost_usd), 0.0) AS cost_usd,
-    count(DISTINCT hash(trace_id)) AS usage_tasks
+    coalesce(sum(cost_usd), 0.0) AS cost_usd
   FROM spans{join} WHERE {where} AND usage_counted AND agent_name IS NOT NULL
     AND (cost_usd IS NOT NULL OR input_tokens IS NOT NULL OR output_tokens IS NOT NULL) GROUP BY ALL)""")
+    # Agents known only from their LLM calls (no agent spans): count their tasks from those calls.
+    ctes.append(f"""ut AS (SELECT {wf}agent_name AS agent, count(DISTINCT hash(trace_id)) AS usage_tasks
+  FROM spans{join} WHERE {where} AND usage_counted AND agent_name IS NOT NULL
+    AND agent_name NOT IN (SELECT agent FROM a WHERE agent IS NOT NULL) GROUP BY ALL)""")
     ctes.append(f"""e AS (SELECT {wf}{_AGENT} AS agent, mode(coalesce(error_type, 'error')) AS top_error_type
   FROM spans{join} WHERE {where} AND status_code = 'ERROR' GROUP BY ALL)""")
     zero = ", ".join(
@@ -108,8 +111,9 @@ def _agent_aggregate(args: Args, b: Binder, *, by_workflow: bool) -> str:
         )
     )
     ctes.append(f"""g AS (SELECT {keys}, {zero}, q_ms[1] AS p50_ms, q_ms[2] AS p95_ms, q_ms[3] AS p99_ms,
-    greatest(coalesce(step_tasks, 0), coalesce(usage_tasks, 0)) AS tasks, top_error_type
-  FROM a FULL JOIN u USING ({keys}) LEFT JOIN e USING ({keys}) WHERE agent IS NOT NULL)""")
+    coalesce(step_tasks, usage_tasks, 0) AS tasks, top_error_type
+  FROM a FULL JOIN u USING ({keys}) LEFT JOIN ut USING ({keys}) LEFT JOIN e USING ({keys})
+  WHERE agent IS NOT NULL)""")
     return "WITH " + ",\n".join(ctes)
 
 

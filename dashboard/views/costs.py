@@ -42,7 +42,7 @@ def body() -> None:
     cols[2].metric("Cost / task p50", theme.usd(costs.quantile(0.5) if len(costs) else None), border=True)
     cols[3].metric("Cost / task p99", theme.usd(costs.quantile(0.99) if len(costs) else None), border=True)
     cols[4].metric("Spent on retries", theme.usd(retry), delta=f"{retry / total:.1%} of spend" if total else None,
-                   delta_color="off", border=True)  # fmt: skip
+                   delta_color="off", delta_arrow="off", border=True)  # fmt: skip
 
     series = data.query("timeseries", {**f.params(), "metric": "spend", "group_by": dim, "buckets": 48})
     fig = charts.over_time(

@@ -11,10 +11,7 @@ st.title("Agent graph")
 
 
 def _workflows(f: filters.Filters) -> list[str]:
-    try:
-        facets = data.query("facets", {**f.params(), "workflow": None})
-    except data.DataError:
-        return []
+    facets = data.query("facets", {**f.params(), "workflow": None})
     return [str(v) for v in facets.loc[facets["dimension"] == "workflow", "value"]] if not facets.empty else []
 
 
@@ -72,7 +69,11 @@ def body() -> None:
 
 def main() -> None:
     f = filters.current()
-    options = _workflows(f)
+    try:
+        options = _workflows(f)
+    except data.DataError as exc:
+        components.data_error(exc)
+        return
     wanted = st.query_params.get("graph_wf") or f.workflow
     if wanted and wanted not in options:
         options.append(wanted)

@@ -15,6 +15,9 @@ Its answers depend on the prompt, so a prompt fix really fixes a failure. Two in
   like ORD-123456) get "the customer's order" for hard inputs -- again a violation that retries do
   not cure; with the rule the identifier is copied from the prompt.
 
+Frontier-tier models (opus) find a quarter as many inputs hard, so a fallback to a frontier agent
+usually rescues a weak-prompt failure (at a higher price).
+
 Example (triage classifier): the weak v1 prompt "Classify this support ticket: ..." dead-letters the
 hard tickets; the fixed v2 prompt adds "Respond with the category from the allowed list" and they pass.
 """
@@ -113,7 +116,9 @@ class SimulatedProvider:
         prompt = "\n".join(m.content for m in request.messages if m.role == "user")
         base = prompt.split(FEEDBACK_MARKER)[0]
         has_feedback = FEEDBACK_MARKER in prompt
-        hard = stable_int(self.seed, "hard", base) % 100 < self.hard_percent
+        # the frontier model follows implicit instructions far more often: a quarter as many hard inputs
+        hard_percent = self.hard_percent / 4 if "opus" in request.model else self.hard_percent
+        hard = stable_int(self.seed, "hard", base) % 100 < hard_percent
         context = "\n".join(m.content for m in request.messages).split(FEEDBACK_MARKER)[0]
         gen = _Generator(rng, request.output_schema, prompt, context=context, hard=hard, feedback=has_feedback)
 

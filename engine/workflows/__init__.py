@@ -12,7 +12,8 @@ WORKFLOWS: dict[str, Workflow] = {w.name: w for w in (
 
 
 def get_workflow(name: str) -> Workflow:
+    """The workflow called `name`; a ValueError naming the choices otherwise."""
     try:
         return WORKFLOWS[name]
     except KeyError:
-        raise KeyError(f"unknown workflow {name!r}; choose one of: {', '.join(sorted(WORKFLOWS))}") from None
+        raise ValueError(f"unknown workflow {name!r}; choose one of: {', '.join(sorted(WORKFLOWS))}") from None

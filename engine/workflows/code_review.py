@@ -13,6 +13,7 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
+from engine import semconv as sc
 from engine.agents import Agent, Prompt, Tier, Tool
 from engine.context import RunContext
 from engine.providers.simulator import stable_int
@@ -82,13 +83,16 @@ class ReviewState(TypedDict, total=False):
 
 def review(state: ReviewState) -> dict[str, Any]:
     patches = "; ".join(p["description"][:80] for p in state.get("patches", [])) or "none"
-    v = dump(run_agent(REVIEWER, {**state["pr"], "patches": patches}, state=state))
+    cycle = len(state.get("verdicts", [])) + 1
+    v = dump(run_agent(REVIEWER, {**state["pr"], "patches": patches}, state=state,
+                       attributes={sc.AD_ITERATION: cycle}))
     return {"verdicts": [*state.get("verdicts", []), v]}
 
 
 def fix(state: ReviewState) -> dict[str, Any]:
     comments = "; ".join(state["verdicts"][-1]["comments"]) or "address the reviewer's concerns"
-    p = dump(run_agent(FIXER, {**state["pr"], "comments": comments}, state=state))
+    p = dump(run_agent(FIXER, {**state["pr"], "comments": comments}, state=state,
+                       attributes={sc.AD_ITERATION: len(state["verdicts"])}))
     return {"patches": [*state.get("patches", []), p] if p else state.get("patches", [])}
 
 

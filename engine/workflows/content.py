@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
+from engine import semconv as sc
 from engine.agents import Agent, Prompt, Tier
 from engine.context import RunContext
 from engine.providers.simulator import stable_int
@@ -57,7 +58,7 @@ def write(state: ContentState) -> dict[str, Any]:
     rnd = len(state.get("drafts", []))
     notes = [n for c in state.get("critiques", []) if c.get("round") == rnd - 1 for n in c.get("notes", [])]
     text = f"\nAddress this feedback: {'; '.join(notes)}" if notes else ""
-    d = dump(run_agent(WRITER, {**state["brief"], "notes": text}, state=state))
+    d = dump(run_agent(WRITER, {**state["brief"], "notes": text}, state=state, attributes={sc.AD_ITERATION: rnd + 1}))
     return {"drafts": [*state.get("drafts", []), d]}
 
 
@@ -66,7 +67,7 @@ def _critic(agent: Agent) -> Any:
         rnd = len(state["drafts"]) - 1
         draft = state["drafts"][-1] or {"title": "", "body": "", "keywords": []}
         c = dump(run_agent(agent, {**state["brief"], **draft, "keywords": ", ".join(draft["keywords"])},
-                           state=state))
+                           state=state, attributes={sc.AD_ITERATION: rnd + 1}))
         return {"critiques": [{**c, "critic": agent.name, "round": rnd}] if c else []}
 
     return contained(node)

@@ -82,7 +82,7 @@ def analyse(state: EarningsState) -> dict[str, Any]:
     agent = (ESCALATED if depth else ANALYSTS)[topic]
     fb = state.get("feedback", {}).get(topic)
     inputs = {**state["call"], "topic": topic, "feedback": f"\nSupervisor feedback: {fb}" if fb else ""}
-    result = run_agent(agent, inputs, state=state)
+    result = run_agent(agent, inputs, state=state, attributes={sc.AD_DELEGATION_DEPTH: depth})
     analysis = dump(result)
     ctx = current_context()
     verdict = None

@@ -5,6 +5,11 @@ so the simulated model paraphrases the category for some tickets ("Billing probl
 the validation error do not cure the hard ones, and those tasks dead-letter at the classifier.
 The fix (``CLASSIFIER_PROMPT_FIXED``, v2) adds "Respond with the category and priority from the
 allowed list"; replaying such a task from its checkpoint with the v2 prompt succeeds.
+
+The response agent's v2 prompt only says "Mention the order id", so for some tickets the balanced
+model writes "the customer's order" where the schema wants ORD-123456; after its retries the
+frontier fallback (response_senior) usually gets it right, at about five times the price. The fix
+(``RESPONSE_PROMPT_FIXED``) says "Cite the order id exactly as written".
 """
 
 from __future__ import annotations
@@ -86,9 +91,12 @@ RESEARCH = Agent(
     tools=(Tool("lookup_order", "Order status by order id", _lookup_order, ORDER_ARGS),
            Tool("search_kb", "Knowledge base articles for an order", _search_kb, ORDER_ARGS)),
 )
-RESPONSE_PROMPT = Prompt(
+RESPONSE_PROMPT_WEAK = (
     "Write the reply to {customer} about ticket {ticket_id} ({category}).\nTicket:\n{text}\n"
-    "Findings: {findings}\nOrder status: {order_status}\nCite the order id exactly as written: {order_id}.", "v2")
+    "Findings: {findings}\nOrder status: {order_status}\nMention the order id {order_id}."
+)
+RESPONSE_PROMPT_FIXED = RESPONSE_PROMPT_WEAK.replace("Mention the order id", "Cite the order id exactly as written:")
+RESPONSE_PROMPT = Prompt(RESPONSE_PROMPT_WEAK, "v2")
 RESPONSE = Agent("response", "support reply writer", RESPONSE_PROMPT, Tier.BALANCED, Reply, timeout_s=45,
                  max_output_tokens=700,
                  fallback=Agent("response_senior", "senior support reply writer", RESPONSE_PROMPT,

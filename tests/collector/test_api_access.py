@@ -99,3 +99,36 @@ def test_grpc_receiver_shares_the_pipeline(start_collector: Callable[..., Collec
     server.stop()
     got = stored_rows(db_path, "SELECT name, agent_name FROM spans ORDER BY name")
     assert got == [("grpc-child", "a"), ("grpc-root", "a"), ("ok", None)]
+
+
+def test_a_busy_port_is_reported_and_the_store_released(
+    start_collector: Callable[..., CollectorServer], db_path: Path, tmp_path: Path
+) -> None:
+    from collector.config import CollectorConfig
+
+    first = start_collector()
+    port = int(first.url.rsplit(":", 1)[1])
+    second = CollectorServer(CollectorConfig(db_path=str(tmp_path / "other.duckdb"), port=port))
+    with pytest.raises(RuntimeError, match=f"could not listen on 127.0.0.1:{port}"):
+        second.start()
+    CollectorServer(CollectorConfig(db_path=str(tmp_path / "other.duckdb"), port=0)).start().stop()
+
+
+def test_redaction_settings_apply_before_rows_are_stored(
+    start_collector: Callable[..., CollectorServer], db_path: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nname = "ticket"\npattern = "TCK-[0-9]{6}"\nhints = ["TCK-"]\n', encoding="utf-8")
+    server = start_collector(redact_pii=True, redact_rules_path=str(rules))
+    t = new_trace_id()
+    mail = "jane.doe" + "@" + "example.com"
+    key = "sk-ant-api03-" + "Q" * 40
+    attrs = {"gen_ai.input.messages": f"mail {mail} about TCK-123456 with {key}", "keep": "plain words"}
+    body = request([S("llm", t, attrs=attrs)]).SerializeToString()
+    assert httpx.post(server.url + "/v1/traces", content=body, headers=PB).status_code == 200
+    server.stop()
+    ((stored_attrs, messages),) = stored_rows(db_path, "SELECT attributes, input_messages FROM spans")
+    for text in (str(stored_attrs), str(messages)):
+        assert mail not in text and "TCK-123456" not in text and key not in text
+        assert "[REDACTED:ticket]" in text
+    assert "plain words" in str(stored_attrs)

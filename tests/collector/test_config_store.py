@@ -101,3 +101,11 @@ def test_an_older_file_is_migrated_forward(tmp_path: Path) -> None:
             conn.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(older)])
         Store(p2, migrations={})
+
+
+def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    first = Store(tmp_path / "one.duckdb")
+    with pytest.raises(StoreError, match="already open by a collector in this process"):
+        Store(tmp_path / "." / "one.duckdb")
+    first.close()
+    Store(tmp_path / "one.duckdb").close()

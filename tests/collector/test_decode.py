@@ -125,12 +125,27 @@ def test_undecodable_bodies_say_what_is_wrong() -> None:
         decode_json(b"[1, 2]")
     with pytest.raises(DecodeError, match="nested too deeply"):
         decode_json(b"[" * 100_000)
-    with pytest.raises(DecodeError, match="does not match ExportTraceServiceRequest"):
-        decode_json(b'{"resourceSpans": [{"scopeSpans": [{"spans": [7]}]}]}')
+    with pytest.raises(DecodeError, match="resourceSpans must be a list"):
+        decode_json(b'{"resourceSpans": 5}')
+    with pytest.raises(DecodeError, match="a scopeSpans entry must be an object whose spans is a list"):
+        decode_json(b'{"resourceSpans": [{"scopeSpans": [{"spans": 7}]}]}')
     with pytest.raises(DecodeError, match="not a valid OTLP protobuf"):
         decode_protobuf(b"\x0a\xff\xff\xff\xff\x0f")
     with pytest.raises(DecodeError, match="not valid gzip"):
         decompress(b"\x1f\x8bnot gzip at all", "gzip", MiB)
+
+
+def test_a_span_json_format_cannot_read_is_rejected_alone() -> None:
+    trace = new_trace_id()
+    doc = to_otlp_json(request([S("good", trace), S("negative", trace), S("not-an-object", trace)]))
+    spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]  # type: ignore[index]
+    spans[1]["startTimeUnixNano"] = "-5"
+    spans[2] = 7
+    decoded = decode_json(json.dumps(doc).encode())
+    assert [s.name for s in decoded.spans] == ["good"]
+    assert decoded.rejected == 2
+    assert "'negative': cannot be read" in decoded.error_message()
+    assert "a span must be an object" in decoded.error_message()
 
 
 def test_empty_requests_decode_to_no_spans() -> None:

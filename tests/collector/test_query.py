@@ -252,3 +252,32 @@ def test_list_queries_documents_every_parameter() -> None:
         "llm_calls",
     ]
     assert params["buckets"]["maximum"] == 500 and params["buckets"]["default"] == 60
+
+
+def test_an_agent_seen_only_on_llm_spans_still_gets_its_usage(tmp_path: Path) -> None:
+    from tests.collector.query_data import T0, span
+
+    root = span("f" * 32, None, 0, 500, span_type="workflow", workflow_name="third_party")
+    calls = [
+        span(
+            "f" * 32, root, 10, 100, span_type="llm", agent_name="solo", input_tokens=40, output_tokens=4, cost_usd=0.02
+        ),
+        span(
+            "f" * 32,
+            root,
+            200,
+            100,
+            span_type="llm",
+            agent_name="solo",
+            input_tokens=60,
+            output_tokens=6,
+            cost_usd=0.03,
+        ),
+    ]
+    path = tmp_path / "solo.duckdb"
+    write_store(path, [root, *calls])
+    with duckdb.connect(str(path), read_only=True) as c:
+        (solo,) = run_query(c, "agent_metrics", {"start_ns": str(T0), "end_ns": str(T0 + 10**12)}).to_pylist()
+    assert (solo["agent_name"], solo["invocations"], solo["attempts"], solo["tasks"]) == ("solo", 0, 0, 1)
+    assert solo["cost_usd"] == pytest.approx(0.05) and (solo["input_tokens"], solo["output_tokens"]) == (100, 10)
+    assert solo["first_attempt_success_rate"] is None and solo["cost_per_task"] == pytest.approx(0.05)

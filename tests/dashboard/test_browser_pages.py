@@ -6,6 +6,7 @@ Screenshots land in test-artifacts/pages-*.png for a person to look at.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from dashboard.launch import streamlit_command, wait_until_ok
 from tests.conftest import free_port
-from tests.dashboard.otlp_seed import TRIAGE_FAILED
+from tests.dashboard.otlp_seed import REFUND_CALL_SPAN, TRIAGE_FAILED, TRIAGE_OK
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,6 +47,7 @@ def dashboard(seeded_collector: str, tmp_path_factory: pytest.TempPathFactory) -
         ("/", "overview", "Latest failed tasks"),
         ("/traces", "traces", "Traces 1 to 3 of 3"),
         (f"/?trace_id={TRIAGE_FAILED}", "trace", "Span tree"),
+        (f"/traces?trace_id={TRIAGE_OK}&span_id={REFUND_CALL_SPAN}", "span", "You are a support agent."),
         ("/agents?agent=responder", "agents", "Failed traces of responder"),
         ("/costs", "costs", "Most expensive tasks"),
         ("/graph?graph_wf=due_diligence", "graph", "Colour nodes by"),
@@ -56,18 +58,43 @@ def test_page_renders_in_chromium(
 ) -> None:
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page = browser.new_page(viewport={"width": 1500, "height": 1900})  # the app scrolls inside: show it all
     try:
         page.goto(dashboard + path)
         expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
         expect(page.get_by_text(expect_text).first).to_be_visible()
-        if name in ("overview", "trace", "agents", "costs", "graph"):
+        if name in ("overview", "trace", "span", "agents", "costs", "graph"):
             expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
             expect(page.locator(".main-svg").first).to_be_visible()
         if name in ("overview", "traces", "agents", "costs"):  # the data grid has drawn its rows
-            expect(page.get_by_test_id("stDataFrame").first.get_by_role("row").nth(1)).to_be_visible()
+            grid = page.get_by_test_id("data-grid-canvas").first
+            expect(grid).to_have_attribute("width", re.compile(r"^[1-9][0-9]{2,}$"))
         page.wait_for_load_state("networkidle")
+        expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_be_attached()
         page.screenshot(path=str(artifacts_dir / f"pages-{name}.png"), full_page=True)
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        page.close()
+
+
+def test_filter_to_failed_tasks_and_open_one(browser: Any, dashboard: str, artifacts_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1500, "height": 1900})
+    try:
+        page.goto(dashboard + "/traces")
+        expect(page.get_by_text("Traces 1 to 3 of 3")).to_be_visible()
+        page.get_by_test_id("stSelectbox").filter(has_text="Status").click()
+        page.get_by_role("option", name="error").click()
+        expect(page.get_by_text("Traces 1 to 1 of 1")).to_be_visible()
+        assert "status=error" in page.url
+        page.get_by_test_id("stSelectbox").filter(has_text="Open a trace").click()
+        page.get_by_role("option", name=re.compile("support_triage · failed")).click()
+        expect(page.get_by_text("Span tree")).to_be_visible()
+        expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+        assert f"trace_id={TRIAGE_FAILED}" in page.url
+        expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_be_attached()
+        page.screenshot(path=str(artifacts_dir / "pages-open-failed.png"), full_page=True)
         assert page.get_by_test_id("stException").count() == 0
     finally:
         page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
@@ -11,6 +12,7 @@ from tests.conftest import free_port
 from tests.dashboard.conftest import AppRunner
 from tests.dashboard.otlp_seed import (
     DILIGENCE,
+    MS,
     REFUND_CALL_SPAN,
     REFUND_TEXT,
     TRIAGE_FAILED,
@@ -89,6 +91,14 @@ def test_trace_list_filters_by_agent_text_and_status(app: AppRunner) -> None:
     assert not at.dataframe and any("No traces match" in i.value for i in at.info)
 
 
+def test_a_trace_can_be_opened_from_the_list(app: AppRunner) -> None:
+    at = app("traces", status="error")
+    picker = at.selectbox(key="trace_list_open")
+    assert picker.options == [f"support_triage · failed · $0.0016 · 2.0 s · {TRIAGE_FAILED[:12]}"]
+    picker.set_value(TRIAGE_FAILED).run()
+    assert [t.value for t in at.title] == ["Trace"] and metrics(at)["Status"] == "failed"
+
+
 def test_agents_page_reports_retries_by_reason(app: AppRunner) -> None:
     at = app("agents")
     rows = at.dataframe[0].value.set_index("Agent")
@@ -137,11 +147,34 @@ def test_pages_explain_how_to_start_when_the_collector_is_down(app_at: Any) -> N
     for page in (None, "traces", "agents", "costs", "graph"):
         at = run(page)
         notices = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
-        if page != "graph":
-            assert "agentdeck collector" in notices and "OTEL_EXPORTER_OTLP_ENDPOINT" in notices, page
+        assert "agentdeck collector" in notices and "OTEL_EXPORTER_OTLP_ENDPOINT" in notices, page
 
 
 def test_an_empty_collector_says_how_to_send_traces(app_at: Any, empty_collector: str) -> None:
     at = app_at(empty_collector)()
     (notice,) = [i.value for i in at.info]
     assert "No tasks in the last 24 hours" in notice and f"OTEL_EXPORTER_OTLP_ENDPOINT={empty_collector}" in notice
+
+
+def test_a_trace_of_5000_spans_opens_page_by_page(app: AppRunner, seeded_collector: str) -> None:
+    import httpx
+
+    from tests.dashboard.otlp_seed import TraceBuilder, otlp_body
+
+    big = TraceBuilder("5" * 32, time.time_ns() - 60_000 * MS)
+    root = big.workflow("bulk_review", 60_000, "success")
+    for i in range(2_499):
+        step = big.agent(root, f"agent-{i % 7}", i * 20, 15)
+        big.llm(step, "claude-haiku-4-5", i * 20 + 1, 10, (10, 5), 0.00001)
+    assert len(big.spans) == 4_999
+    httpx.post(f"{seeded_collector}/v1/traces", json=otlp_body([big]), timeout=60).raise_for_status()
+    at = app(trace_id=big.trace_id)
+    assert metrics(at)["Spans"] == "4,999"
+    (waterfall,) = charts(at)
+    assert len(waterfall["data"][0]["y"]) == 300
+    pager = at.number_input(key="wf_page")
+    assert pager.max == 17
+    pager.set_value(17).run()
+    (waterfall,) = charts(at)
+    assert len(waterfall["data"][0]["y"]) == 4_999 - 16 * 300
+    assert len(at.dataframe[0].value) == 4_999

@@ -12,6 +12,13 @@ from engine.runner import run_tasks
 from engine.telemetry import make_tracer_provider
 
 
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Engine tests use the simulator and export nowhere, whatever the machine's environment says."""
+    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+
+
 @pytest.fixture
 def run_workflow(tmp_path: Path) -> Callable[..., Run]:
     counter = iter(range(1000))

@@ -39,3 +39,20 @@ def tree(spans: list[ReadableSpan]) -> list[str]:
 
     walk(None, 0)
     return out
+
+
+def snapshot(spans: list[ReadableSpan], *keys: str) -> list[tuple[object, ...]]:
+    """The span tree, parents first, children in start order: (indented name, status, *attributes)."""
+    by_parent: dict[int | None, list[ReadableSpan]] = {}
+    for s in spans:
+        by_parent.setdefault(s.parent.span_id if s.parent else None, []).append(s)
+    out: list[tuple[object, ...]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for s in sorted(by_parent.get(parent, []), key=lambda x: (x.start_time, x.context.span_id)):
+            attrs = s.attributes or {}
+            out.append(("  " * depth + s.name, s.status.status_code.name, *(attrs.get(k) for k in keys)))
+            walk(s.context.span_id, depth + 1)
+
+    walk(None, 0)
+    return out

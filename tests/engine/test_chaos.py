@@ -31,7 +31,6 @@ def test_every_task_is_accounted_for_under_chaos(run_workflow: Callable[..., Run
     tasks = run.summary.tasks
     assert len(tasks) == n and len({t.task_id for t in tasks}) == n
     assert {t.outcome for t in tasks} <= {"success", "incomplete", "dead_letter"}
-    assert len({t.outcome for t in tasks}) >= 2
     biggest_call = max(s.attributes.get(sc.GEN_AI_USAGE_COST, 0.0) for s in run.spans)
     roots = [s for s in run.spans if s.parent is None]
     assert len(roots) == n

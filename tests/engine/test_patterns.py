@@ -55,6 +55,7 @@ def test_earnings_supervisor_redelegates_and_stops_at_the_depth_limit(run_workfl
     topic_agent = ev.attributes[sc.GEN_AI_AGENT_NAME]
     runs = [s for s in spans if s.name == f"invoke_agent {topic_agent}" and s.status.is_ok]
     assert [s.attributes[sc.AD_MODEL_TIER] for s in runs][:2] == ["fast", "balanced"]  # re-delegated one tier up
+    assert [s.attributes[sc.AD_DELEGATION_DEPTH] for s in runs][:2] == [0, 1]
     assert tree(spans)[-2:] == ["  invoke_agent report_writer", "    chat claude-opus-4-5"]
 
     limited = run_workflow("earnings", 10, seed=2, faults=NO_FAULTS, delegation_limit=1)
@@ -74,6 +75,9 @@ def test_code_review_routes_and_caps_fix_cycles(run_workflow: Callable[..., Run]
                  if s.name.startswith("invoke_agent") and s.attributes.get(sc.AD_ATTEMPT) == 1]
         reviews, fixes = nodes.count("review"), nodes.count("fix")
         assert 1 <= reviews <= MAX_CYCLES
+        cycles = [s.attributes[sc.AD_ITERATION] for s in spans
+                  if s.name == "invoke_agent reviewer" and s.attributes.get(sc.AD_ATTEMPT) == 1]
+        assert cycles == list(range(1, reviews + 1))
         if t.outcome in ("success", "incomplete"):
             assert fixes == reviews - 1  # every fix is re-reviewed: the retry cycle
         if t.outcome == "incomplete":
@@ -92,6 +96,7 @@ def test_content_critique_rounds_cap_and_tiebreaker(run_workflow: Callable[..., 
         spans = run.trace(t.trace_id)
         writes = [s for s in spans if s.name == "invoke_agent writer" and s.status.is_ok]
         assert 1 <= len(writes) <= MAX_ROUNDS
+        assert [s.attributes[sc.AD_ITERATION] for s in writes] == list(range(1, len(writes) + 1))
         if t.result and t.result["decided_by"] == "tiebreaker":
             assert len(writes) == MAX_ROUNDS
             scores: dict[int, int] = {}
@@ -125,3 +130,12 @@ def test_incident_bus_dead_letters_unhandled_events(run_workflow: Callable[..., 
     names = tree(run.trace(ok.trace_id))
     assert names[:3] == ["invoke_workflow incident", "  invoke_agent triager", "    chat claude-haiku-4-5"]
     assert "    execute_tool query_metrics" in names and names[-2] == "  invoke_agent postmortem"
+
+
+def test_due_diligence_counts_shared_state_conflicts_consistently(run_workflow: Callable[..., Run]) -> None:
+    run = run_workflow("due_diligence", 8, seed=4, faults=NO_FAULTS, concurrency=4, deterministic_ids=False)
+    for t in run.summary.tasks:
+        root = run.trace(t.trace_id)[0]
+        from_events = sum(e.attributes[sc.AD_STATE_CONFLICTS] for e in root.events
+                          if e.name == sc.EVENT_STATE_CONFLICT)
+        assert root.attributes[sc.AD_STATE_CONFLICTS] == from_events

@@ -11,7 +11,7 @@ from engine_helpers import Run
 
 from engine import semconv as sc
 from engine.agents import Tier
-from engine.policies import Budget, CircuitBreaker, VersionConflict, VersionedStore, route
+from engine.policies import Budget, CircuitBreaker, Deadline, VersionConflict, VersionedStore, route
 from engine.providers.simulator import FaultRates
 
 NO_FAULTS = FaultRates()
@@ -153,3 +153,13 @@ def test_versioned_store_counts_and_retries_conflicts() -> None:
     value, version = store.read()
     assert value == 101 and version == 101  # no lost update
     assert store.conflicts == 1 + sum(total_conflicts)
+
+
+def test_deadline_counts_simulated_time() -> None:
+    assert Deadline(1000, 0).fraction(500_000_000) == pytest.approx(0.5)
+    half_speed = Deadline(1000, 0, time_scale=0.5)  # latencies slept at half length: wall ms count double
+    assert half_speed.fraction(250_000_000) == pytest.approx(0.5)
+    assert half_speed.remaining_s(250_000_000) == pytest.approx(0.5)
+    frozen = Deadline(1000, 0, time_scale=0.0)  # latency_scale 0 with wall time: no simulated time passes
+    assert frozen.fraction(10**12) == 0.0 and frozen.remaining_s(10**12) is None
+    assert Deadline(None, 0).fraction(10**12) == 0.0

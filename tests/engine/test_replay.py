@@ -20,7 +20,7 @@ from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
 
 def test_replay_fixes_a_dead_lettered_task_and_links_to_the_original(run_workflow: Callable[..., Run]) -> None:
     run = run_workflow("triage", 30, seed=1, faults=FaultRates())
-    dead = next(t for t in run.summary.tasks if t.outcome == "dead_letter")
+    dead = next(t for t in run.summary.tasks if t.outcome == "dead_letter" and t.detail.startswith("classifier"))
     original_root = run.trace(dead.trace_id)[0]
     exporter = InMemorySpanExporter()
     tp = make_tracer_provider(exporters=[exporter])
@@ -79,3 +79,22 @@ def test_replay_of_an_unknown_thread_is_a_clear_error(run_workflow: Callable[...
     run = run_workflow("triage", 1, seed=2, faults=FaultRates())
     with pytest.raises(LookupError, match="no thread nope"):
         replay("nope", checkpoint_db=run.db)
+
+
+def test_unchanged_steps_are_served_from_the_record_at_zero_tokens(run_workflow: Callable[..., Run]) -> None:
+    run = run_workflow("triage", 4, seed=2, faults=FaultRates())
+    ok = next(t for t in run.summary.tasks if t.outcome == "success")
+    conn = sqlite3.connect(run.db, check_same_thread=False)
+    before_respond = next(c for c in SqliteSaver(conn).list({"configurable": {"thread_id": ok.thread_id}})
+                          if c.metadata.get("step") == 2)
+    conn.close()
+    exporter = InMemorySpanExporter()
+    tp = make_tracer_provider(exporters=[exporter])
+    at = before_respond.config["configurable"]["checkpoint_id"]
+    same = replay(ok.thread_id, checkpoint_db=run.db, checkpoint_id=at, tracer_provider=tp, faults=FaultRates())
+    assert same.outcome == "success" and same.cost_usd == 0.0 and same.result == ok.result
+    chats = [s for s in exporter.get_finished_spans() if s.name.startswith("chat ")]
+    assert chats and all(s.attributes[sc.AD_REPLAY_SERVED_FROM_RECORD] for s in chats)
+    assert all(s.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 0 for s in chats)
+    fresh = replay(ok.thread_id, checkpoint_db=run.db, checkpoint_id=at, faults=FaultRates(), serve_recorded=False)
+    assert fresh.result == ok.result and fresh.cost_usd > 0  # same answers, paid for again

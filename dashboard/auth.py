@@ -1,0 +1,258 @@
+"""Dashboard login: a password from the environment, asked once per browser session.
+
+Pages (or the entrypoint) call `require_login()` first: when a login is in force it renders a
+sign-in form and stops the script until the right password is given. A login is in force when a
+password is configured, and is required whenever Streamlit listens beyond loopback
+(`server.address` unset means every interface): with no password configured there, the dashboard
+refuses to show anything and says how to set one. `can_edit()` gates replay and prompt editing.
+
+Settings (read here, once per run):
+- AGENTDECK_DASHBOARD_PASSWORD: the password in clear text, or
+- AGENTDECK_DASHBOARD_PASSWORD_HASH: `scrypt$n$r$p$salt$hash` or `pbkdf2_sha256$iterations$salt$hash`
+  (base64 salt and hash), made by `python -m dashboard.auth hash`.
+Passwords are compared in constant time; after `MAX_FAILURES` wrong passwords in a row (from any
+session) sign-in is refused for `LOCKOUT_S` seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import streamlit as st
+
+PASSWORD_ENV: Final = "AGENTDECK_DASHBOARD_PASSWORD"
+HASH_ENV: Final = "AGENTDECK_DASHBOARD_PASSWORD_HASH"
+SESSION_KEY: Final = "agentdeck_signed_in"
+FORM_KEY: Final = "agentdeck_login"
+PASSWORD_KEY: Final = "agentdeck_login_password"
+SIGN_OUT_KEY: Final = "agentdeck_sign_out"
+MAX_FAILURES: Final = 5
+LOCKOUT_S: Final = 30.0
+SCRYPT_PARAMS: Final = (2**14, 8, 1)
+PBKDF2_ITERATIONS: Final = 600_000
+
+
+class AuthConfigError(ValueError):
+    """A password setting that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """How to check a password: a clear-text one, or a scrypt/PBKDF2 hash of it."""
+
+    scheme: str  # "plain" | "scrypt" | "pbkdf2_sha256"
+    params: tuple[int, ...]
+    salt: bytes
+    expected: bytes
+
+    def matches(self, given: str) -> bool:
+        return hmac.compare_digest(self._derive(given.encode("utf-8")), self.expected)
+
+    def _derive(self, password: bytes) -> bytes:
+        if self.scheme == "plain":
+            return hashlib.sha256(password).digest()  # fixed length: the compare leaks nothing about length
+        if self.scheme == "scrypt":
+            n, r, p = self.params
+            return hashlib.scrypt(password, salt=self.salt, n=n, r=r, p=p, maxmem=2**27, dklen=len(self.expected))
+        return hashlib.pbkdf2_hmac("sha256", password, self.salt, self.params[0], dklen=len(self.expected))
+
+
+def hash_password(password: str, scheme: str = "scrypt") -> str:
+    """A value for AGENTDECK_DASHBOARD_PASSWORD_HASH (random salt; scrypt or pbkdf2_sha256)."""
+    if not password:
+        raise AuthConfigError("the password is empty")
+    salt = secrets.token_bytes(16)
+    b64 = base64.b64encode
+    if scheme == "scrypt":
+        n, r, p = SCRYPT_PARAMS
+        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=2**27, dklen=32)
+        return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
+    if scheme == "pbkdf2_sha256":
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, PBKDF2_ITERATIONS, dklen=32)
+        return f"pbkdf2_sha256${PBKDF2_ITERATIONS}${b64(salt).decode()}${b64(digest).decode()}"
+    raise AuthConfigError(f"unknown hash scheme {scheme!r}: use scrypt or pbkdf2_sha256")
+
+
+def parse_hash(value: str) -> PasswordCheck:
+    parts = value.strip().split("$")
+    fix = (
+        f"{HASH_ENV} must look like scrypt$n$r$p$salt$hash or pbkdf2_sha256$iterations$salt$hash "
+        "(make one with `python -m dashboard.auth hash`)"
+    )
+    try:
+        if parts[0] == "scrypt" and len(parts) == 6:
+            n, r, p = (int(x) for x in parts[1:4])
+            if n < 2 or n & (n - 1) or r < 1 or p < 1 or n * r * 128 > 2**26:
+                raise ValueError("scrypt parameters out of range")
+            params: tuple[int, ...] = (n, r, p)
+            salt, expected = base64.b64decode(parts[4], validate=True), base64.b64decode(parts[5], validate=True)
+        elif parts[0] == "pbkdf2_sha256" and len(parts) == 4:
+            params = (int(parts[1]),)
+            if not 1_000 <= params[0] <= 10_000_000:
+                raise ValueError("iterations out of range")
+            salt, expected = base64.b64decode(parts[2], validate=True), base64.b64decode(parts[3], validate=True)
+        else:
+            raise ValueError("unknown scheme or wrong number of fields")
+    except ValueError as exc:
+        raise AuthConfigError(f"{fix}; got a value that does not parse ({exc})") from None
+    if len(expected) < 16 or not salt:
+        raise AuthConfigError(f"{fix}; the salt is empty or the hash is shorter than 16 bytes")
+    return PasswordCheck(scheme=parts[0], params=params, salt=salt, expected=expected)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    check: PasswordCheck | None  # None: no password configured
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthSettings:
+        env = os.environ if environ is None else environ
+        plain = env.get(PASSWORD_ENV, "")
+        hashed = env.get(HASH_ENV, "").strip()
+        if plain and hashed:
+            raise AuthConfigError(f"set only one of {PASSWORD_ENV} and {HASH_ENV}, not both")
+        if hashed:
+            return cls(parse_hash(hashed))
+        if plain:
+            return cls(PasswordCheck("plain", (), b"", hashlib.sha256(plain.encode("utf-8")).digest()))
+        return cls(None)
+
+
+def is_loopback(address: str | None) -> bool:
+    """True when Streamlit's `server.address` keeps it on this machine (unset = every interface)."""
+    if not address:
+        return False
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Throttle:
+    """Process-wide count of wrong passwords in a row; refuses sign-in for a while past the limit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._locked_until = 0.0
+
+    def wait_s(self) -> float:
+        with self._lock:
+            return max(0.0, self._locked_until - time.monotonic())
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._failures >= MAX_FAILURES:
+                self._locked_until = time.monotonic() + LOCKOUT_S
+                self._failures = 0
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
+
+    def reset(self) -> None:
+        """Forget failures and lift a pause (an operator's or a test's fresh start)."""
+        with self._lock:
+            self._failures = 0
+            self._locked_until = 0.0
+
+
+THROTTLE: Final = _Throttle()
+
+
+def login_in_force(settings: AuthSettings, address: str | None) -> bool:
+    return settings.check is not None or not is_loopback(address)
+
+
+def require_login() -> None:
+    """Return when the viewer may see the dashboard; otherwise render the sign-in form and st.stop()."""
+    address = st.get_option("server.address")
+    try:
+        settings = AuthSettings.from_env()
+    except AuthConfigError as exc:
+        st.error(f"The dashboard's password setting cannot be used: {exc}")
+        st.stop()
+    if not login_in_force(settings, address):
+        return
+    if settings.check is None:
+        shown = address or "every interface"
+        st.error(
+            f"This dashboard listens on {shown}, so other machines can reach it, and no password is set. "
+            f"Set {PASSWORD_ENV} (or {HASH_ENV}, made with `python -m dashboard.auth hash`) and restart, "
+            "or bind 127.0.0.1 (`agentdeck dashboard --host 127.0.0.1`)."
+        )
+        st.stop()
+    if st.session_state.get(SESSION_KEY) is True:
+        if st.sidebar.button("Sign out", key=SIGN_OUT_KEY, icon=":material/logout:"):
+            st.session_state[SESSION_KEY] = False
+            st.rerun()
+        return
+    _sign_in_form(settings.check)
+    st.stop()
+
+
+def _sign_in_form(check: PasswordCheck) -> None:
+    st.title("agentdeck")
+    with st.form(FORM_KEY):
+        password = st.text_input("Password", type="password", key=PASSWORD_KEY)
+        submitted = st.form_submit_button("Sign in", type="primary", key=f"{FORM_KEY}_submit")
+    if not submitted:
+        return
+    wait = THROTTLE.wait_s()
+    if wait > 0:
+        st.error(f"Too many wrong passwords: sign-in is paused for {wait:.0f} s.")
+        return
+    if password and check.matches(password):
+        THROTTLE.succeeded()
+        st.session_state[SESSION_KEY] = True
+        st.rerun()
+    THROTTLE.failed()
+    st.error("Wrong password.")
+
+
+def can_edit() -> bool:
+    """True when this viewer may replay runs and edit prompts: signed in, or no login is in force."""
+    try:
+        settings = AuthSettings.from_env()
+    except AuthConfigError:
+        return False
+    if not login_in_force(settings, st.get_option("server.address")):
+        return True
+    return settings.check is not None and st.session_state.get(SESSION_KEY) is True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m dashboard.auth hash [--pbkdf2]`: print a value for AGENTDECK_DASHBOARD_PASSWORD_HASH."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "hash" or any(a not in ("hash", "--pbkdf2") for a in args):
+        print(
+            "usage: python -m dashboard.auth hash [--pbkdf2]  (reads the password from the terminal or stdin)",
+            file=sys.stderr,
+        )
+        return 2
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    try:
+        print(hash_password(password, "pbkdf2_sha256" if "--pbkdf2" in args else "scrypt"))
+    except AuthConfigError as exc:
+        print(f"dashboard.auth: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

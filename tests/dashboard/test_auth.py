@@ -1,0 +1,192 @@
+"""The dashboard login (dashboard/auth.py) through a real Streamlit script run by AppTest.
+
+The app under test is tests/dashboard/login_app.py: it calls `require_login()`, then shows content
+and a replay button gated by `can_edit()`. The bind address is Streamlit's own `server.address`
+option, set here as `streamlit run --server.address` would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit import config
+from streamlit.testing.v1 import AppTest
+
+from dashboard.auth import (
+    HASH_ENV,
+    MAX_FAILURES,
+    PASSWORD_ENV,
+    PASSWORD_KEY,
+    SIGN_OUT_KEY,
+    THROTTLE,
+    AuthConfigError,
+    AuthSettings,
+    hash_password,
+    is_loopback,
+    parse_hash,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(Path(__file__).with_name("login_app.py"))
+CONTENT = "private dashboard content"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    monkeypatch.delenv(HASH_ENV, raising=False)
+    before = config.get_option("server.address")
+    THROTTLE.reset()
+    yield
+    config.set_option("server.address", before)
+    THROTTLE.reset()
+
+
+def run(address: str | None) -> AppTest:
+    config.set_option("server.address", address)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.title])
+
+
+def sign_in(at: AppTest, password: str) -> AppTest:
+    at.text_input(key=PASSWORD_KEY).input(password)
+    at.button(key="agentdeck_login_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_loopback_without_a_password_is_open_and_editable() -> None:
+    at = run("127.0.0.1")
+    assert CONTENT in shown(at)
+    assert "may edit before the gate: True" in shown(at)
+    assert at.button(key="replay")
+
+
+def test_a_configured_password_is_asked_once_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    at = run("127.0.0.1")
+    assert CONTENT not in shown(at) and "may edit before the gate: False" in shown(at)
+    assert not [b for b in at.button if b.key == "replay"]
+
+    sign_in(at, "wrong")
+    assert "Wrong password." in shown(at) and CONTENT not in shown(at)
+
+    sign_in(at, PASSWORD)
+    assert CONTENT in shown(at) and "may edit before the gate: True" in shown(at)
+    assert at.button(key="replay")
+    at.run()  # a later rerun of the same session stays signed in
+    assert CONTENT in shown(at)
+
+    at.button(key=SIGN_OUT_KEY).click().run()
+    assert CONTENT not in shown(at) and at.text_input(key=PASSWORD_KEY)
+
+
+@pytest.mark.parametrize("scheme", ["scrypt", "pbkdf2_sha256"])
+def test_a_hashed_password_works_and_the_hash_is_not_the_password(monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
+    value = hash_password(PASSWORD, scheme)
+    assert PASSWORD not in value and value.startswith(scheme + "$")
+    monkeypatch.setenv(HASH_ENV, value)
+    at = run("127.0.0.1")
+    sign_in(at, value)  # the hash itself is not a password
+    assert CONTENT not in shown(at)
+    sign_in(at, PASSWORD)
+    assert CONTENT in shown(at)
+
+
+@pytest.mark.parametrize("address", [None, "0.0.0.0", "::", "192.168.1.20", "example.org"])
+def test_beyond_loopback_without_a_password_nothing_is_shown(address: str | None) -> None:
+    at = run(address)
+    text = shown(at)
+    assert CONTENT not in text and "no password is set" in text and PASSWORD_ENV in text
+    assert "may edit before the gate: False" in text
+
+
+def test_beyond_loopback_with_a_password_asks_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    at = run("0.0.0.0")
+    assert CONTENT not in shown(at)
+    sign_in(at, PASSWORD)
+    assert CONTENT in shown(at)
+
+
+def test_repeated_wrong_passwords_pause_sign_in_even_for_the_right_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    at = run("127.0.0.1")
+    for _ in range(MAX_FAILURES):
+        sign_in(at, "guess")
+    fresh = run("127.0.0.1")  # a new session does not start over
+    sign_in(fresh, PASSWORD)
+    assert "sign-in is paused" in shown(fresh) and CONTENT not in shown(fresh)
+    THROTTLE.reset()
+    sign_in(fresh, PASSWORD)
+    assert CONTENT in shown(fresh)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({HASH_ENV: "md5$abc"}, "must look like scrypt$n$r$p$salt$hash"),
+        ({HASH_ENV: "scrypt$3$8$1$c2FsdA==$" + "A" * 44}, "scrypt parameters out of range"),
+        ({HASH_ENV: "pbkdf2_sha256$600000$not base64!$xx"}, "does not parse"),
+        ({HASH_ENV: "pbkdf2_sha256$600000$c2FsdA==$c2hvcnQ="}, "shorter than 16 bytes"),
+        ({HASH_ENV: "scrypt$16384$8$1$c2FsdA==$" + "A" * 44, PASSWORD_ENV: "x"}, "set only one of"),
+    ],
+)
+def test_an_unusable_password_setting_fails_closed_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(AuthConfigError, match=None) as info:
+        AuthSettings.from_env()
+    assert message in str(info.value)
+    at = run("127.0.0.1")
+    assert message in shown(at) and CONTENT not in shown(at)
+
+
+def test_hash_command_prints_a_value_that_checks_the_password() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboard.auth", "hash"],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    check = parse_hash(result.stdout.strip())
+    assert check.matches(PASSWORD) and not check.matches(PASSWORD + " ")
+    bad = subprocess.run(
+        [sys.executable, "-m", "dashboard.auth", "hash"], input="\n", capture_output=True, text=True, cwd=REPO
+    )
+    assert bad.returncode == 2 and "empty" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        (None, False),
+        ("", False),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.5", False),
+        ("my-host", False),
+    ],
+)
+def test_loopback_addresses(address: str | None, loopback: bool) -> None:
+    assert is_loopback(address) is loopback
