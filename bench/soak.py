@@ -8,7 +8,7 @@ Three phases, each against a fresh `python -m collector` subprocess and DuckDB f
    OTLPSpanExporter, emit multi-agent traces (10 spans, ~0.5 KB of prompt/answer text per LLM span)
    for `--minutes`; the collector's RSS is sampled every `--sample-s` seconds. Then every span an
    exporter had acknowledged must be stored exactly once (checked by span id in the DuckDB file).
-2. overload: the same producers against a collector with a tiny queue (`--queue-max-spans 200`);
+2. overload: the same producers against a collector with a tiny queue (`--queue-max-spans 1000`, two SDK batches);
    the collector must answer 503 + Retry-After, and the SDK's retries must still land every span.
 3. SIGKILL: producers stream to a fixed port; the collector is killed with SIGKILL mid-stream and
    restarted on the same file and port; the SDK's retries carry on. Every span acknowledged before
@@ -168,14 +168,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def one_span_request() -> bytes:
+def probe_request(spans: int = 400) -> bytes:
+    """A raw OTLP body of `spans` fresh spans (for the overload probe: big enough to meet a full queue)."""
     now = time.time_ns()
-    span = Span(
-        trace_id=os.urandom(16), span_id=os.urandom(8), name="probe", start_time_unix_nano=now, end_time_unix_nano=now
-    )
-    return ExportTraceServiceRequest(
-        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])]
-    ).SerializeToString()
+    trace = os.urandom(16)
+    batch = [
+        Span(trace_id=trace, span_id=os.urandom(8), name="probe", start_time_unix_nano=now, end_time_unix_nano=now)
+        for _ in range(spans)
+    ]
+    request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=batch)])])
+    return request.SerializeToString()
 
 
 def stored_ids(db: Path) -> tuple[set[int], int, int]:
@@ -243,7 +245,7 @@ def soak(tmp: Path, minutes: float, n: int, sample_s: float) -> dict[str, object
 
 
 def overload(tmp: Path, seconds: float, n: int) -> dict[str, object]:
-    tiny = ["--queue-max-spans", "200", "--batch-max-spans", "200", "--flush-interval-ms", "50"]
+    tiny = ["--queue-max-spans", "1000", "--batch-max-spans", "500", "--flush-interval-ms", "50"]
     c = Collector(tmp / "overload.duckdb", free_port(), tiny).start()
     producers = [Producer(f"overload-{i}", c.url + "/v1/traces") for i in range(n)]
     started = time.monotonic()
@@ -252,7 +254,7 @@ def overload(tmp: Path, seconds: float, n: int) -> dict[str, object]:
     statuses: dict[int, int] = {}
     probe = httpx.Client(timeout=30)
     while any(t.is_alive() for t in threads):  # a raw client sees what the SDK sees
-        body = one_span_request()
+        body = probe_request()
         r = probe.post(c.url + "/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"})
         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
         if r.status_code in (429, 503):
@@ -268,7 +270,7 @@ def overload(tmp: Path, seconds: float, n: int) -> dict[str, object]:
     out |= {
         "seconds": round(elapsed),
         "requests_rejected": metrics.get("requests_rejected"),
-        "empty_probe_statuses": statuses,
+        "probe_statuses": statuses,
         "retry_after_values": sorted(retry_after),
     }
     rejected = metrics.get("requests_rejected") or {}

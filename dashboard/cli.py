@@ -40,29 +40,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_collector(args: argparse.Namespace) -> int:
-    from collector.config import CollectorConfig, ConfigError
-    from collector.server import serve
+    from collector.__main__ import run
 
-    overrides = {
-        k: v
-        for k, v in {
-            "db_path": args.db,
-            "host": args.host,
-            "port": args.port,
-            "token": args.token,
-            "allow_remote": args.allow_remote or None,
-            "grpc_port": args.grpc_port,
-            "prices_path": args.prices,
-        }.items()
-        if v is not None
-    }
-    try:
-        config = CollectorConfig.from_env(**overrides)
-        config.validate()
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
-    serve(config)
-    return 0
+    return run(args)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -180,13 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("collector", help="run the OTLP collector (ingest into DuckDB, query API)")
-    p.add_argument("--db", type=Path, default=None, help="DuckDB file (default: .agentdeck/agentdeck.duckdb)")
-    p.add_argument("--host", default=None, help="bind address (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="OTLP/HTTP port (default: 4318)")
-    p.add_argument("--token", default=None, help="require `Authorization: Bearer TOKEN` on ingest and queries")
-    p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback bind without a token")
-    p.add_argument("--grpc-port", type=int, default=None, help="also serve OTLP/gRPC on this port (off by default)")
-    p.add_argument("--prices", type=Path, default=None, help="TOML file adding or overriding model prices")
+    from collector.__main__ import add_arguments as add_collector_arguments
+
+    add_collector_arguments(p)
     p.set_defaults(func=cmd_collector)
 
     p = sub.add_parser("dashboard", help="run the Streamlit dashboard against a running collector")

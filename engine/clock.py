@@ -24,6 +24,7 @@ class Cursor(Protocol):
 class TaskClock(Protocol):
     # simulated ms per wall ms: how policies (deadlines) convert elapsed clock time to simulated time
     time_scale: float
+    virtual: bool  # True: timestamps are simulated and parallel branches do not really overlap
 
     def start_ns(self) -> int: ...
 
@@ -52,6 +53,7 @@ class WallClock:
 
     def __init__(self, latency_scale: float = 1.0, *, real_latency: bool = False) -> None:
         self.scale = latency_scale
+        self.virtual = False
         # a real provider's latency is real: deadlines then compare against plain wall time
         self.time_scale = 1.0 if real_latency else latency_scale
         self._start = time.time_ns()
@@ -88,6 +90,7 @@ class VirtualClock:
 
     def __init__(self, start_ns: int, latency_scale: float = 0.0) -> None:
         self.time_scale = 1.0
+        self.virtual = True
         self._start = start_ns
         self.scale = latency_scale
         self._frontier = start_ns + 1_000_000  # root span opens 1 ms before the first node

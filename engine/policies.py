@@ -210,6 +210,7 @@ class VersionedStore(Generic[T]):
         self._value = initial
         self._version = 0
         self._lock = threading.Lock()
+        self._intervals: list[tuple[int, int]] = []
         self.conflicts = 0
 
     def read(self) -> tuple[T, int]:
@@ -227,7 +228,8 @@ class VersionedStore(Generic[T]):
 
     def update(self, change: Callable[[T], T], *, max_retries: int = 8,
                between: Callable[[], None] | None = None) -> tuple[T, int]:
-        """Read-modify-write, retried on conflict; returns (new value, conflicts this update hit)."""
+        """Read-modify-write, retried on conflict; returns (new value, conflicts this update hit).
+        `between` runs between the read and the write (the time the change takes)."""
         hit = 0
         for _ in range(max_retries + 1):
             value, version = self.read()
@@ -240,6 +242,18 @@ class VersionedStore(Generic[T]):
             except VersionConflict:
                 hit += 1
         raise VersionConflict(f"gave up after {max_retries} conflicting retries")
+
+    def update_virtual(self, change: Callable[[T], T], read_ns: int, write_ns: int) -> tuple[T, int]:
+        """The same read-modify-write on a virtual clock, where parallel branches run one after the
+        other: it conflicts (and is retried once) for every earlier update whose [read, write]
+        interval overlaps its own, as it would have under real concurrency."""
+        with self._lock:
+            hit = sum(1 for a, b in self._intervals if a < write_ns and read_ns < b)
+            self._intervals.append((read_ns, write_ns))
+            self.conflicts += hit
+            self._value = change(self._value)
+            self._version += 1
+            return self._value, hit
 
 
 def snapshot(value: Any) -> Any:

@@ -91,8 +91,11 @@ def replay(
                 latency_scale=latency_scale, tool_failure_rate=0.0, deterministic=False, start_time_ns=0,
                 prompt_overrides=dict(prompt_overrides or {}), delegation_limit=3, serve_recorded=serve_recorded,
             )
-            run_config: dict[str, Any] = {"configurable": {"checkpoint_ns": "", **found.config["configurable"]},
-                                          "recursion_limit": 60}
+            # a bare thread id resumes (only a failed step's failed tasks re-run); an explicit
+            # checkpoint re-runs every task of its next step, as a new branch
+            at = {"checkpoint_ns": "", **found.config["configurable"]} if checkpoint_id or state_update else {
+                "thread_id": thread_id, "checkpoint_ns": ""}
+            run_config: dict[str, Any] = {"configurable": at, "recursion_limit": 60}
             if state_update:
                 forked = engine.graph.update_state(run_config, dict(state_update), as_node=as_node)  # type: ignore[arg-type]
                 run_config["configurable"] = dict(forked["configurable"])

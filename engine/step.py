@@ -119,14 +119,19 @@ def dump(result: StepResult[Any]) -> dict[str, Any] | None:
     return result.output.model_dump(mode="json") if result.output is not None else None
 
 
-def node_event(name: str, attributes: Mapping[str, Any]) -> None:
-    """Add an event to the task's root span at the current node's (task clock) time."""
+def node_cursor() -> Cursor:
+    """The current node's clock cursor (the one its agents advanced); hand it back with
+    `current_context().clock.end_node(cursor)` after advancing it."""
     ctx = current_context()
     ei = get_runtime().execution_info
     meta = get_config().get("metadata", {})
     step = int(meta.get("langgraph_step", 0))
-    cursor = ctx.clock.begin_node(step, ei.task_id if ei and ei.task_id else f"{meta.get('langgraph_node')}/{step}")
-    ctx.root_span.add_event(name, dict(attributes), timestamp=cursor.now_ns())
+    return ctx.clock.begin_node(step, ei.task_id if ei and ei.task_id else f"{meta.get('langgraph_node')}/{step}")
+
+
+def node_event(name: str, attributes: Mapping[str, Any]) -> None:
+    """Add an event to the task's root span at the current node's (task clock) time."""
+    current_context().root_span.add_event(name, dict(attributes), timestamp=node_cursor().now_ns())
 
 
 def current_context() -> RunContext:

@@ -64,7 +64,10 @@ def make_tracer_provider(
     `exporters` are attached with a SimpleSpanProcessor (tests pass an InMemorySpanExporter).
     """
     provider = TracerProvider(
-        resource=Resource.create({SERVICE_NAME: service_name}),
+        # The SDK gives each process a random service.instance.id; reproducible runs need a fixed one.
+        resource=Resource.create(
+            {SERVICE_NAME: service_name, **({"service.instance.id": "deterministic"} if deterministic_ids else {})}
+        ),
         id_generator=DeterministicIdGenerator() if deterministic_ids else None,
     )
     endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Tests never call the real Anthropic API: the engine would pick it when a key is set.
+os.environ.pop("ANTHROPIC_API_KEY", None)
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_traces"
 ARTIFACTS = REPO / "test-artifacts"
@@ -78,7 +81,6 @@ def sample_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real collector on a free port with sample_traces/ loaded through its ingest path."""
     from collector.config import CollectorConfig
     from collector.server import CollectorServer
-
     from dashboard.otlp_files import find_files, load_files
 
     db = tmp_path_factory.mktemp("sample-store") / "agentdeck.duckdb"

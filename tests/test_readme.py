@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dashboard.cli import build_parser
 
+ENV_VAR = re.compile(r"\b((?:AGENTDECK|ANTHROPIC|OTEL_EXPORTER_OTLP)_[A-Z0-9_]*[A-Z0-9])\b")
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
@@ -47,7 +48,7 @@ def test_every_setting_and_environment_variable_is_in_the_readme() -> None:
     names = set()
     for pkg in ("engine", "collector", "dashboard"):
         for src in (root / pkg).rglob("*.py"):
-            names |= set(re.findall(r"\b((?:AGENTDECK|ANTHROPIC|OTEL_EXPORTER_OTLP)_[A-Z0-9_]*[A-Z0-9])\b", src.read_text()))
+            names |= set(re.findall(ENV_VAR, src.read_text()))
     names |= {s.env_var for s in SETTINGS}
     names.discard("AGENTDECK_COLLECTOR_")  # the prefix itself
     missing = sorted(n for n in names if n not in README)

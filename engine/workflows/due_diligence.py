@@ -3,7 +3,8 @@
 The legal specialist reads the full filings on the frontier model with a 10 s timeout and one retry:
 for companies with long filings the call times out, the (optional) specialist is dropped, and the
 synthesis memo names the missing area instead of failing. Specialists also record their risk on a
-shared dossier with optimistic concurrency (version-checked writes, conflicts retried and counted).
+shared dossier with optimistic concurrency (version-checked writes, conflicts retried and counted);
+the merge takes MERGE_MS, so specialists finishing close together conflict.
 """
 
 from __future__ import annotations
@@ -19,10 +20,19 @@ from engine import semconv as sc
 from engine.agents import Agent, Prompt, Tier
 from engine.context import RunContext
 from engine.providers.simulator import stable_int
-from engine.step import contained, current_context, dump, node_event, raise_branch_failures, run_agent
+from engine.step import (
+    contained,
+    current_context,
+    dump,
+    node_cursor,
+    node_event,
+    raise_branch_failures,
+    run_agent,
+)
 from engine.workflow import Workflow
 
 AREAS = ("financial", "legal", "market", "technology")
+MERGE_MS = 120.0  # a specialist's read-merge-write of the shared dossier
 
 
 class Finding(BaseModel):
@@ -84,7 +94,15 @@ def _make_node(area: str) -> Any:
         result = run_agent(agent, state["company"], state=state)
         ctx = current_context()
         dossier = ctx.shared_state("dossier", {})
-        _, conflicts = dossier.update(lambda d: {**d, area: result.output.risk if result.output else "unknown"})
+        risk = result.output.risk if result.output else "unknown"
+        cursor = node_cursor()
+        read_ns = cursor.now_ns()
+        if ctx.clock.virtual:
+            cursor.advance(MERGE_MS)
+            _, conflicts = dossier.update_virtual(lambda d: {**d, area: risk}, read_ns, cursor.now_ns())
+        else:
+            _, conflicts = dossier.update(lambda d: {**d, area: risk}, between=lambda: cursor.advance(MERGE_MS))
+        ctx.clock.end_node(cursor)
         if conflicts:
             ctx.stats.add_conflicts(conflicts)
             node_event(sc.EVENT_STATE_CONFLICT, {sc.AD_STATE_CONFLICTS: conflicts, sc.GEN_AI_AGENT_NAME: agent.name})

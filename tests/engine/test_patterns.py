@@ -139,3 +139,23 @@ def test_due_diligence_counts_shared_state_conflicts_consistently(run_workflow: 
         from_events = sum(e.attributes[sc.AD_STATE_CONFLICTS] for e in root.events
                           if e.name == sc.EVENT_STATE_CONFLICT)
         assert root.attributes[sc.AD_STATE_CONFLICTS] == from_events
+
+
+def test_due_diligence_dossier_conflicts_when_specialists_finish_together(run_workflow: Callable[..., Run]) -> None:
+    from engine.workflows.due_diligence import MERGE_MS
+
+    run = run_workflow("due_diligence", 12, seed=1, faults=NO_FAULTS)
+    conflicted = 0
+    for t in run.summary.tasks:
+        spans = run.trace(t.trace_id)
+        root = spans[0]
+        events = [e for e in root.events if e.name == sc.EVENT_STATE_CONFLICT]
+        assert root.attributes[sc.AD_STATE_CONFLICTS] == sum(e.attributes[sc.AD_STATE_CONFLICTS] for e in events)
+        ends = {s.attributes[sc.GEN_AI_AGENT_NAME]: s.end_time for s in spans
+                if s.name.endswith("_analyst") and s.parent and s.parent.span_id == root.context.span_id}
+        for e in events:  # a conflict needs another specialist merging at the same time
+            mine = ends[e.attributes[sc.GEN_AI_AGENT_NAME]]
+            assert any(abs(mine - other) < MERGE_MS * 1e6 for name, other in ends.items()
+                       if name != e.attributes[sc.GEN_AI_AGENT_NAME])
+        conflicted += bool(events)
+    assert 0 < conflicted < len(run.summary.tasks)
