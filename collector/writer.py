@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -63,8 +63,12 @@ class Writer:
         flush_interval_ms: int,
         index: TraceIndex | None = None,
         trace_filter: TraceFilter | None = None,
+        on_commit: Callable[[set[str]], None] | None = None,
     ) -> None:
+        """`on_commit(trace_ids)` runs on the writer thread after each commit; it must be quick and
+        must not raise (the alert service only records the ids and wakes its own thread)."""
         self.store = store
+        self.on_commit = on_commit
         self.metrics = metrics
         self.queue_max_spans = queue_max_spans
         self.batch_max_spans = batch_max_spans
@@ -178,6 +182,11 @@ class Writer:
             self.metrics.committed(len(plan.rows), plan.duplicates)
             for item in batch:
                 item.future.set_result(WriteResult(accepted=len(item.rows)))
+            if self.on_commit is not None and plan.rows:
+                try:
+                    self.on_commit({row.trace_id for row in plan.rows})
+                except Exception:  # a listener never breaks ingest
+                    log.exception("on_commit listener failed")
         finally:
             with self._cond:
                 self._in_flight = 0

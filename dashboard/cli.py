@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
+# Modules with a `register(subparsers)` that adds their commands (see build_parser).
+FEATURE_COMMANDS: tuple[str, ...] = ()
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 
@@ -209,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=None, help="bearer token (default: $AGENTDECK_TOKEN)")
     p.add_argument("--shift-to-now", action="store_true", help="move timestamps so the newest span ends now")
     p.set_defaults(func=cmd_load)
+
+    # Feature commands live in their own modules, each adding its subcommands here.
+    for module in FEATURE_COMMANDS:
+        importlib.import_module(module).register(sub)
 
     p = sub.add_parser("sample-traces", help="regenerate sample_traces/ deterministically from the engine")
     p.add_argument("--out", type=Path, default=Path("sample_traces"), help="output folder (default: sample_traces)")
