@@ -103,7 +103,7 @@ class Producer:
                     attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}
                     with tracer.start_as_current_span(f"invoke_agent {agent}", attributes=attrs) as a:
                         ids.append(a.get_span_context().span_id)
-                        llm = {
+                        llm: dict[str, str | int] = {
                             "gen_ai.operation.name": "chat",
                             "gen_ai.request.model": "claude-sonnet-4-5",
                             "gen_ai.usage.input_tokens": 1200,

@@ -34,7 +34,7 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from collector.schema import SpanRow
 
@@ -83,6 +83,8 @@ class Rule:
             return self.pattern.sub(self.replacement, text)
 
         def partial(m: re.Match[str]) -> str:
+            if m.start("secret") < 0:  # an optional `secret` group that did not take part: replace it all
+                return self.replacement
             whole, start, end = m.group(0), m.start("secret") - m.start(), m.end("secret") - m.start()
             return whole[:start] + self.replacement + whole[end:]
 
@@ -142,7 +144,7 @@ class Redactor:
         rules = list(DEFAULT_RULES) + (list(PII_RULES) if include_pii else [])
         if rules_path is not None:
             disable, extra = load_rules(Path(rules_path))
-            known = {r.name for r in rules}
+            known = {r.name for r in (*DEFAULT_RULES, *PII_RULES)}
             unknown = sorted(set(disable) - known)
             if unknown:
                 raise RedactionConfigError(
@@ -171,7 +173,7 @@ class Redactor:
         active = [r for r in self.rules if r.may_match(joined, lowered, seen)]
         if not active or not joined:
             return row
-        changes: dict[str, str] = {}
+        changes: dict[str, Any] = {}  # str values for str columns (dataclasses.replace is typed per field)
         for name, value in values.items():
             if not value:
                 continue

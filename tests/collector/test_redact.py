@@ -11,14 +11,14 @@ import dataclasses
 import json
 import random
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from otlp_payloads import S, new_trace_id, request
+from otlp_payloads import S, Value, new_trace_id, request
 
 from collector.decode import from_proto
 from collector.normalize import normalize
@@ -47,9 +47,9 @@ PRIVATE_KEY = f"-----BEGIN RSA PRIVATE KEY-----\n{KEY_BODY}\n-----END RSA PRIVAT
 
 
 def row(
-    attrs: dict[str, str | int] | None = None,
+    attrs: Mapping[str, Value] | None = None,
     status_message: str = "",
-    events: list[tuple[str, dict[str, str | int]]] | None = None,
+    events: list[tuple[str, dict[str, Value]]] | None = None,
     name: str = "chat",
 ) -> SpanRow:
     span = S(name, new_trace_id(), attrs=dict(attrs or {}), status_message=status_message, events=events or [])
@@ -172,6 +172,14 @@ def test_a_rule_file_adds_rules_and_disables_defaults(tmp_path: Path) -> None:
         "c": f"postgresql://admin:{PASSWORD}@db/app",  # disabled
         "d": "[REDACTED:anthropic_api_key]",  # defaults still on
     }
+
+
+def test_an_optional_secret_group_and_disabling_a_pii_rule_while_pii_is_off(tmp_path: Path) -> None:
+    path = tmp_path / "redact.toml"
+    path.write_text('disable = ["phone"]\n[[rule]]\nname = "pin"\npattern = \'PIN(?::(?P<secret>[0-9]+))?-[0-9]{4}\'\n')
+    redactor = Redactor.from_config(path, include_pii=False)
+    attrs = json.loads(redactor.redact_row(row(attrs={"a": "PIN:77-1234 and PIN-5678"})).attributes)
+    assert attrs == {"a": "PIN:[REDACTED:pin]-1234 and [REDACTED:pin]"}
 
 
 @pytest.mark.parametrize(

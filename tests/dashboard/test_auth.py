@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit import config
@@ -190,3 +191,60 @@ def test_hash_command_prints_a_value_that_checks_the_password() -> None:
 )
 def test_loopback_addresses(address: str | None, loopback: bool) -> None:
     assert is_loopback(address) is loopback
+
+
+@pytest.fixture
+def login_server(tmp_path: Path) -> Iterator[str]:
+    """The login app under the real Streamlit server, on loopback, with a password set."""
+    import os
+
+    from dashboard.launch import wait_until_ok
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, PASSWORD_ENV: PASSWORD, "PYTHONPATH": str(REPO)}
+    env.pop(HASH_ENV, None)
+    argv = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port)]
+    argv += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    argv += ["--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+    log = tmp_path / "streamlit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
+            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_sign_in_in_a_real_browser(browser: Any, login_server: str, artifacts_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        page.goto(login_server)
+        field = page.get_by_label("Password", exact=True)
+        expect(field).to_have_attribute("type", "password")  # masked
+        expect(page.get_by_text(CONTENT)).to_have_count(0)
+        page.screenshot(path=str(artifacts_dir / "auth-sign-in.png"), full_page=True)
+        field.fill("wrong")
+        field.press("Enter")  # the form submits on Enter
+        expect(page.get_by_text("Wrong password.")).to_be_visible()
+        field.fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text(CONTENT)).to_be_visible()
+        expect(page.get_by_role("button", name="Replay from this checkpoint")).to_be_visible()
+        page.screenshot(path=str(artifacts_dir / "auth-signed-in.png"), full_page=True)
+        page.reload()  # a new page load is a new session: asked again
+        expect(page.get_by_label("Password", exact=True)).to_be_visible()
+        expect(page.get_by_text(CONTENT)).to_have_count(0)
+    finally:
+        page.close()
