@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from collector import query_api
+from collector import alerts_api, query_api
+from collector.alerts import AlertService
 from collector.auth import OPEN_PATHS, check_bearer
 from collector.config import CollectorConfig
 from collector.decode import Encoding, media_type
@@ -30,6 +31,7 @@ class Services:
     writer: Writer
     receiver: Receiver
     metrics: Metrics
+    alerts: AlertService | None = None
 
 
 # Bodies read and decoded at once: bounds the memory held by requests not yet queued.
@@ -83,6 +85,7 @@ def create_app(services: Services) -> ASGIApp:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/api/queries", queries, methods=["GET"]),
             Route("/api/query/{name}", run_query, methods=["GET"]),
+            *alerts_api.routes(services.store, services.alerts),
         ]
     )
     if config.token is None:

@@ -46,11 +46,16 @@ class CollectorConfig:
         None, "TOML file of extra redaction rules (secrets are always redacted before they reach disk)"
     )
     redact_pii: bool = _setting(False, "also redact e-mail addresses and phone numbers")
+    alert_rules_path: str | None = _setting(
+        None, "TOML file of alert rules (default: the shipped collector/alerts/default_rules.toml)"
+    )
+    alert_interval_s: float = _setting(15.0, "seconds between full evaluations of the alert rules")
+    dashboard_url: str | None = _setting(None, "dashboard base URL, for trace links in alert notifications")
 
     def __post_init__(self) -> None:
         if not isinstance(self.db_path, str):  # accept a Path too
             object.__setattr__(self, "db_path", str(self.db_path))
-        for name in ("prices_path", "redact_rules_path"):
+        for name in ("prices_path", "redact_rules_path", "alert_rules_path"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 object.__setattr__(self, name, str(value))
@@ -93,6 +98,13 @@ class CollectorConfig:
         if self.redact_rules_path is not None and not Path(self.redact_rules_path).is_file():
             raise ConfigError(
                 f"redact_rules_path {self.redact_rules_path} is not a file: point it at a redaction rules TOML file"
+            )
+        if self.alert_interval_s <= 0:
+            raise ConfigError(f"alert_interval_s must be positive (seconds), got {self.alert_interval_s}")
+        if self.alert_rules_path is not None and not Path(self.alert_rules_path).is_file():
+            raise ConfigError(
+                f"alert_rules_path {self.alert_rules_path} is not a file: point it at an alert rules TOML file "
+                "(start from collector/alerts/default_rules.toml)"
             )
         if not self.is_loopback() and self.token is None and not self.allow_remote:
             raise ConfigError(

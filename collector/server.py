@@ -15,8 +15,9 @@ from types import FrameType, TracebackType
 import httpx
 import uvicorn
 
+from collector.alerts import AlertService, RulesError, RuleSet, ensure_tables, load_rules
 from collector.app import Services, create_app
-from collector.config import CollectorConfig
+from collector.config import CollectorConfig, ConfigError
 from collector.metrics import Metrics
 from collector.receiver import Receiver
 from collector.redact import Redactor
@@ -56,24 +57,38 @@ class CollectorServer:
         return self._services
 
     def start(self) -> CollectorServer:
-        """Open the store, start the writer and the HTTP server; return once /health answers."""
+        """Open the store, start the writer, the alert service and the HTTP server; return once
+        /health answers. A rules file with mistakes raises ConfigError before anything opens."""
         config = self.config
+        rules = alert_rules(config)
         prices = load_prices(config.prices_path)
         redactor = Redactor.from_config(
             Path(config.redact_rules_path) if config.redact_rules_path else None, include_pii=config.redact_pii
         )
         store = Store(config.db_path)
         metrics = Metrics()
+        try:  # before the writer starts: the alert service takes its cursor from the store's connection
+            ensure_tables(store.conn)
+            alerts = AlertService(
+                store.conn, rules, interval_s=config.alert_interval_s, dashboard_url=config.dashboard_url
+            )
+        except BaseException:
+            store.close()
+            raise
         writer = Writer(
             store,
             metrics,
             queue_max_spans=config.queue_max_spans,
             batch_max_spans=config.batch_max_spans,
             flush_interval_ms=config.flush_interval_ms,
+            on_commit=alerts.notify_spans_arrived,
         )
         writer.start()
+        alerts.start()
         receiver = Receiver(writer, prices, metrics, config.max_body_bytes, redactor)
-        self._services = Services(config=config, store=store, writer=writer, receiver=receiver, metrics=metrics)
+        self._services = Services(
+            config=config, store=store, writer=writer, receiver=receiver, metrics=metrics, alerts=alerts
+        )
         uv_config = uvicorn.Config(
             create_app(self._services),
             host=config.host,
@@ -135,6 +150,8 @@ class CollectorServer:
             self._thread = None
         if self._services is not None:
             self._services.writer.stop()
+            if self._services.alerts is not None:  # its evaluations read the store: stop it first
+                self._services.alerts.stop()
             self._services.store.close()
             self._services = None
         self._server = None
@@ -146,6 +163,14 @@ class CollectorServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def alert_rules(config: CollectorConfig) -> RuleSet:
+    """The configured alert rules (default: the shipped set), validated; ConfigError says what to fix."""
+    try:
+        return load_rules(config.alert_rules_path)
+    except RulesError as exc:
+        raise ConfigError(f"alert_rules_path: {exc}") from None
 
 
 def _bind(host: str, port: int) -> socket.socket:

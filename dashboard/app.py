@@ -14,7 +14,7 @@ import streamlit as st
 if __package__ in (None, ""):  # run as a script by `streamlit run`: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import filters
+from dashboard import alert_banner, filters
 
 st.set_page_config(page_title="agentdeck", page_icon=":material/monitoring:", layout="wide")
 
@@ -38,4 +38,5 @@ if page.url_path == overview.url_path and st.query_params.get("trace_id"):
     st.switch_page(traces, query_params=st.query_params.to_dict())
 
 filters.sidebar()
+alert_banner.show()
 page.run()

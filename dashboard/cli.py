@@ -11,7 +11,7 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
-FEATURE_COMMANDS: tuple[str, ...] = ()
+FEATURE_COMMANDS: tuple[str, ...] = ("dashboard.cli_alerts", "dashboard.cli_replay")
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 
@@ -235,4 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: feature modules raise
+    # dashboard.cli.CliError, which only the imported module's main catches.
+    from dashboard.cli import main as _main
+
+    sys.exit(_main())

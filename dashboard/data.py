@@ -18,6 +18,7 @@ import pyarrow as pa
 import streamlit as st
 
 DEFAULT_COLLECTOR_URL: Final = "http://127.0.0.1:4318"
+DEFAULT_CHECKPOINT_DB: Final = ".agentdeck/checkpoints.sqlite"  # where `agentdeck run` writes by default
 CACHE_TTL_S: Final = 5.0  # a query answer is reused this long (pages of one refresh share it)
 TRUNCATED_KEY: Final = b"agentdeck.truncated"
 
@@ -30,6 +31,7 @@ class Settings:
     token: str | None  # AGENTDECK_TOKEN, sent as a Bearer token
     refresh_s: float  # AGENTDECK_DASHBOARD_REFRESH_S: live pages reload their data this often (0 = off)
     timeout_s: float  # HTTP timeout per query
+    checkpoint_db: str = DEFAULT_CHECKPOINT_DB  # AGENTDECK_CHECKPOINT_DB: the engine's checkpoints (Replay)
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +46,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         token=env.get("AGENTDECK_TOKEN", "").strip() or None,
         refresh_s=max(refresh, 0.0),
         timeout_s=15.0,
+        checkpoint_db=env.get("AGENTDECK_CHECKPOINT_DB", "").strip() or DEFAULT_CHECKPOINT_DB,
     )
 
 
@@ -127,3 +130,74 @@ def query(name: str, params: Mapping[str, str | int | float | bool | None] | Non
 
 def is_truncated(frame: pd.DataFrame) -> bool:
     return bool(frame.attrs.get("truncated", False))
+
+
+# --- alerts: the collector's /api/alerts endpoints (docs/ALERTS.md) -----------------------------
+
+ALERTS_TTL_S: Final = 2.0  # the banner and the Alerts page of one refresh share one answer
+
+
+def api_json(method: str, path: str, s: Settings, params: Mapping[str, str] | None = None) -> dict[str, object]:
+    """One JSON endpoint of the collector (GET or POST), uncached. Raises CollectorUnavailable or QueryFailed."""
+    headers = {"Authorization": f"Bearer {s.token}"} if s.token else {}
+    try:
+        resp = httpx.request(method, f"{s.collector_url}{path}", params=params, headers=headers, timeout=s.timeout_s)
+    except httpx.TimeoutException:
+        raise QueryFailed(f"The collector took longer than {s.timeout_s:g} s to answer.", "Try again.") from None
+    except httpx.TransportError as exc:
+        raise _unavailable(s.collector_url, type(exc).__name__) from None
+    if resp.status_code == 200:
+        body = resp.json()
+        return body if isinstance(body, dict) else {"value": body}
+    message = _error_text(resp)
+    if resp.status_code == 401:
+        raise QueryFailed(
+            f"The collector refused the request: {message}",
+            "Set AGENTDECK_TOKEN to the collector's token before starting the dashboard.",
+        )
+    raise QueryFailed(f"{path} failed ({resp.status_code}): {message}", "Reload the page; the alert may be gone.")
+
+
+@st.cache_data(ttl=ALERTS_TTL_S, show_spinner=False, max_entries=16)
+def _alerts_cached(state: str | None, s: Settings) -> pd.DataFrame:
+    body = api_json("GET", "/api/alerts", s, {"state": state} if state else None)
+    return pd.DataFrame(body["alerts"])
+
+
+def alerts(state: str | None = None) -> pd.DataFrame:
+    """The collector's alerts, firing first (columns as GET /api/alerts: id, rule, state, ...)."""
+    return _alerts_cached(state, settings())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    source: str  # the rules file the collector runs
+    interval_s: float  # seconds between full evaluations
+    rules: pd.DataFrame  # name, metric, scope, window, comparison, threshold, severity, for, channels, ...
+    errors: list[tuple[str, str]]  # (rule, error) of rules whose last evaluation failed
+    daily_budget_usd: float | None  # the budget of the first budget_burn rule, if any
+
+
+def alert_rules() -> AlertRules:
+    """GET /api/alerts/rules."""
+    body = api_json("GET", "/api/alerts/rules", settings())
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    return AlertRules(
+        source=str(body["source"]),
+        interval_s=float(body["interval_s"]),  # type: ignore[arg-type]
+        rules=pd.DataFrame(body["rules"], columns=body["rule_columns"]),  # type: ignore[call-overload]
+        errors=[(str(e["rule"]), str(e["error"])) for e in errors],
+        daily_budget_usd=None if body.get("daily_budget_usd") is None else float(body["daily_budget_usd"]),  # type: ignore[arg-type]
+    )
+
+
+def acknowledge_alert(alert_id: int) -> None:
+    api_json("POST", f"/api/alerts/{alert_id}/acknowledge", settings())
+    _alerts_cached.clear()
+
+
+def silence_alert(alert_id: int, duration: str) -> None:
+    """Mute an alert's notifications for `duration` ('30m', '1h', '1d'; '0s' unmutes)."""
+    api_json("POST", f"/api/alerts/{alert_id}/silence", settings(), {"duration": duration})
+    _alerts_cached.clear()

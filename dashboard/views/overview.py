@@ -28,7 +28,20 @@ def _value(row: pd.Series, key: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+def firing_alerts() -> None:
+    """The alerts firing now, worst first, each a line; the Alerts page has the rest."""
+    firing = data.alerts("firing")
+    if firing.empty:
+        return
+    with st.container(border=True, key="overview_alerts"):
+        st.markdown(f"**:red[:material/notifications_active:] {len(firing)} alert(s) firing**")
+        for a in firing.head(5).itertuples():
+            st.markdown(f"- **{a.rule}** ({a.severity}) · {a.target}: {a.value:.4g} {a.comparison} {a.threshold:.4g}")
+        st.page_link("views/alerts.py", label="See all alerts", icon=":material/notifications:")
+
+
 def headline() -> None:
+    firing_alerts()
     f = filters.current()
     cur = data.query("overview", f.params()).iloc[0]
     if not cur["tasks"]:

@@ -33,6 +33,8 @@ def test_every_command_has_help(command: str) -> None:
         (("load", "missing-file.pb"), "missing-file.pb: no such file or directory"),
         (("collector", "--port", "70000"), "port 70000 is not a TCP port"),
         (("collector", "--host", "0.0.0.0"), "refusing to bind 0.0.0.0"),
+        # a feature command's error raised through `python -m dashboard.cli` (not a traceback)
+        (("alerts", "check", "--db", "missing.duckdb"), "missing.duckdb is not a file"),
     ],
 )
 def test_bad_input_gets_exit_2_and_a_message_saying_what_to_fix(

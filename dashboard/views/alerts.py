@@ -1,0 +1,223 @@
+"""Alerts: what fires now (live, firing first), acknowledge and silence, the rules, and today's budget burn."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import components, data, theme
+
+st.title("Alerts")
+
+SEVERITY_ICONS = {"critical": ":red[:material/error:]", "warning": ":orange[:material/warning:]"}
+SILENCE_CHOICES = {"15m": "15 minutes", "1h": "1 hour", "4h": "4 hours", "1d": "1 day"}
+MAX_CARDS = 25  # open alerts shown as cards, worst and newest first
+MAX_TRACE_LINKS = 3
+DAY_NS = 86_400 * 10**9
+HOUR_NS = 3_600 * 10**9
+RATE_METRICS = {
+    "retry_rate",
+    "error_rate",
+    "completion_rate",
+    "state_conflict_rate",
+    "budget_burn",
+    "tokens_per_task_vs_baseline",
+}
+
+
+def fmt_value(metric: str, value: float) -> str:
+    if metric in ("cost_per_task", "spend"):
+        return theme.usd(value)
+    if metric == "p95_latency_ms":
+        return theme.duration(value)
+    if metric in RATE_METRICS - {"budget_burn", "tokens_per_task_vs_baseline"}:
+        return theme.pct(value)
+    if metric in ("budget_burn", "tokens_per_task_vs_baseline", "task_budget_breach"):
+        return f"{value:.2f}x"
+    return f"{value:g}"
+
+
+def ago(ns: float | None) -> str:
+    if ns is None or pd.isna(ns):
+        return "n/a"
+    s = max(0.0, (time.time_ns() - float(ns)) / 1e9)
+    text = f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+    return f"{theme.timestamp(ns)} ({text} ago)"
+
+
+def links(alert: pd.Series) -> None:
+    """Links to the traces behind the alert (worst first), its agent, and Replay of the worst trace."""
+    traces = list(alert["trace_ids"])[:MAX_TRACE_LINKS]
+    row = st.container(horizontal=True, gap="small")
+    for trace_id in traces:
+        row.page_link(components.TRACES_PAGE, label=f"Trace {theme.short_id(trace_id)}", icon=":material/timeline:",
+                      query_params={"trace_id": trace_id})  # fmt: skip
+    scope = str(alert["scope"])
+    if scope == "each agent" or scope.startswith("agent="):
+        agent = alert["group_value"] or scope.removeprefix("agent=")
+        row.page_link("views/agents.py", label=f"Agent {agent}", icon=":material/smart_toy:",
+                      query_params={"agent": agent})  # fmt: skip
+    if traces and components.page_exists(components.REPLAY_PAGE):
+        row.page_link(components.REPLAY_PAGE, label="Replay", icon=":material/history:",
+                      query_params={"trace_id": traces[0]})  # fmt: skip
+
+
+def _acknowledge(alert_id: int) -> None:
+    try:
+        data.acknowledge_alert(alert_id)
+    except data.DataError as exc:
+        st.toast(f"{exc.message} {exc.hint}", icon=":material/error:")
+
+
+def _silence(alert_id: int) -> None:
+    try:
+        data.silence_alert(alert_id, st.session_state[f"silence_for_{alert_id}"])
+    except data.DataError as exc:
+        st.toast(f"{exc.message} {exc.hint}", icon=":material/error:")
+
+
+def actions(alert: pd.Series) -> None:
+    """Acknowledge and silence act in button callbacks, so the alerts re-read afterwards show the change."""
+    alert_id = int(alert["id"])
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    if alert["acknowledged"]:
+        row.caption(":material/done_all: acknowledged")
+    else:
+        row.button("Acknowledge", key=f"ack_{alert_id}", icon=":material/done:", on_click=_acknowledge,
+                   args=(alert_id,))  # fmt: skip
+    row.selectbox("Silence for", list(SILENCE_CHOICES), format_func=SILENCE_CHOICES.__getitem__,
+                  key=f"silence_for_{alert_id}", label_visibility="collapsed", width=140)  # fmt: skip
+    row.button("Silence", key=f"silence_{alert_id}", icon=":material/notifications_off:", on_click=_silence,
+               args=(alert_id,))  # fmt: skip
+
+
+def alert_card(alert: pd.Series) -> None:
+    icon = SEVERITY_ICONS.get(str(alert["severity"]), ":blue[:material/info:]")
+    muted = " · :gray[silenced until " + theme.timestamp(alert["silenced_until_ns"]) + "]" if alert["silenced"] else ""
+    with st.container(border=True, key=f"alert_{int(alert['id'])}"):
+        st.markdown(f"{icon} **{alert['rule']}** · {alert['severity']} · {alert['state']} · {alert['target']}{muted}")
+        metric = str(alert["metric"])
+        st.markdown(
+            f"Value **{fmt_value(metric, alert['value'])}** {alert['comparison']} threshold "
+            f"{fmt_value(metric, alert['threshold'])} · since {ago(alert['fired_ns'] or alert['first_seen_ns'])}"
+        )
+        if isinstance(alert["detail"], str) and alert["detail"]:
+            st.caption(alert["detail"])
+        left, right = st.columns([1, 1], vertical_alignment="center")
+        with left:
+            links(alert)
+        with right:
+            actions(alert)
+
+
+def open_alerts() -> None:
+    frame = data.alerts()
+    active = frame[frame["state"].isin(["firing", "pending"])] if not frame.empty else frame
+    firing = int((active["state"] == "firing").sum()) if not active.empty else 0
+    st.subheader(f"Firing now: {firing}")
+    if active.empty:
+        st.success(
+            "No alert is firing. The collector checks the rules below continuously; per-task budget and loop "
+            "checks run within seconds of a task's spans arriving.",
+            icon=":material/check_circle:",
+        )
+    for _, alert in active.head(MAX_CARDS).iterrows():
+        alert_card(alert)
+    if len(active) > MAX_CARDS:
+        st.caption(
+            f"{len(active) - MAX_CARDS} more open alerts: `agentdeck alerts list --state firing` lists them all."
+        )
+    resolved = frame[frame["state"] == "resolved"] if not frame.empty else frame
+    with st.expander(f"Resolved ({len(resolved)})"):
+        if resolved.empty:
+            st.caption("Nothing has resolved yet.")
+        else:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "Rule": resolved["rule"],
+                        "Target": resolved["target"],
+                        "Severity": resolved["severity"],
+                        "Fired": [theme.timestamp(v) for v in resolved["fired_ns"]],
+                        "Resolved": [theme.timestamp(v) for v in resolved["resolved_ns"]],
+                    }
+                ),
+                hide_index=True,
+            )
+
+
+def burn_down(budget: float | None) -> None:
+    """Cumulative spend since UTC midnight per workflow, the total's projection to midnight, the budget."""
+    now = time.time_ns()
+    midnight = now - now % DAY_NS
+    st.subheader("Budget burn-down (today, UTC)")
+    series = data.query(
+        "timeseries",
+        {"metric": "spend", "group_by": "workflow", "start_ns": midnight, "end_ns": now, "buckets": 96},
+    )
+    if series.empty:
+        components.empty_state(
+            "No spend today yet",
+            "The chart fills in as LLM calls with a cost arrive. Set the daily budget with a `budget_burn` "
+            "rule in the rules file.",
+        )
+        return
+    series = series.sort_values("bucket_start_ns")
+    last_hour = series[series["bucket_start_ns"] >= now - HOUR_NS].groupby("group")["value"].sum()
+    spent = series.groupby("group")["value"].sum()
+    left_h = (midnight + DAY_NS - now) / HOUR_NS
+    fig = go.Figure()
+    for name, rows in series.groupby("group"):
+        x = pd.to_datetime(rows["bucket_start_ns"] // 1000, unit="us", utc=True)
+        fig.add_scatter(x=x, y=rows["value"].cumsum(), name=str(name), stackgroup="spend", mode="lines")
+    total, total_rate = float(spent.sum()), float(last_hour.sum())
+    projected = total + total_rate * left_h
+    ends = pd.to_datetime([now // 1000, (midnight + DAY_NS) // 1000], unit="us", utc=True)
+    fig.add_scatter(x=ends, y=[total, projected], name="projected (last hour's rate)", line={"dash": "dash"})
+    # The budget line is drawn when it is within reach; far above, it would flatten the spend to zero.
+    budget_shown = budget is not None and 0 < budget <= 4 * max(projected, 1e-9)
+    if budget and budget_shown:
+        fig.add_hline(
+            y=budget, line={"color": theme.STATUS_COLORS["error"]}, annotation_text=f"budget {theme.usd(budget)}"
+        )
+    fig.update_layout(height=320, margin={"t": 30, "b": 10}, yaxis_title="USD", legend={"orientation": "h"})
+    cols = st.columns(3)
+    cols[0].metric("Spent today", theme.usd(total), border=True)
+    cols[1].metric("Projected by midnight", theme.usd(projected), border=True)
+    share = f"{projected / budget:.1%} projected" if budget else None
+    cols[2].metric("Daily budget", theme.usd(budget) if budget else "not set", delta=share, delta_color="off",
+                   border=True)  # fmt: skip
+    if not budget:
+        st.caption("Set a daily budget with a `budget_burn` rule (`daily_budget_usd`) in the rules file.")
+    elif not budget_shown:
+        st.caption(f"The {theme.usd(budget)} budget is far above today's projected spend, so it is not drawn.")
+    st.plotly_chart(fig, key="burn_down")
+    table = pd.DataFrame({"Spent today": spent, "Last hour": last_hour.reindex(spent.index).fillna(0.0)})
+    table["Projected by midnight"] = table["Spent today"] + table["Last hour"] * left_h
+    st.dataframe(
+        table.rename_axis("Workflow").reset_index(),
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(format="$%.4f") for c in table.columns},
+    )
+
+
+def live_section() -> None:
+    open_alerts()
+    rules = data.alert_rules()
+    burn_down(rules.daily_budget_usd)
+
+
+def rules_section() -> None:
+    rules = data.alert_rules()
+    st.subheader("Rules")
+    st.caption(f"From `{rules.source}`, evaluated every {rules.interval_s:g} s. Format: docs/ALERTS.md.")
+    for rule, error in rules.errors:
+        st.error(f"Rule **{rule}** could not be evaluated: {error}", icon=":material/rule:")
+    st.dataframe(rules.rules, hide_index=True)
+
+
+components.live(live_section)
+components.guarded(rules_section)

@@ -1,0 +1,56 @@
+"""In a real Chromium: with the Alerts page open on the demo's data, a task that breaches its budget
+arrives and its alert appears without a reload; its trace link opens the trace."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dashboard.alerts_seed import over_budget_task, post_task, wait_for_alert
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TASK = "e" * 32
+
+
+def test_a_new_alert_appears_live_and_links_to_its_trace(
+    browser: Any, dashboard_url: str, sample_collector: str, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{dashboard_url}/alerts")
+        expect(page.get_by_role("heading", name="Alerts", exact=True)).to_be_visible()
+        expect(page.get_by_text("task-over-budget").first).to_be_visible()  # the sample data's alerts
+        expect(page.get_by_text(f"task {TASK}")).to_have_count(0)
+        banner = page.locator(".st-key-alert_banner")
+        expect(banner).to_contain_text("alert(s) firing")
+        expect(banner.get_by_role("link", name="Open Alerts")).to_be_visible()
+
+        post_task(sample_collector, over_budget_task(TASK))  # the page stays open, no reload
+        alert = wait_for_alert(sample_collector, TASK)
+        card = page.locator(f".st-key-alert_{alert['id']}")
+        expect(card).to_contain_text(f"task {TASK}", timeout=45_000)
+        expect(card).to_contain_text(re.compile(r"Value 5\.00x (>=|≥) threshold 1\.00x"))  # markdown shows ≥
+        expect(card.get_by_role("link", name="Replay")).to_have_attribute(
+            "href", re.compile(f"replay\\?trace_id={TASK}")
+        )
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+        card.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / "alerts-page.png"), full_page=True)
+        page.get_by_test_id("stPlotlyChart").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / "alerts-burn-down.png"), full_page=True)
+
+        card.get_by_role("link", name=f"Trace {TASK[:8]}").click()
+        expect(page).to_have_url(f"{dashboard_url}/traces?trace_id={TASK}")
+        expect(page.get_by_text(TASK).first).to_be_visible()
+        expect(page.get_by_text("invoke_agent researcher").first).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.screenshot(path=str(artifacts_dir / "alerts-trace-link.png"), full_page=True)
+    finally:
+        page.close()

@@ -1,0 +1,144 @@
+"""The Alerts page, the banner and the Overview's firing alerts, run with AppTest against a real
+collector seeded through /v1/traces: an over-budget task's alert with its value, threshold and
+links; acknowledge and silence from the page; the rules; today's budget burn-down."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from collector.config import CollectorConfig
+from collector.server import CollectorServer
+from tests.dashboard.alerts_seed import over_budget_task, post_task, wait_for_alert
+from tests.dashboard.conftest import AppRunner
+from tests.dashboard.otlp_seed import seed
+
+TASK = "d" * 32
+
+
+@pytest.fixture(scope="module")
+def alerting_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("alerts-page") / "agentdeck.duckdb"
+    with CollectorServer(CollectorConfig(db_path=db, host="127.0.0.1", port=0)) as server:
+        seed(server.url)
+        post_task(server.url, over_budget_task(TASK))
+        wait_for_alert(server.url, TASK)
+        yield server.url
+
+
+@pytest.fixture
+def alerts_app(app_at: Callable[[str], AppRunner], alerting_collector: str) -> AppRunner:
+    return app_at(alerting_collector)
+
+
+def the_alert(url: str) -> dict[str, Any]:
+    alerts = httpx.get(f"{url}/api/alerts", params={"state": "firing"}, timeout=10).json()["alerts"]
+    return next(a for a in alerts if a["group_value"] == TASK)
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def links(at: AppTest) -> list[tuple[str, str]]:
+    return [(e.proto.label, e.proto.page + "?" + e.proto.query_string) for e in at.get("page_link")]
+
+
+def test_the_firing_alert_shows_value_threshold_and_links(alerts_app: AppRunner, alerting_collector: str) -> None:
+    at = alerts_app("alerts")
+    alert = the_alert(alerting_collector)
+    shown = texts(at)
+    assert "Firing now: 1" in [s.value for s in at.subheader]
+    assert f"**task-over-budget** · critical · firing · task {TASK}" in shown
+    assert "Value **5.00x** >= threshold 1.00x" in shown
+    assert "spent $0.0500 of a $0.0100 task budget" in shown
+    targets = dict(links(at))
+    assert targets[f"Trace {TASK[:8]}"].endswith(f"traces?trace_id={TASK}")
+    assert any(label == "Open Alerts" for label, _ in links(at))  # the banner is on this page too
+    assert at.button(key=f"ack_{alert['id']}") is not None
+
+
+def test_acknowledge_from_the_page(alerts_app: AppRunner, alerting_collector: str) -> None:
+    at = alerts_app("alerts")
+    alert = the_alert(alerting_collector)
+    at.button(key=f"ack_{alert['id']}").click().run()
+    assert not at.exception
+    assert the_alert(alerting_collector)["acknowledged"] is True
+    assert ":material/done_all: acknowledged" in [c.value for c in at.caption]
+
+
+def test_silence_for_a_chosen_duration_from_the_page(alerts_app: AppRunner, alerting_collector: str) -> None:
+    at = alerts_app("alerts")
+    alert = the_alert(alerting_collector)
+    at.selectbox(key=f"silence_for_{alert['id']}").select("4h").run()
+    at.button(key=f"silence_{alert['id']}").click().run()
+    assert not at.exception
+    after = the_alert(alerting_collector)
+    assert after["silenced"] is True
+    hours = (after["silenced_until_ns"] - after["last_seen_ns"]) / 3.6e12
+    assert 3.9 < hours < 4.1
+    assert "silenced until" in texts(at)
+
+
+def test_rules_and_budget_burn_down(alerts_app: AppRunner) -> None:
+    at = alerts_app("alerts")
+    rules = next(df.value for df in at.dataframe if "metric" in df.value.columns)
+    assert {"task-over-budget", "daily-budget-burn", "agent-p95-latency"} <= set(rules["name"])
+    assert any("default_rules.toml" in c.value for c in at.caption)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = {t.get("name") for t in spec["data"]}
+    assert {"support_triage", "due_diligence", "projected (last hour's rate)"} <= names
+    budget = next(m for m in at.metric if m.label == "Daily budget")
+    assert budget.value == "$100.00"  # the default rules' daily-budget-burn
+    assert any("budget is far above today's projected spend" in c.value for c in at.caption)
+    spent = next(m for m in at.metric if m.label == "Spent today")
+    if time.time() % 86_400 > 600:  # the seeded tasks (at most 5 minutes old) were spent today (UTC)
+        assert spent.value == "$0.0946"  # the seeded tasks' $0.0446 + the over-budget task's $0.05
+
+
+def test_overview_lists_firing_alerts_and_the_banner_links_to_alerts(alerts_app: AppRunner) -> None:
+    at = alerts_app()
+    shown = texts(at)
+    assert "1 alert(s) firing" in shown and "**task-over-budget** (critical)" in shown
+    banner = [target for label, target in links(at) if label == "Open Alerts"]
+    assert banner and banner[0].startswith("alerts")
+
+
+def test_empty_state_says_what_to_do(app_at: Callable[[str], AppRunner], empty_collector: str) -> None:
+    at = app_at(empty_collector)("alerts")
+    assert any("No alert is firing" in s.value for s in at.success)
+    assert any("No spend today yet" in i.value for i in at.info)
+    assert not any(label == "Open Alerts" for label, _ in links(at))  # no banner when nothing fires
+
+
+SMALL_BUDGET_RULES = """[[rules]]
+name = "team-budget"
+metric = "budget_burn"
+daily_budget_usd = 0.10
+window = "1h"
+comparison = ">"
+threshold = 1.0
+"""
+
+
+def test_a_budget_within_reach_is_drawn_on_the_burn_down(
+    app_at: Callable[[str], AppRunner], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("small-budget")
+    rules = folder / "rules.toml"
+    rules.write_text(SMALL_BUDGET_RULES)
+    config = CollectorConfig(db_path=folder / "a.duckdb", host="127.0.0.1", port=0, alert_rules_path=str(rules))
+    with CollectorServer(config) as server:
+        seed(server.url)
+        at = app_at(server.url)("alerts")
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        assert [a["text"] for a in spec["layout"]["annotations"]] == ["budget $0.1000"]
+        assert next(m for m in at.metric if m.label == "Daily budget").value == "$0.1000"
+        rules_table = next(df.value for df in at.dataframe if "metric" in df.value.columns)
+        assert list(rules_table["name"]) == ["team-budget"]
