@@ -14,9 +14,11 @@ import streamlit as st
 if __package__ in (None, ""):  # run as a script by `streamlit run`: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import alert_banner, filters
+from dashboard import alert_banner, auth, filters
 
 st.set_page_config(page_title="agentdeck", page_icon=":material/monitoring:", layout="wide")
+# Nothing renders before the login when one is in force (always when listening beyond loopback).
+auth.require_login()
 
 HERE = Path(__file__).parent
 overview = st.Page(HERE / "views/overview.py", title="Overview", icon=":material/dashboard:", default=True)

@@ -13,9 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit.config
 
 # Tests never call the real Anthropic API: the engine would pick it when a key is set.
 os.environ.pop("ANTHROPIC_API_KEY", None)
+# AppTest leaves server.address unset, which the dashboard's login treats as "every interface" and
+# so requires a password; the page tests run as `agentdeck dashboard` does, on loopback. Tests of the
+# login itself set their own address and password.
+streamlit.config.set_option("server.address", "127.0.0.1")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_traces"
