@@ -39,6 +39,7 @@ class DemoConfig:
     latency_scale: float = 0.25
     chaos: float = 0.05
     workflows: Sequence[str] = field(default_factory=tuple)  # empty: every registered workflow
+    replay_tasks: int = 12  # triage tasks run at start-up with real checkpoints, for the Replay page (0: none)
 
 
 class DemoError(Exception):
@@ -104,6 +105,19 @@ def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
         stop.wait(cfg.interval_s)
 
 
+def _seed_replayable(cfg: DemoConfig, checkpoint_db: Path, collector_url: str) -> None:
+    """Sample traces cannot be forked (their checkpoint ids are rewritten): run a few triage tasks with
+    real checkpoints, some dead-lettered by the classifier's weak prompt, so Replay has work at once."""
+    from dashboard.replay_seed import seed_replayable
+
+    try:
+        summary = seed_replayable(checkpoint_db, collector_url, tasks=cfg.replay_tasks)
+    except Exception as exc:  # the demo still starts; say what happened
+        _say(f"replayable tasks: run failed: {type(exc).__name__}: {exc}")
+        return
+    _say(f"replayable tasks: {describe_run(summary)} (open the Replay page)")
+
+
 def run_demo(cfg: DemoConfig) -> int:
     for what, port in (("collector", cfg.collector_port), ("dashboard", cfg.dashboard_port)):
         if not port_is_free(cfg.host, port):
@@ -116,7 +130,9 @@ def run_demo(cfg: DemoConfig) -> int:
     logs.mkdir(exist_ok=True)
     collector_url = f"http://{cfg.host}:{cfg.collector_port}"
     dashboard_url = f"http://{cfg.host}:{cfg.dashboard_port}"
-    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    checkpoint_db = cfg.data_dir / "checkpoints.sqlite"  # the live runs and the replayable tasks write here
+    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url, "AGENTDECK_CHECKPOINT_DB": str(checkpoint_db),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
 
     children = _Children()
     stop = threading.Event()
@@ -152,6 +168,8 @@ def run_demo(cfg: DemoConfig) -> int:
             progress.finish(f"{result.files} files")
         else:
             _say(f"no sample traces found in {cfg.samples}; only live runs will show")
+        if cfg.replay_tasks:
+            _seed_replayable(cfg, checkpoint_db, collector_url)
         if not wait_until_ok(f"{dashboard_url}/_stcore/health", 60, is_alive=lambda: dashboard.poll() is None):
             raise DemoError(f"the dashboard did not become ready; see {logs / 'dashboard.log'}")
         _say("")

@@ -35,6 +35,7 @@ META_TASK_ID = "agentdeck_task_id"
 META_RUN = "agentdeck_run"
 META_WORKFLOW = "agentdeck_workflow"
 META_SEED = "agentdeck_seed"
+META_PROMPTS = "agentdeck_prompts"  # JSON {agent: template} of the prompt overrides in force (replays)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,8 @@ def execute(shared: Engine, *, task_id: str, thread_id: str, config: dict[str, A
         tool_failure_rate=shared.tool_failure_rate, delegation_limit=shared.delegation_limit,
         serve_recorded=shared.serve_recorded,
     )
-    config["metadata"] = {META_TRACE_ID: trace_id, META_ROOT_SPAN_ID: format(root.get_span_context().span_id, "016x"),
+    config["metadata"] = {**config.get("metadata", {}),  # the caller's own keys (a replay's prompts) stay
+                          META_TRACE_ID: trace_id, META_ROOT_SPAN_ID: format(root.get_span_context().span_id, "016x"),
                           META_TASK_ID: task_id, META_RUN: run_no, META_WORKFLOW: wf.name, META_SEED: shared.seed}
     outcome, detail, result = "success", "", None
     try:

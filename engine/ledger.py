@@ -135,6 +135,15 @@ class Ledger:
             row = self._conn.execute("SELECT * FROM agentdeck_tasks WHERE task_id = ?", (task_id,)).fetchone()
         return TaskRecord(*row) if row else None
 
+    def tasks(self, *, exclude_outcome: str | None = None, limit: int = 200) -> list[TaskRecord]:
+        """Recorded task outcomes, most recently recorded first."""
+        sql, args = "SELECT * FROM agentdeck_tasks", []
+        if exclude_outcome is not None:
+            sql, args = sql + " WHERE outcome != ?", [exclude_outcome]
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY rowid DESC LIMIT ?", (*args, limit)).fetchall()
+        return [TaskRecord(*r) for r in rows]
+
     def record_response(self, key: str, response: LLMResponse) -> None:
         body = json.dumps({"id": response.id, "model": response.model, "text": response.text,
                            "finish_reason": response.finish_reason})

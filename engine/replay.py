@@ -9,6 +9,7 @@ latest checkpoint, which for a failed task re-runs just the failed step.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from engine import semconv as sc
 from engine.checkpoints import is_postgres, open_checkpointer
 from engine.clock import WallClock
 from engine.execution import (
+    META_PROMPTS,
     META_ROOT_SPAN_ID,
     META_RUN,
     META_SEED,
@@ -34,6 +36,7 @@ from engine.ledger import Ledger
 from engine.pricing import load_prices
 from engine.providers.base import Provider
 from engine.providers.simulator import FaultRates
+from engine.replay_validate import check_prompt_overrides, check_state_update
 from engine.runner import default_provider
 from engine.semconv import PROVIDER_SIMULATED
 from engine.telemetry import engine_tracer, make_tracer_provider
@@ -82,6 +85,9 @@ def replay(
             if META_WORKFLOW not in meta:
                 raise LookupError(f"thread {thread_id} was not written by the agentdeck engine (no workflow name)")
             wf = get_workflow(str(meta[META_WORKFLOW]))
+            check_prompt_overrides(wf, prompt_overrides or {})
+            if state_update:
+                check_state_update(wf, state_update, as_node)
             seed = int(str(meta.get(META_SEED, 0)))
             rates = faults if faults is not None else FaultRates.realistic()
             engine = Engine(
@@ -96,6 +102,8 @@ def replay(
             at = {"checkpoint_ns": "", **found.config["configurable"]} if checkpoint_id or state_update else {
                 "thread_id": thread_id, "checkpoint_ns": ""}
             run_config: dict[str, Any] = {"configurable": at, "recursion_limit": 60}
+            if prompt_overrides:  # the checkpoints of this branch say which prompts were in force
+                run_config["metadata"] = {META_PROMPTS: json.dumps(dict(prompt_overrides), sort_keys=True)}
             if state_update:
                 forked = engine.graph.update_state(run_config, dict(state_update), as_node=as_node)  # type: ignore[arg-type]
                 run_config["configurable"] = dict(forked["configurable"])

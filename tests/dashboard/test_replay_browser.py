@@ -1,0 +1,82 @@
+"""The whole Replay journey in a real Chromium: a task the weak classifier prompt dead-lettered ->
+Open in Replay -> fix the prompt -> run -> the replay succeeds and the comparison shows the fixed
+step and the cost delta. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.launch import streamlit_command, wait_until_ok
+from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+from tests.conftest import free_port
+from tests.dashboard.replay_env import ReplayEnv, replay_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+__all__ = ["replay_env"]
+
+
+@pytest.fixture(scope="module")
+def replay_dashboard(replay_env: ReplayEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A dashboard process reading the collector and the checkpoint file of `replay_env`."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("replay-dashboard") / "streamlit.log"
+    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": replay_env.collector_url,
+           "AGENTDECK_CHECKPOINT_DB": str(replay_env.checkpoint_db), "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
+    env.pop("AGENTDECK_DASHBOARD_PASSWORD", None)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
+            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_fix_a_weak_prompt_failure_in_replay(browser: Any, replay_dashboard: str, replay_env: ReplayEnv,
+                                             artifacts_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    dead = replay_env.weak_prompt_failure
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    try:
+        page.goto(f"{replay_dashboard}/?trace_id={dead.trace_id}")  # the failed task's trace
+        expect(page.get_by_text(dead.trace_id).first).to_be_visible()
+        page.get_by_text("Open in Replay").click()
+
+        expect(page.get_by_role("heading", name="Replay")).to_be_visible()
+        expect(page.get_by_text(f"Task {dead.task_id}")).to_be_visible()
+        expect(page.get_by_text("dead_letter").first).to_be_visible()
+        picked = page.get_by_role("combobox", name="Replay from checkpoint")
+        expect(picked).to_have_value(re.compile(r"step \d+ · next: classify"))  # where the failed step ran from
+        page.screenshot(path=str(artifacts_dir / "replay-1-history.png"), full_page=True)
+
+        prompt = page.get_by_label("Prompt: classifier")
+        expect(prompt).to_have_value(re.compile(r"^Classify this support ticket\."))
+        prompt.fill(CLASSIFIER_PROMPT_FIXED)
+        prompt.press("Control+Enter")
+        page.get_by_role("button", name="Run replay from this checkpoint").click()
+
+        outcome = page.get_by_test_id("stMetric").filter(has_text="Outcome")
+        expect(outcome.get_by_test_id("stMetricValue")).to_have_text("success", timeout=60_000)
+        expect(outcome).to_contain_text("was dead_letter")
+        cost = page.get_by_test_id("stMetric").filter(has_text="Cost")
+        expect(cost.get_by_test_id("stMetricDelta")).to_have_text(re.compile(r"^\+\$\d"))
+        expect(page.get_by_text("classify — output changed")).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        assert "replay=" in page.url
+        page.screenshot(path=str(artifacts_dir / "replay-2-comparison.png"), full_page=True)
+    finally:
+        page.close()
