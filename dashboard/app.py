@@ -26,14 +26,9 @@ traces = st.Page(HERE / "views/traces.py", title="Traces", icon=":material/timel
 agents = st.Page(HERE / "views/agents.py", title="Agents", icon=":material/smart_toy:", url_path="agents")
 costs = st.Page(HERE / "views/costs.py", title="Costs", icon=":material/payments:", url_path="costs")
 graph = st.Page(HERE / "views/graph.py", title="Graph", icon=":material/account_tree:", url_path="graph")
-# Pages of other parts of agentdeck join the navigation once their view file exists.
-OPTIONAL = {"replay": ("Replay", ":material/history:"), "alerts": ("Alerts", ":material/notifications:")}
-act = [
-    st.Page(HERE / f"views/{name}.py", title=title, icon=icon, url_path=name)
-    for name, (title, icon) in OPTIONAL.items()
-    if (HERE / f"views/{name}.py").exists()
-]
-page = st.navigation({"Observe": [overview, traces, agents, costs, graph], **({"Act": act} if act else {})})
+replay = st.Page(HERE / "views/replay.py", title="Replay", icon=":material/history:", url_path="replay")
+alerts = st.Page(HERE / "views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts")
+page = st.navigation({"Observe": [overview, traces, agents, costs, graph], "Act": [replay, alerts]})
 
 # `/?trace_id=...` (a link from an alert, a log line or a colleague) opens that trace.
 if page.url_path == overview.url_path and st.query_params.get("trace_id"):

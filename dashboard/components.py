@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -58,11 +57,6 @@ def guarded(body: Callable[[], None]) -> None:
 
 TRACES_PAGE = "views/traces.py"
 REPLAY_PAGE = "views/replay.py"
-
-
-def page_exists(page: str) -> bool:
-    """Whether an optional page (Replay, Alerts) is part of this install."""
-    return (Path(__file__).parent / page).exists()
 
 
 STATUS_WORDS = {"ok": "ok", "error": "failed", "incomplete": "incomplete", "dead_letter": "dead letter"}

@@ -127,9 +127,8 @@ def _summary(spans: pd.DataFrame) -> None:
     if len(checkpoints):
         facts.append(f"{len(checkpoints)} checkpoints")
     st.caption(" · ".join(facts))
-    if components.page_exists(components.REPLAY_PAGE):
-        st.page_link(components.REPLAY_PAGE, label="Open in Replay", icon=":material/history:",
-                     query_params={"trace_id": str(spans["trace_id"].iloc[0])})  # fmt: skip
+    st.page_link(components.REPLAY_PAGE, label="Open in Replay", icon=":material/history:",
+                 query_params={"trace_id": str(spans["trace_id"].iloc[0])})  # fmt: skip
 
 
 def _tree_table(spans: pd.DataFrame, order: list[int], depth: list[int]) -> int | None:

@@ -24,7 +24,7 @@ from opentelemetry.trace import Link, Span, SpanKind
 
 from engine.semconv import ENGINE_SCOPE, SERVICE_NAME
 
-EXPORT_TIMEOUT_S = 1.0
+EXPORT_TIMEOUT_S = 5.0  # per export, on the exporter thread; shutdown stays bounded by SHUTDOWN_TIMEOUT_MS
 SHUTDOWN_TIMEOUT_MS = 3000
 
 _next_trace_id: ContextVar[int | None] = ContextVar("agentdeck_next_trace_id", default=None)

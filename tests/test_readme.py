@@ -8,14 +8,27 @@ from pathlib import Path
 
 from dashboard.cli import build_parser
 
-ENV_VAR = re.compile(r"\b((?:AGENTDECK|ANTHROPIC|OTEL_EXPORTER_OTLP)_[A-Z0-9_]*[A-Z0-9])\b")
+# Environment variable names as they appear in code: quoted string literals.
+ENV_VAR = re.compile(r"[\"']((?:AGENTDECK|ANTHROPIC|OTEL_EXPORTER_OTLP)_[A-Z0-9_]*[A-Z0-9])[\"']")
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
+def _children(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def subcommands() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+    """Every command as typed after `agentdeck`, nested ones included ("alerts check")."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    todo = list(_children(build_parser()).items())
+    while todo:
+        name, sub = todo.pop()
+        found[name] = sub
+        todo.extend((f"{name} {child}", parser) for child, parser in _children(sub).items())
+    return found
 
 
 def test_every_command_and_flag_is_in_the_readme() -> None:

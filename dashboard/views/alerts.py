@@ -60,7 +60,7 @@ def links(alert: pd.Series) -> None:
         agent = alert["group_value"] or scope.removeprefix("agent=")
         row.page_link("views/agents.py", label=f"Agent {agent}", icon=":material/smart_toy:",
                       query_params={"agent": agent})  # fmt: skip
-    if traces and components.page_exists(components.REPLAY_PAGE):
+    if traces:
         row.page_link(components.REPLAY_PAGE, label="Replay", icon=":material/history:",
                       query_params={"trace_id": traces[0]})  # fmt: skip
 

@@ -19,7 +19,7 @@ def agentdeck(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
 
 @pytest.mark.parametrize("command", sorted(subcommands()))
 def test_every_command_has_help(command: str) -> None:
-    out = agentdeck(command, "--help")
+    out = agentdeck(*command.split(), "--help")
     assert out.returncode == 0, out.stderr
     assert f"agentdeck {command}" in out.stdout
 
