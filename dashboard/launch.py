@@ -12,9 +12,9 @@ import httpx
 APP_PATH = Path(__file__).with_name("app.py")
 
 
-def streamlit_command(host: str, port: int) -> list[str]:
+def streamlit_command(host: str, port: int, app: Path = APP_PATH) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+        sys.executable, "-m", "streamlit", "run", str(app),
         "--server.headless", "true",
         "--server.address", host,
         "--server.port", str(port),

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,18 +97,21 @@ def sample_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture(scope="session")
-def dashboard_url(sample_collector: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real Streamlit server (as `agentdeck dashboard` starts it) reading from `sample_collector`."""
-    import subprocess
-
-    from dashboard.launch import streamlit_command, wait_until_ok
+@contextmanager
+def streamlit_server(env: dict[str, str | None], log: Path, app: Path | None = None) -> Iterator[str]:
+    """A real Streamlit server (as `agentdeck dashboard` starts it) on a free port; `env` entries are
+    added to the environment, or removed from it when None."""
+    from dashboard.launch import APP_PATH, streamlit_command, wait_until_ok
 
     port = free_port()
-    log = tmp_path_factory.mktemp("dashboard-log") / "streamlit.log"
-    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": sample_collector}
+    merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     with log.open("wb") as out:
-        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            streamlit_command("127.0.0.1", port, app or APP_PATH),
+            env=merged,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
@@ -118,3 +123,11 @@ def dashboard_url(sample_collector: str, tmp_path_factory: pytest.TempPathFactor
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(sample_collector: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard reading from `sample_collector`."""
+    log = tmp_path_factory.mktemp("dashboard-log") / "streamlit.log"
+    with streamlit_server({"AGENTDECK_COLLECTOR_URL": sample_collector}, log) as url:
+        yield url

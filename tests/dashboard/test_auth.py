@@ -196,31 +196,10 @@ def test_loopback_addresses(address: str | None, loopback: bool) -> None:
 @pytest.fixture
 def login_server(tmp_path: Path) -> Iterator[str]:
     """The login app under the real Streamlit server, on loopback, with a password set."""
-    import os
+    from tests.conftest import streamlit_server
 
-    from dashboard.launch import wait_until_ok
-    from tests.conftest import free_port
-
-    port = free_port()
-    env = {**os.environ, PASSWORD_ENV: PASSWORD, "PYTHONPATH": str(REPO)}
-    env.pop(HASH_ENV, None)
-    argv = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port)]
-    argv += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    argv += ["--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    log = tmp_path / "streamlit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
-            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+    with streamlit_server({PASSWORD_ENV: PASSWORD, HASH_ENV: None}, tmp_path / "streamlit.log", Path(APP)) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.browser

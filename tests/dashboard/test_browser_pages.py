@@ -5,17 +5,14 @@ Screenshots land in test-artifacts/pages-*.png for a person to look at.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dashboard.launch import streamlit_command, wait_until_ok
-from tests.conftest import free_port
+from tests.conftest import streamlit_server
 from tests.dashboard.otlp_seed import REFUND_CALL_SPAN, TRIAGE_FAILED, TRIAGE_OK
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,22 +20,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def dashboard(seeded_collector: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     log = tmp_path_factory.mktemp("pages-log") / "streamlit.log"
-    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": seeded_collector, "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
-            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+    env = {"AGENTDECK_COLLECTOR_URL": seeded_collector, "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
+    with streamlit_server(env, log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.parametrize(

@@ -4,18 +4,15 @@ step and the cost delta. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dashboard.launch import streamlit_command, wait_until_ok
 from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
-from tests.conftest import free_port
+from tests.conftest import streamlit_server
 from tests.dashboard.replay_env import ReplayEnv, replay_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,24 +22,15 @@ __all__ = ["replay_env"]
 @pytest.fixture(scope="module")
 def replay_dashboard(replay_env: ReplayEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A dashboard process reading the collector and the checkpoint file of `replay_env`."""
-    port = free_port()
     log = tmp_path_factory.mktemp("replay-dashboard") / "streamlit.log"
-    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": replay_env.collector_url,
-           "AGENTDECK_CHECKPOINT_DB": str(replay_env.checkpoint_db), "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
-    env.pop("AGENTDECK_DASHBOARD_PASSWORD", None)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_until_ok(f"{url}/_stcore/health", 60, is_alive=lambda: proc.poll() is None):
-            pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+    env: dict[str, str | None] = {
+        "AGENTDECK_COLLECTOR_URL": replay_env.collector_url,
+        "AGENTDECK_CHECKPOINT_DB": str(replay_env.checkpoint_db),
+        "AGENTDECK_DASHBOARD_REFRESH_S": "0",
+        "AGENTDECK_DASHBOARD_PASSWORD": None,
+    }
+    with streamlit_server(env, log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_fix_a_weak_prompt_failure_in_replay(browser: Any, replay_dashboard: str, replay_env: ReplayEnv,
