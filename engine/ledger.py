@@ -9,13 +9,11 @@ responses (validated LLM answers by request key) let a replay serve unchanged st
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from engine.providers.base import LLMResponse, Usage
+from engine.sqlite_store import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agentdeck_dead_letters (
@@ -79,23 +77,8 @@ class TaskRecord:
     detail: str
 
 
-class Ledger:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.parent.exists():
-            raise FileNotFoundError(f"directory {self.path.parent} does not exist: create it or choose another "
-                                    f"path for {self.path.name}")
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-            self._conn.commit()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+class Ledger(SqliteStore):
+    SCHEMA = _SCHEMA
 
     def dead_letter(self, *, created_ns: int, workflow: str, task_id: str, thread_id: str, trace_id: str,
                     checkpoint_id: str | None, agent: str | None, node: str | None, error_type: str,

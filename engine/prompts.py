@@ -8,14 +8,12 @@ store keeps beside each version, so a span's version leads back to the saved one
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from engine.agents import prompt_version_of
+from engine.sqlite_store import SqliteStore
 from engine.workflows import get_workflow
 
 _SCHEMA = """
@@ -46,28 +44,8 @@ class PromptVersion:
     builtin: bool = False
 
 
-class PromptStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.parent.exists():
-            raise FileNotFoundError(f"directory {self.path.parent} does not exist: create it or choose another "
-                                    f"path for {self.path.name}")
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
-            self._conn.commit()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> PromptStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+class PromptStore(SqliteStore):
+    SCHEMA = _SCHEMA
 
     def versions(self, workflow: str, agent: str) -> list[PromptVersion]:
         """The agent's built-in prompt first, then its saved versions, oldest first."""
