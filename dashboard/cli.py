@@ -19,8 +19,23 @@ class CliError(Exception):
     """A user-facing error: printed as `agentdeck: <message>` with exit status 2."""
 
 
-def _collector_url(args: argparse.Namespace) -> str:
+def add_collector_arguments(parser: argparse.ArgumentParser, *, token: bool = True) -> None:
+    """`--collector-url` (and `--token`), the same for every command that talks to a collector."""
+    parser.add_argument(
+        "--collector-url",
+        default=None,
+        help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
+    )
+    if token:
+        parser.add_argument("--token", default=None, help="the collector's bearer token (default: $AGENTDECK_TOKEN)")
+
+
+def collector_url(args: argparse.Namespace) -> str:
     return (args.collector_url or os.environ.get("AGENTDECK_COLLECTOR_URL") or DEFAULT_COLLECTOR_URL).rstrip("/")
+
+
+def collector_token(args: argparse.Namespace) -> str | None:
+    return getattr(args, "token", None) or os.environ.get("AGENTDECK_TOKEN") or None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -51,7 +66,7 @@ def cmd_collector(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from dashboard.launch import streamlit_command
 
-    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": _collector_url(args)}
+    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url(args)}
     cmd = streamlit_command(args.host, args.port)
     print(f"dashboard: http://{args.host}:{args.port} (reading {env['AGENTDECK_COLLECTOR_URL']})", file=sys.stderr)
     os.execvpe(cmd[0], cmd, env)
@@ -69,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--tasks must be at least 1")
     if not 0.0 <= args.chaos <= 1.0:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
-    endpoint = None if args.no_export else f"{_collector_url(args)}/v1/traces"
+    endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
     progress = Progress(args.tasks, f"{args.workflow}")
     outcomes: dict[str, int] = {}
 
@@ -111,9 +126,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
         result = load_files(
             files,
-            f"{_collector_url(args)}/v1/traces",
+            f"{collector_url(args)}/v1/traces",
             shift_to_now=args.shift_to_now,
-            token=args.token or os.environ.get("AGENTDECK_TOKEN"),
+            token=collector_token(args),
             on_progress=show,
         )
     except LoadError as exc:
@@ -163,19 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("collector", help="run the OTLP collector (ingest into DuckDB, query API)")
-    from collector.__main__ import add_arguments as add_collector_arguments
+    from collector.__main__ import add_arguments as add_collector_settings
 
-    add_collector_arguments(p)
+    add_collector_settings(p)
     p.set_defaults(func=cmd_collector)
 
     p = sub.add_parser("dashboard", help="run the Streamlit dashboard against a running collector")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
-    p.add_argument(
-        "--collector-url",
-        default=None,
-        help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
-    )
+    add_collector_arguments(p, token=False)
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("run", help="run tasks of an example workflow on the engine, traced to the collector")
@@ -194,22 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_DATA_DIR / "checkpoints.sqlite",
         help="SQLite checkpoint file (default: .agentdeck/checkpoints.sqlite)",
     )
-    p.add_argument(
-        "--collector-url",
-        default=None,
-        help=f"where to send spans (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
-    )
+    add_collector_arguments(p, token=False)
     p.add_argument("--no-export", action="store_true", help="do not send spans anywhere")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("load", help="send OTLP files (protobuf or JSON, optionally .gz) to a running collector")
     p.add_argument("files", nargs="+", type=Path, help="files or folders of .pb/.json(.gz) files")
-    p.add_argument(
-        "--collector-url",
-        default=None,
-        help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
-    )
-    p.add_argument("--token", default=None, help="bearer token (default: $AGENTDECK_TOKEN)")
+    add_collector_arguments(p)
     p.add_argument("--shift-to-now", action="store_true", help="move timestamps so the newest span ends now")
     p.set_defaults(func=cmd_load)
 

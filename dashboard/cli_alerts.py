@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 
 from collector.alerts import CheckItem, CheckResult, RuleFailure, RulesError, check, load_rules
-from dashboard.cli import DEFAULT_COLLECTOR_URL, CliError
+from dashboard.cli import DEFAULT_COLLECTOR_URL, CliError, add_collector_arguments, collector_token, collector_url
 
 TIMEOUT_S = 60.0
 
@@ -47,22 +46,15 @@ def register(subparsers: Any) -> None:
 
     ls = sub.add_parser("list", help="list the collector's alerts, firing first")
     ls.add_argument("--state", choices=("firing", "pending", "resolved"), default=None, help="only this state")
-    ls.add_argument(
-        "--collector-url",
-        default=None,
-        help=f"collector base URL (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
-    )
-    ls.add_argument("--token", default=None, help="the collector's bearer token (default: $AGENTDECK_TOKEN)")
+    add_collector_arguments(ls)
     ls.add_argument("--json", action="store_true", help="print the alerts as JSON")
     ls.set_defaults(func=cmd_list)
 
 
-def _url(args: argparse.Namespace) -> str:
-    return (args.collector_url or os.environ.get("AGENTDECK_COLLECTOR_URL") or DEFAULT_COLLECTOR_URL).rstrip("/")
 
 
 def _headers(args: argparse.Namespace) -> dict[str, str]:
-    token = args.token or os.environ.get("AGENTDECK_TOKEN")
+    token = collector_token(args)
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
@@ -92,7 +84,7 @@ def _check_remote(args: argparse.Namespace) -> CheckResult:
             content = args.rules.read_bytes()
         except OSError as exc:
             raise CliError(f"cannot read the rules file {args.rules}: {exc.strerror or exc}") from None
-    body = _request("POST", f"{_url(args)}/api/alerts/check", args, content)
+    body = _request("POST", f"{collector_url(args)}/api/alerts/check", args, content)
     return CheckResult(
         now_ns=int(body["now_ns"]),
         rules_evaluated=int(body["rules_evaluated"]),
@@ -158,7 +150,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     query = f"?state={args.state}" if args.state else ""
-    alerts = _request("GET", f"{_url(args)}/api/alerts{query}", args)["alerts"]
+    alerts = _request("GET", f"{collector_url(args)}/api/alerts{query}", args)["alerts"]
     if args.json:
         print(json.dumps(alerts, indent=2))
         return 0

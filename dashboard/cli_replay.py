@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli import DEFAULT_COLLECTOR_URL, DEFAULT_DATA_DIR, CliError
+from dashboard.cli import DEFAULT_DATA_DIR, CliError, add_collector_arguments, collector_token, collector_url
 
 DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 
@@ -67,7 +67,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from engine.replay_session import run_replay
 
     db = _db(args)
-    url = (args.collector_url or os.environ.get("AGENTDECK_COLLECTOR_URL") or DEFAULT_COLLECTOR_URL).rstrip("/")
+    url = collector_url(args)
     overrides = _pairs(args.prompt, "--prompt")
     try:
         history = checkpoint_tree(db, args.thread_id)
@@ -82,7 +82,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise CliError(str(exc).strip('"')) from None
     start = (history.checkpoints[args.checkpoint] if args.checkpoint
              else max(history.checkpoints.values(), key=lambda c: c.checkpoint_id))
-    settings = data.Settings(collector_url=url, token=os.environ.get("AGENTDECK_TOKEN") or None, refresh_s=0.0,
+    settings = data.Settings(collector_url=url, token=collector_token(args), refresh_s=0.0,
                              timeout_s=15.0, checkpoint_db=str(db))
     try:
         frame = data.fetch_table("trace", {"trace_id": start.trace_id}, settings).to_pandas()
@@ -128,9 +128,7 @@ def register(sub: Any) -> None:
                    help="re-run every step for real instead of serving unchanged steps from recorded outputs")
     p.add_argument("--checkpoint-db", default=None, help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB "
                                                          f"or {DEFAULT_CHECKPOINT_DB})")
-    p.add_argument("--collector-url", default=None,
-                   help=f"collector to trace to and read the original from (default: $AGENTDECK_COLLECTOR_URL or "
-                        f"{DEFAULT_COLLECTOR_URL})")
+    add_collector_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_replay)
 
