@@ -4,7 +4,12 @@ Reports sustained spans/s end to end (acknowledged = committed, and queryable), 
 peak RSS of the collector process, disk bytes per span, and, in the same run, the raw DuckDB Arrow
 insert rate of the same normalized rows as the ceiling.
 
-    .venv/bin/python bench/ingest_bench.py --traces 20000 --senders 4 --spans-per-request 1000
+    .venv/bin/python bench/ingest_bench.py --traces 20000 --senders 4 --spans-per-request 1000 --runs 3 --workers 0,1
+
+Each configuration of decode worker processes (`--workers`, AGENTDECK_INGEST_WORKERS of the collector;
+0 = everything in the collector's own process) runs `--runs` times, interleaved, and medians are
+reported, each run with its own ceiling measured right after it. `--phoenix-venv PATH` adds the
+side-by-side run against Arize Phoenix (see bench/phoenix_compare.py).
 
 The collector runs as a subprocess (`python -m collector`) so its RSS and CPU are its own.
 """
@@ -15,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +42,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from collector.decode import decode_protobuf  # noqa: E402
 from collector.normalize import normalize  # noqa: E402
 from collector.schema import create_table_sql  # noqa: E402
-from collector.store import rows_to_arrow  # noqa: E402
+from collector.store import CHECKPOINT_THRESHOLD, rows_to_arrow  # noqa: E402
 from engine.pricing import load_prices  # noqa: E402
 
 AGENTS = ("planner", "researcher", "writer", "critic")
@@ -183,11 +189,38 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def run_collector(db: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by `root` and every live descendant (decode workers)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    wanted, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in wanted:
+                wanted.add(child)
+                frontier.append(child)
+    return sum(times.get(pid, 0.0) for pid in wanted)
+
+
+def run_collector(db: Path, workers: int | None, repo: Path = REPO) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    if workers is not None:
+        env["AGENTDECK_INGEST_WORKERS"] = str(workers)
     proc = subprocess.Popen(
         [sys.executable, "-m", "collector", "--db-path", str(db), "--port", "0"],
-        cwd=REPO,
+        cwd=repo,
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -197,14 +230,14 @@ def run_collector(db: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split("listening on ", 1)[1].split()[0]
 
 
-def end_to_end(bodies: list[bytes], total: int, senders: int, db: Path) -> dict[str, float]:
-    proc, url = run_collector(db)
+def post_all(url: str, bodies: list[bytes], senders: int) -> list[float]:
+    """Post every body from `senders` threads, resending on 503/429 after Retry-After; ack latencies."""
     latencies: list[float] = []
     lock = threading.Lock()
     index = iter(range(len(bodies)))
 
     def send() -> None:
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=120) as client:
             while True:
                 with lock:
                     i = next(index, None)
@@ -212,40 +245,56 @@ def end_to_end(bodies: list[bytes], total: int, senders: int, db: Path) -> dict[
                     return
                 while True:
                     t = time.perf_counter()
-                    r = client.post(
-                        url + "/v1/traces", content=bodies[i], headers={"Content-Type": "application/x-protobuf"}
-                    )
+                    r = client.post(url, content=bodies[i], headers={"Content-Type": "application/x-protobuf"})
                     if r.status_code == 200:
                         break
                     time.sleep(float(r.headers.get("Retry-After", "1")))
                 with lock:
                     latencies.append(time.perf_counter() - t)
 
-    started = time.perf_counter()
     threads = [threading.Thread(target=send) for _ in range(senders)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
+    return sorted(latencies)
+
+
+def end_to_end(
+    bodies: list[bytes], total: int, senders: int, db: Path, workers: int | None, repo: Path = REPO
+) -> dict[str, float]:
+    proc, url = run_collector(db, workers, repo)
+    # one small request first, so the decode workers are started before the clock runs
+    post_all(url + "/v1/traces", bodies[-1:], 1)
+    cpu0 = tree_cpu_s(proc.pid)
+    started = time.perf_counter()
+    latencies = post_all(url + "/v1/traces", bodies[:-1], senders)
     elapsed = time.perf_counter() - started
+    cpu = tree_cpu_s(proc.pid) - cpu0
     metrics = httpx.get(url + "/metrics").json()
     peak = rss_kb(proc.pid)
     proc.terminate()
     proc.wait(60)
     with duckdb.connect(str(db), read_only=True) as conn:
         stored = conn.execute("SELECT count(*) FROM spans").fetchone()[0]  # type: ignore[index]
-    latencies.sort()
+    timed = total - _spans_in(bodies[-1])
     return {
         "spans": total,
         "stored": stored,
         "stored_metric": metrics["spans_stored"],
         "seconds": elapsed,
-        "spans_per_s": total / elapsed,
+        "spans_per_s": timed / elapsed,
+        "collector_cpu_us_per_span": cpu / timed * 1e6,
         "ack_p50_ms": latencies[len(latencies) // 2] * 1000,
         "ack_p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         "peak_rss_mb": peak / 1024,
         "bytes_per_span": db.stat().st_size / max(stored, 1),
     }
+
+
+def _spans_in(body: bytes) -> int:
+    req = ExportTraceServiceRequest.FromString(body)
+    return sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
 
 
 def ceiling(bodies: list[bytes], db: Path) -> float:
@@ -255,6 +304,7 @@ def ceiling(bodies: list[bytes], db: Path) -> float:
         decoded = decode_protobuf(body)
         tables.append(rows_to_arrow([normalize(s, prices, 0) for s in decoded.spans]))
     conn = duckdb.connect(str(db))
+    conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")  # as the collector's store
     conn.execute(create_table_sql("spans"))
     total = sum(t.num_rows for t in tables)
     started = time.perf_counter()
@@ -269,18 +319,61 @@ def ceiling(bodies: list[bytes], db: Path) -> float:
     return total / elapsed
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=int, default=20_000)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--spans-per-request", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3, help="runs per configuration (medians are reported)")
+    parser.add_argument(
+        "--workers",
+        default="0,1",
+        help="comma-separated AGENTDECK_INGEST_WORKERS values to compare (0 = all in-process, the baseline)",
+    )
+    parser.add_argument(
+        "--baseline-repo",
+        help="another checkout (e.g. `git archive HEAD | tar -x -C DIR`) whose collector runs first, as the 'before'",
+    )
+    parser.add_argument(
+        "--phoenix-venv",
+        default=os.environ.get("PHOENIX_VENV"),
+        help="venv holding arize-phoenix (or $PHOENIX_VENV): also run the side-by-side comparison",
+    )
+    parser.add_argument("--phoenix-seconds", type=float, default=60.0, help="time budget of the Phoenix run")
     args = parser.parse_args()
+    configs: list[tuple[str, int | None, Path]] = [(f"workers={w}", int(w), REPO) for w in args.workers.split(",")]
+    if args.baseline_repo:
+        configs.insert(0, ("baseline", None, Path(args.baseline_repo).resolve()))
     bodies, total = build_bodies(args.traces, args.spans_per_request)
+    results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in configs}
     with tempfile.TemporaryDirectory() as tmp:
-        result = end_to_end(bodies, total, args.senders, Path(tmp) / "e2e.duckdb")
-        result["ceiling_spans_per_s"] = ceiling(bodies, Path(tmp) / "ceiling.duckdb")
-    result["ratio_to_ceiling"] = result["spans_per_s"] / result["ceiling_spans_per_s"]
-    print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}, indent=2))
+        for run in range(args.runs):
+            for name, w, repo in configs:  # interleaved, so background load hits every configuration alike
+                db = Path(tmp) / f"e2e-{run}-{name}.duckdb"
+                result = end_to_end(bodies, total, args.senders, db, w, repo)
+                result["ceiling_spans_per_s"] = ceiling(bodies, Path(tmp) / f"ceiling-{run}-{name}.duckdb")
+                result["ratio_to_ceiling"] = result["spans_per_s"] / result["ceiling_spans_per_s"]
+                result["load_avg_1m"] = os.getloadavg()[0]
+                results[name].append(result)
+                print(f"run {run + 1} {name}: " + json.dumps({k: round(v, 2) for k, v in result.items()}), flush=True)
+        summary = {name: {k: round(median([r[k] for r in rs]), 2) for k in rs[0]} for name, rs in results.items()}
+        base = summary[configs[0][0]]["spans_per_s"]
+        for name, _, _ in configs:
+            summary[name]["speedup_vs_first"] = round(summary[name]["spans_per_s"] / base, 2)
+        print("medians:", json.dumps(summary, indent=2))
+        if args.phoenix_venv:
+            from phoenix_compare import compare
+
+            sustained = summary[configs[-1][0]]["spans_per_s"]
+            print(
+                "phoenix:", json.dumps(compare(Path(args.phoenix_venv), bodies, args, Path(tmp), sustained), indent=2)
+            )
+        else:
+            print("phoenix: skipped (pass --phoenix-venv PATH or set PHOENIX_VENV to a venv with arize-phoenix)")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtoDecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -372,4 +373,9 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def to_json(value: object) -> str:
-    return _ENCODER.encode(value)
+    """Compact JSON text of a decoded value (orjson; the stdlib encoder for what orjson refuses,
+    e.g. text holding lone surrogates, so both give the same answer and the same errors)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError
+        return _ENCODER.encode(value)

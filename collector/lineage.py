@@ -17,9 +17,45 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from collector.schema import SpanRow
 from engine import semconv as sc
+
+
+class SpanFacts(Protocol):
+    """What lineage (and the ingest metrics) read of a normalized span: `SpanRow` has all of it,
+    and so does the lighter `RowFacts` a decode worker sends with its Arrow table."""
+
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_span_id(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def scope_name(self) -> str | None: ...
+    @property
+    def span_type(self) -> str: ...
+    @property
+    def agent_name(self) -> str | None: ...
+    @property
+    def input_tokens(self) -> int | None: ...
+    @property
+    def output_tokens(self) -> int | None: ...
+    @property
+    def usage_counted(self) -> bool: ...
+    @property
+    def start_ns(self) -> int: ...
+    @property
+    def end_ns(self) -> int: ...
+    @property
+    def received_ns(self) -> int: ...
+    @property
+    def service_name(self) -> str | None: ...
+    @property
+    def convention(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -56,14 +92,15 @@ class RowUpdate:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    rows: list[SpanRow]  # new rows to insert, as normalized
+    rows: list[SpanFacts]  # new rows to insert, as normalized
+    positions: list[int]  # per row of `rows`: its index in the sequence given to `apply`
     agent_names: list[str | None]  # per row of `rows`: the resolved agent (stored instead of row.agent_name)
     usage_counted: list[bool]  # per row of `rows`: stored instead of row.usage_counted
     updates: list[RowUpdate]  # stored rows whose agent or usage_counted changed
     duplicates: int
 
 
-def node_for(row: SpanRow) -> Node:
+def node_for(row: SpanFacts) -> Node:
     own = row.agent_name
     return Node(
         parent=row.parent_span_id,
@@ -108,18 +145,20 @@ class TraceIndex:
             if nodes is not None:
                 self._size -= len(nodes)
 
-    def apply(self, rows: Sequence[SpanRow]) -> Plan:
+    def apply(self, rows: Sequence[SpanFacts]) -> Plan:
         """Plan a batch. Every trace of `rows` must have been loaded (see `missing`)."""
-        fresh: dict[tuple[str, str], SpanRow] = {}
+        fresh: dict[tuple[str, str], SpanFacts] = {}
+        positions: list[int] = []
         duplicates = 0
         touched: dict[str, None] = {}
-        for row in rows:
+        for position, row in enumerate(rows):
             nodes = self._traces[row.trace_id]
             key = (row.trace_id, row.span_id)
             if row.span_id in nodes or key in fresh:
                 duplicates += 1
                 continue
             fresh[key] = row
+            positions.append(position)
             nodes[row.span_id] = node_for(row)
             self._size += 1
             touched[row.trace_id] = None
@@ -142,7 +181,12 @@ class TraceIndex:
                 updates.append(RowUpdate(trace_id, span_id, node.received_ns, node.agent, node.usage_counted))
         self._evict(keep=touched)
         return Plan(
-            rows=list(fresh.values()), agent_names=agents, usage_counted=counted, updates=updates, duplicates=duplicates
+            rows=list(fresh.values()),
+            positions=positions,
+            agent_names=agents,
+            usage_counted=counted,
+            updates=updates,
+            duplicates=duplicates,
         )
 
     def _evict(self, keep: dict[str, None]) -> None:

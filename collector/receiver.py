@@ -3,10 +3,15 @@ and the OTLP answers (ExportTraceServiceResponse with partial_success, or google
 
 from __future__ import annotations
 
+import os
 import time
+import weakref
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import cast
 
+import pyarrow as pa
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -15,12 +20,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from collector.decode import Encoding, decode_request, from_proto
+from collector.decode import Encoding, from_proto
 from collector.errors import IngestError, Overloaded
+from collector.lineage import SpanFacts
 from collector.metrics import Metrics
 from collector.model import DecodedRequest
 from collector.normalize import normalize
 from collector.redact import Redactor
+from collector.schema import SpanRow
+from collector.workers import DecodePool
 from collector.writer import Writer, WriteResult
 from engine.pricing import PriceTable
 
@@ -43,28 +51,54 @@ class Accepted:
     durable: Future[WriteResult]
 
 
+def default_workers() -> int:
+    """Decode worker processes: AGENTDECK_INGEST_WORKERS if set, else one per core past the first
+    (capped at 4), so a 1-core machine keeps everything in-process."""
+    raw = os.environ.get("AGENTDECK_INGEST_WORKERS")
+    if raw is not None and raw.strip():
+        try:
+            return max(0, int(raw))
+        except ValueError:
+            raise ValueError(f"AGENTDECK_INGEST_WORKERS must be a whole number, got {raw!r}") from None
+    return min(4, max(0, (os.cpu_count() or 1) - 1))
+
+
 class Receiver:
     def __init__(
-        self, writer: Writer, prices: PriceTable, metrics: Metrics, max_body_bytes: int, redactor: Redactor
+        self,
+        writer: Writer,
+        prices: PriceTable,
+        metrics: Metrics,
+        max_body_bytes: int,
+        redactor: Redactor,
+        workers: int | None = None,
     ) -> None:
+        """`workers`: processes that decode large bodies (None: `default_workers()`, 0: none)."""
         self.writer = writer
         self.prices = prices
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.redactor = redactor
+        self.pool = DecodePool(prices, redactor, default_workers() if workers is None else workers)
+        weakref.finalize(self, self.pool.close)
+
+    def close(self) -> None:
+        """Stop the decode workers (the in-process path keeps working)."""
+        self.pool.close()
 
     def accept_http(
         self, body: bytes, content_type: str | None, content_encoding: str | None
     ) -> tuple[Encoding, Accepted]:
         """Decode and queue one OTLP/HTTP body. Raises IngestError (counted in metrics)."""
+        received_ns = time.time_ns()
         try:
-            encoding, decoded = decode_request(
-                body, content_type, content_encoding, self.max_body_bytes, self.writer.queue_max_spans
+            work = self.pool.run(
+                body, content_type, content_encoding, self.max_body_bytes, self.writer.queue_max_spans, received_ns
             )
         except IngestError as exc:
             self.metrics.rejected_request(_REASONS.get(exc.status, "error"))
             raise
-        return encoding, self.accept(decoded)
+        return work.encoding, self._queue(work.decoded, work.rows, work.table)
 
     def accept_proto(self, request: ExportTraceServiceRequest) -> Accepted:
         try:
@@ -77,15 +111,17 @@ class Receiver:
     def accept(self, decoded: DecodedRequest) -> Accepted:
         received_ns = time.time_ns()
         redact = self.redactor.redact_row
-        rows = [redact(normalize(span, self.prices, received_ns)) for span in decoded.spans]
+        return self._queue(decoded, [redact(normalize(span, self.prices, received_ns)) for span in decoded.spans])
+
+    def _queue(self, decoded: DecodedRequest, rows: Sequence[SpanFacts], table: pa.Table | None = None) -> Accepted:
         self.metrics.rejected_spans("invalid_span", decoded.rejected)
         try:
-            future = self.writer.submit(rows)
+            future = self.writer.submit(rows, table)
         except IngestError as exc:
             self.metrics.rejected_request("overloaded" if isinstance(exc, Overloaded) else "unavailable")
             self.metrics.rejected_spans("overloaded" if isinstance(exc, Overloaded) else "unavailable", len(rows))
             raise
-        self.metrics.received(rows)
+        self.metrics.received(cast(Sequence[SpanRow], rows))  # it reads service_name and convention
         return Accepted(request=decoded, durable=future)
 
 

@@ -18,15 +18,16 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import cast
 
 import duckdb
 import pyarrow as pa
 
 from collector.errors import DecodeError, IngestError, Overloaded, StoreUnavailable
-from collector.lineage import TraceIndex
+from collector.lineage import SpanFacts, TraceIndex
 from collector.metrics import Metrics
 from collector.schema import SpanRow
-from collector.store import Store
+from collector.store import Store, rows_to_arrow
 from collector.tracefilter import TraceFilter
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,9 @@ class WriteResult:
 
 @dataclass(slots=True)
 class _Item:
-    rows: Sequence[SpanRow]
+    rows: Sequence[SpanFacts]  # SpanRows, or lighter facts when `table` holds the rows' columns
     future: Future[WriteResult]
+    table: pa.Table | None = None  # the rows as Arrow (built by a decode worker), aligned with `rows`
 
 
 class Writer:
@@ -96,7 +98,12 @@ class Writer:
         self.trace_filter.update(self.store.trace_ids())
         self._thread.start()
 
-    def submit(self, rows: Sequence[SpanRow]) -> Future[WriteResult]:
+    def submit(self, rows: Sequence[SpanFacts], table: pa.Table | None = None) -> Future[WriteResult]:
+        """Queue `rows` (SpanRows; or any SpanFacts when `table` holds their columns, row for row)."""
+        if table is None and not all(isinstance(row, SpanRow) for row in rows):
+            raise TypeError("rows that are not SpanRows need their Arrow table")
+        if table is not None and table.num_rows != len(rows):
+            raise ValueError(f"the table has {table.num_rows} rows for {len(rows)} spans")
         future: Future[WriteResult] = Future()
         if not rows:
             future.set_result(WriteResult(0))
@@ -109,7 +116,7 @@ class Writer:
                 raise Overloaded(
                     f"write queue is full ({held} of {self.queue_max_spans} spans); retry after the Retry-After delay"
                 )
-            self._items.append(_Item(rows, future))
+            self._items.append(_Item(rows, future, table))
             self._queued += len(rows)
             self._cond.notify()
         return future
@@ -160,7 +167,7 @@ class Writer:
             maybe_stored = [t for t in missing if t in self.trace_filter]
             self.index.load(missing, self.store.load_traces(maybe_stored))
             plan = self.index.apply(rows)
-            self.store.write(plan)
+            self.store.write(plan, _source(batch))
             self.trace_filter.update({row.trace_id for row in plan.rows})
         except Exception as exc:
             self.index.discard(trace_ids)
@@ -190,3 +197,13 @@ class Writer:
         finally:
             with self._cond:
                 self._in_flight = 0
+
+
+def _source(batch: list[_Item]) -> pa.Table | None:
+    """The batch's rows as one Arrow table when a worker built some of it (None: build it from the rows)."""
+    if all(item.table is None for item in batch):
+        return None
+    tables = [
+        item.table if item.table is not None else rows_to_arrow(cast(Sequence[SpanRow], item.rows)) for item in batch
+    ]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)

@@ -1,0 +1,201 @@
+"""Dashboard pages at volume, in real Chromium: time to each page's main content with N spans stored.
+
+    .venv/bin/python bench/dashboard_bench.py --traces 100000 --loads 5
+
+Loads `--traces` x 10 spans of the ingest benchmark's generator (spread over the last ~2 hours) plus
+one trace of `--big-trace` spans through the real collector (`python -m collector`, OTLP/HTTP), starts
+the real dashboard (Streamlit) against it, and opens each page in Chromium (Playwright, the args of
+tests/conftest.py). A page counts as rendered when the app's script has finished
+(`data-test-script-state=notRunning`), its main element (a chart, the data grid, or for a trace
+the span tree) is visible, and no exception box is shown; the median of `--loads` fresh loads is
+reported. The big trace is also scrolled to its end (median time per wheel step). The baseline
+measured in the same run is the same page with 1% of the spans stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ingest_bench import _kv, build_bodies, post_all, run_collector  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope  # noqa: E402
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource  # noqa: E402
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status  # noqa: E402
+
+from dashboard.launch import streamlit_command, wait_until_ok  # noqa: E402
+
+CHROMIUM_ARGS = [  # as tests/conftest.py
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+MAIN = "[data-testid='stPlotlyChart'], [data-testid='data-grid-canvas'], [data-testid='stMetric']"
+
+
+def big_trace(spans: int) -> tuple[str, bytes]:
+    """One workflow with agents, each with an LLM call and a tool call: `spans` spans in all."""
+    rng = random.Random(3)
+    trace_id = rng.randbytes(16)
+    t0 = time.time_ns() - 1_800_000_000_000
+    out: list[Span] = []
+
+    def span(name: str, parent: bytes, start: int, dur: int, attrs: list[Any]) -> bytes:
+        sid = rng.randbytes(8)
+        out.append(Span(trace_id=trace_id, span_id=sid, parent_span_id=parent, name=name, kind=Span.SPAN_KIND_INTERNAL,
+                        start_time_unix_nano=start, end_time_unix_nano=start + dur, attributes=attrs,
+                        status=Status(code=Status.STATUS_CODE_OK)))  # fmt: skip
+        return sid
+
+    wf_attrs = [_kv("gen_ai.operation.name", "invoke_workflow"), _kv("gen_ai.workflow.name", "research")]
+    wf = span("invoke_workflow research", b"", t0, 600_000_000_000, wf_attrs)
+    at = t0 + 1000
+    while len(out) < spans:
+        a = span("invoke_agent writer", wf, at, 90_000_000, [_kv("gen_ai.operation.name", "invoke_agent"),
+                                                             _kv("gen_ai.agent.name", "writer")])  # fmt: skip
+        span("chat claude-haiku-4-5", a, at + 1000, 60_000_000, [
+            _kv("gen_ai.operation.name", "chat"), _kv("gen_ai.request.model", "claude-haiku-4-5"),
+            _kv("gen_ai.usage.input_tokens", 500), _kv("gen_ai.usage.output_tokens", 80)])  # fmt: skip
+        span("execute_tool search", a, at + 61_000_000, 20_000_000, [_kv("gen_ai.operation.name", "execute_tool"),
+                                                                     _kv("gen_ai.tool.name", "search")])  # fmt: skip
+        at += 100_000_000
+    req = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
+        resource=Resource(attributes=[_kv("service.name", "bench")]),
+        scope_spans=[ScopeSpans(scope=InstrumentationScope(name="bench"), spans=out)])])  # fmt: skip
+    return trace_id.hex(), req.SerializeToString()
+
+
+def start_dashboard(collector_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url, "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_until_ok(f"{url}/_stcore/health", 90, is_alive=lambda: proc.poll() is None):
+        raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
+    return proc, url
+
+
+def load_time(browser: Any, url: str, wait_text: str | None) -> float:
+    page = browser.new_page(viewport={"width": 1500, "height": 1200})
+    try:
+        started = time.perf_counter()
+        page.goto(url)
+        page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+        if wait_text:
+            page.get_by_text(wait_text).first.wait_for(timeout=60_000)
+        page.locator(MAIN).first.wait_for(timeout=60_000)
+        page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+            state="attached", timeout=60_000
+        )
+        elapsed = time.perf_counter() - started
+        if page.get_by_test_id("stException").count():
+            raise RuntimeError(f"{url} shows an exception box")
+        return elapsed
+    finally:
+        page.close()
+
+
+def scroll_time(browser: Any, url: str, steps: int = 25) -> float:
+    """Median ms per wheel step over the trace page, once it has rendered."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1200})
+    try:
+        page.goto(url)
+        page.get_by_text("Span tree").first.wait_for(timeout=60_000)
+        page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+            state="attached", timeout=60_000
+        )
+        page.mouse.move(750, 600)
+        times = []
+        for _ in range(steps):
+            t = time.perf_counter()
+            page.mouse.wheel(0, 1200)
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            times.append((time.perf_counter() - t) * 1000)
+        return statistics.median(times)
+    finally:
+        page.close()
+
+
+def pages(big_id: str) -> dict[str, tuple[str, str | None]]:
+    return {
+        "overview": ("/", None),
+        "traces": ("/traces", None),
+        "agents": ("/agents", None),
+        "costs": ("/costs", None),
+        "graph": ("/graph?graph_wf=research", None),
+        "trace_5000_spans": (f"/?trace_id={big_id}", "Span tree"),
+    }
+
+
+def measure(browser: Any, base: str, big_id: str, loads: int) -> dict[str, float]:
+    out = {}
+    for name, (path, text) in pages(big_id).items():
+        load_time(browser, base + path, text)  # warm-up (Streamlit session, caches)
+        out[name + "_s"] = round(statistics.median(load_time(browser, base + path, text) for _ in range(loads)), 2)
+        print(f"  {name}: {out[name + '_s']} s", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traces", type=int, default=100_000, help="x 10 spans")
+    parser.add_argument("--big-trace", type=int, default=5000)
+    parser.add_argument("--loads", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    big_id, big_body = big_trace(args.big_trace)
+    bodies, _ = build_bodies(args.traces, 1000)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        small = bodies[: max(1, len(bodies) // 100)]
+        for label, sent in (("baseline_1pct", small), ("full", bodies)):
+            spans = sum(1000 for _ in sent) + args.big_trace
+            collector, curl = run_collector(Path(tmp) / f"{label}.duckdb", None)
+            dash = None
+            try:
+                t = time.perf_counter()
+                post_all(curl + "/v1/traces", [*sent, big_body], 4)
+                print(f"{label}: loaded ~{spans} spans in {time.perf_counter() - t:.0f} s", flush=True)
+                dash, url = start_dashboard(curl, Path(tmp) / f"{label}-streamlit.log")
+                results[label] = {"spans": spans, **measure(browser, url, big_id, args.loads)}
+                results[label]["trace_5000_spans_scroll_ms_per_step"] = round(
+                    scroll_time(browser, url + pages(big_id)["trace_5000_spans"][0]), 1
+                )
+            finally:
+                if dash is not None:
+                    dash.terminate()
+                    dash.wait(15)
+                collector.terminate()
+                collector.wait(60)
+        browser.close()
+    results["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
