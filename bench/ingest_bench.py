@@ -6,7 +6,7 @@ insert rate of the same normalized rows as the ceiling.
 
     .venv/bin/python bench/ingest_bench.py --traces 20000 --senders 4 --spans-per-request 1000 --runs 3 --workers 0,1
 
-Each configuration of decode worker processes (`--workers`, AGENTDECK_INGEST_WORKERS of the collector;
+Each configuration of decode worker processes (`--workers`, AGENTDECK_COLLECTOR_INGEST_WORKERS of the collector;
 0 = everything in the collector's own process) runs `--runs` times, interleaved, and medians are
 reported, each run with its own ceiling measured right after it. `--phoenix-venv PATH` adds the
 side-by-side run against Arize Phoenix (see bench/phoenix_compare.py).
@@ -217,7 +217,7 @@ def tree_cpu_s(root: int) -> float:
 def run_collector(db: Path, workers: int | None, repo: Path = REPO) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONPATH": str(repo)}
     if workers is not None:
-        env["AGENTDECK_INGEST_WORKERS"] = str(workers)
+        env["AGENTDECK_COLLECTOR_INGEST_WORKERS"] = str(workers)
     proc = subprocess.Popen(
         [sys.executable, "-m", "collector", "--db-path", str(db), "--port", "0"],
         cwd=repo,
@@ -332,7 +332,7 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         default="0,1",
-        help="comma-separated AGENTDECK_INGEST_WORKERS values to compare (0 = all in-process, the baseline)",
+        help="comma-separated AGENTDECK_COLLECTOR_INGEST_WORKERS values to compare (0 = all in-process, the baseline)",
     )
     parser.add_argument(
         "--baseline-repo",

@@ -42,6 +42,11 @@ class CollectorConfig:
     query_timeout_s: float = _setting(10.0, "a named query running longer is interrupted (503)")
     prices_path: str | None = _setting(None, "TOML price file merged over the built-in table")
     grpc_port: int | None = _setting(None, "also serve OTLP/gRPC on this port (off when unset; 0 = free port)")
+    ingest_workers: int | None = _setting(
+        None,
+        "processes that decode large request bodies (unset: one per core past the first, at most 4; 0: decode "
+        "in the server process)",
+    )
     redact_rules_path: str | None = _setting(
         None, "TOML file of extra redaction rules (secrets are always redacted before they reach disk)"
     )
@@ -80,6 +85,8 @@ class CollectorConfig:
             raise ConfigError(
                 f"db_path {self.db_path} is a directory: give a file path such as {self.db_path}/agentdeck.duckdb"
             )
+        if self.ingest_workers is not None and not 0 <= self.ingest_workers <= 64:
+            raise ConfigError(f"ingest_workers must be between 0 and 64, got {self.ingest_workers}")
         for name in ("port", "grpc_port"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 65535:

@@ -111,6 +111,18 @@ def decode_protobuf(data: bytes, max_spans: int | None = None) -> DecodedRequest
 
 
 def decode_json(data: bytes, max_spans: int | None = None) -> DecodedRequest:
+    request, rejected, reasons = json_request(data)
+    decoded = from_proto(request, max_spans)
+    return DecodedRequest(
+        spans=decoded.spans,
+        rejected=decoded.rejected + rejected,
+        rejections=(reasons + decoded.rejections)[:MAX_REASONS],
+    )
+
+
+def json_request(data: bytes) -> tuple[ExportTraceServiceRequest, int, tuple[str, ...]]:
+    """An OTLP/JSON body as the protobuf request it stands for (hex ids converted), with the number
+    of spans that could not be read and why. Raises DecodeError when the body as a whole is unusable."""
     try:
         doc = json.loads(data)
     except UnicodeDecodeError as exc:
@@ -125,13 +137,7 @@ def decode_json(data: bytes, max_spans: int | None = None) -> DecodedRequest:
     reasons: list[str] = []
     rejected = _hex_ids_to_base64(doc, reasons)
     request, unreadable = _parse_json_request(doc, reasons)
-    rejected += unreadable
-    decoded = from_proto(request, max_spans)
-    return DecodedRequest(
-        spans=decoded.spans,
-        rejected=decoded.rejected + rejected,
-        rejections=(tuple(reasons) + decoded.rejections)[:MAX_REASONS],
-    )
+    return request, rejected + unreadable, tuple(reasons)
 
 
 _PARSE_ERRORS = (json_format.ParseError, RecursionError, ValueError, TypeError, AttributeError)

@@ -52,14 +52,8 @@ class Accepted:
 
 
 def default_workers() -> int:
-    """Decode worker processes: AGENTDECK_INGEST_WORKERS if set, else one per core past the first
+    """Decode worker processes when the `ingest_workers` setting is unset: one per core past the first
     (capped at 4), so a 1-core machine keeps everything in-process."""
-    raw = os.environ.get("AGENTDECK_INGEST_WORKERS")
-    if raw is not None and raw.strip():
-        try:
-            return max(0, int(raw))
-        except ValueError:
-            raise ValueError(f"AGENTDECK_INGEST_WORKERS must be a whole number, got {raw!r}") from None
     return min(4, max(0, (os.cpu_count() or 1) - 1))
 
 

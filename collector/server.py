@@ -85,7 +85,7 @@ class CollectorServer:
         )
         writer.start()
         alerts.start()
-        receiver = Receiver(writer, prices, metrics, config.max_body_bytes, redactor)
+        receiver = Receiver(writer, prices, metrics, config.max_body_bytes, redactor, workers=config.ingest_workers)
         self._services = Services(
             config=config, store=store, writer=writer, receiver=receiver, metrics=metrics, alerts=alerts
         )
@@ -149,6 +149,7 @@ class CollectorServer:
             self._thread.join(15)
             self._thread = None
         if self._services is not None:
+            self._services.receiver.close()  # no request is in flight once the HTTP server has stopped
             self._services.writer.stop()
             if self._services.alerts is not None:  # its evaluations read the store: stop it first
                 self._services.alerts.stop()

@@ -12,6 +12,7 @@ into the next one. Memory is bounded: spans queued or in flight never exceed `qu
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -40,6 +41,19 @@ _DATA_ERRORS = (
     duckdb.ConversionException,
     duckdb.InvalidInputException,
 )
+
+
+MAX_RETRY_AFTER_S = 30
+
+
+def retry_after_s(full_for_s: float) -> int:
+    """Retry-After for a refusal when the queue has been full for `full_for_s` seconds.
+
+    It doubles with the length of the overload (1, 2, 6, 18, 30 s as a client keeps retrying), so a
+    client that honours Retry-After, like the OTel SDK exporter with its few attempts, spreads them
+    over the whole overload instead of spending them all in its first seconds.
+    """
+    return min(MAX_RETRY_AFTER_S, max(1, math.ceil(2 * full_for_s)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,7 @@ class Writer:
         self._queued = 0  # spans waiting
         self._in_flight = 0  # spans in the batch being committed
         self._cond = threading.Condition()
+        self._full_since: float | None = None  # when the current run of refusals began
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="agentdeck-writer", daemon=True)
         metrics.queue_depth = self.depth
@@ -113,9 +128,15 @@ class Writer:
                 raise StoreUnavailable("the collector is not writing (shutting down or failed); retry later")
             held = self._queued + self._in_flight
             if held and held + len(rows) > self.queue_max_spans:
+                now = time.monotonic()
+                if self._full_since is None:
+                    self._full_since = now
+                retry_after = retry_after_s(now - self._full_since)
                 raise Overloaded(
-                    f"write queue is full ({held} of {self.queue_max_spans} spans); retry after the Retry-After delay"
+                    f"write queue is full ({held} of {self.queue_max_spans} spans); retry in {retry_after} s",
+                    retry_after_s=retry_after,
                 )
+            self._full_since = None
             self._items.append(_Item(rows, future, table))
             self._queued += len(rows)
             self._cond.notify()

@@ -47,12 +47,16 @@ def read_request(path: Path) -> ExportTraceServiceRequest:
             raise LoadError(f"{path}: not valid gzip ({exc})") from None
         name = name[:-3]
     if name.endswith(".json"):
-        from collector.decode import DecodeError, parse_json_request
+        from collector.decode import json_request
+        from collector.errors import DecodeError
 
         try:
-            return parse_json_request(raw)
+            request, rejected, reasons = json_request(raw)
         except DecodeError as exc:
             raise LoadError(f"{path}: not valid OTLP/JSON: {exc}") from None
+        if rejected:
+            raise LoadError(f"{path}: {rejected} span(s) cannot be read: {'; '.join(reasons[:3])}")
+        return request
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(raw)

@@ -98,3 +98,56 @@ def test_bad_files_get_messages_that_say_what_is_wrong(tmp_path: Path) -> None:
         read_request(tmp_path / "trace.csv")
     with pytest.raises(LoadError, match="no such file"):
         find_files([tmp_path / "missing.pb"])
+
+
+def to_otlp_json(req: ExportTraceServiceRequest) -> bytes:
+    """OTLP/JSON as producers write it: ids in hex, not protobuf-JSON's base64."""
+    import base64
+    import json
+
+    from google.protobuf.json_format import MessageToDict
+
+    def fix(obj: object) -> object:
+        if isinstance(obj, dict):
+            return {k: base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId") and v else fix(v)
+                    for k, v in obj.items()}  # fmt: skip
+        if isinstance(obj, list):
+            return [fix(v) for v in obj]
+        return obj
+
+    return json.dumps(fix(MessageToDict(req))).encode()
+
+
+def test_json_files_read_like_protobuf_ones(tmp_path: Path) -> None:
+    req = make_request(3, 3)
+    (tmp_path / "a.json").write_bytes(to_otlp_json(req))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(to_otlp_json(req)))
+    for name in ("a.json", "b.json.gz"):
+        assert all_spans(read_request(tmp_path / name)) == all_spans(req)
+    (tmp_path / "bad.json").write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}')
+    with pytest.raises(LoadError, match="1 span"):
+        read_request(tmp_path / "bad.json")
+
+
+def test_agentdeck_load_sends_json_and_protobuf_files_to_a_collector(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    from collector.config import CollectorConfig
+    from collector.server import CollectorServer
+
+    pb, js = make_request(2, 3), make_request(2, 3)
+    (tmp_path / "one.pb").write_bytes(pb.SerializeToString())
+    (tmp_path / "two.json").write_bytes(to_otlp_json(js))
+    with CollectorServer(CollectorConfig(db_path=tmp_path / "s.duckdb", host="127.0.0.1", port=0)) as server:
+        out = subprocess.run(
+            [sys.executable, "-m", "dashboard.cli", "load", str(tmp_path), "--collector-url", server.url],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert "loaded 24 spans from 2 files" in out.stdout
+        body = httpx.get(f"{server.url}/api/query/traces", params={"start_ns": 0, "limit": 100}).json()
+        counts = sorted(row[body["columns"].index("span_count")] for row in body["rows"])
+        assert counts == [3] * 8
