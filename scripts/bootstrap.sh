@@ -1,30 +1,35 @@
-# Sourced by scripts/demo and scripts/test: make .venv with agentdeck installed (editable) in it.
-# Reinstalls only when pyproject.toml changed since the last install.
+# Sourced by scripts/demo and scripts/test, which then call `bootstrap [EXTRAS]`: make .venv with
+# agentdeck installed (editable, with EXTRAS such as "dev") in it, put it first on PATH, and cd to the
+# repository. Reinstalls only when pyproject.toml changed since the last install.
 # Settings: AGENTDECK_VENV (default .venv in the repo), PYTHON (default python3).
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${AGENTDECK_VENV:-$repo/.venv}"
-python="${PYTHON:-python3}"
-extras="${1:-}"
 
-if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
-  echo "agentdeck needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 (found: $("$python" --version 2>&1))" >&2
-  exit 1
-fi
-if [ ! -x "$venv/bin/python" ]; then
-  echo "==> creating virtual environment $venv"
-  "$python" -m venv "$venv" || {
-    echo "could not create a virtual environment; on Debian/Ubuntu: apt-get install python3-venv" >&2
+bootstrap() {
+  local extras="${1:-}"
+  local repo venv python stamp
+  repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  venv="${AGENTDECK_VENV:-$repo/.venv}"
+  python="${PYTHON:-python3}"
+  if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+    echo "agentdeck needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 (found: $("$python" --version 2>&1))" >&2
     exit 1
-  }
-fi
-stamp="$venv/.agentdeck-install-$(sha256sum "$repo/pyproject.toml" | cut -c1-16)${extras:+-$extras}"
-if [ ! -f "$stamp" ]; then
-  echo "==> installing agentdeck${extras:+[$extras]} into $venv (first run takes a minute or two)"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e "$repo${extras:+[$extras]}"
-  rm -f "$venv"/.agentdeck-install-*
-  touch "$stamp"
-fi
-export PATH="$venv/bin:$PATH"
-cd "$repo"
+  fi
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "==> creating virtual environment $venv"
+    "$python" -m venv "$venv" || {
+      echo "could not create a virtual environment; on Debian/Ubuntu: apt-get install python3-venv" >&2
+      exit 1
+    }
+  fi
+  stamp="$venv/.agentdeck-install-$(sha256sum "$repo/pyproject.toml" | cut -c1-16)${extras:+-$extras}"
+  # An install with extras (dev) also serves a plain one.
+  if ! compgen -G "$stamp*" >/dev/null; then
+    echo "==> installing agentdeck${extras:+[$extras]} into $venv (first run takes a minute or two)"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet -e "$repo${extras:+[$extras]}"
+    rm -f "$venv"/.agentdeck-install-*
+    touch "$stamp"
+  fi
+  export PATH="$venv/bin:$PATH"
+  cd "$repo"
+}
