@@ -140,7 +140,8 @@ def run_demo(cfg: DemoConfig) -> int:
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and Python would keep that.
+    previous = {sig: signal.signal(sig, on_term) for sig in (signal.SIGTERM, signal.SIGINT)}
     live: threading.Thread | None = None
     try:
         _say(f"agentdeck demo: data in {cfg.data_dir}, logs in {logs}")
@@ -197,5 +198,6 @@ def run_demo(cfg: DemoConfig) -> int:
         if live is not None:
             live.join(timeout=30)
         children.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         _say("agentdeck demo stopped.")
