@@ -9,7 +9,10 @@ tests/conftest.py). A page counts as rendered when the app's script has finished
 (`data-test-script-state=notRunning`), its main element (a chart, the data grid, or for a trace
 the span tree) is visible, and no exception box is shown; the median of `--loads` fresh loads is
 reported. The big trace is also scrolled to its end (median time per wheel step). The baseline
-measured in the same run is the same page with 1% of the spans stored.
+measured in the same run is the same page with 1% of the spans stored (`--skip-baseline` leaves it
+out). `--before DIR` also starts the dashboard of DIR/dashboard (an earlier copy of the package)
+against the same collector and alternates its loads with this one's, so the two are compared
+under the same machine load (keys `<page>_s_before`).
 """
 
 from __future__ import annotations
@@ -83,15 +86,20 @@ def big_trace(spans: int) -> tuple[str, bytes]:
     return trace_id.hex(), req.SerializeToString()
 
 
-def start_dashboard(collector_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_dashboard(collector_url: str, log: Path, code: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """The dashboard of this repo, or (`code`) of a tree holding another version of `dashboard/`."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url, "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
+    cmd = streamlit_command("127.0.0.1", port)
+    if code is not None:  # its `dashboard` package first, the rest (engine, ...) from this repo
+        env["PYTHONPATH"] = str(REPO)
+        cmd = streamlit_command("127.0.0.1", port, code / "dashboard" / "app.py")
     with log.open("wb") as out:
-        proc = subprocess.Popen(streamlit_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=code or REPO)
     url = f"http://127.0.0.1:{port}"
     if not wait_until_ok(f"{url}/_stcore/health", 90, is_alive=lambda: proc.poll() is None):
         raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
@@ -150,12 +158,20 @@ def pages(big_id: str) -> dict[str, tuple[str, str | None]]:
     }
 
 
-def measure(browser: Any, base: str, big_id: str, loads: int) -> dict[str, float]:
+def measure(browser: Any, bases: dict[str, str], big_id: str, loads: int) -> dict[str, float]:
+    """Median load time per page and dashboard; the dashboards' loads alternate, so noise hits both."""
     out = {}
     for name, (path, text) in pages(big_id).items():
-        load_time(browser, base + path, text)  # warm-up (Streamlit session, caches)
-        out[name + "_s"] = round(statistics.median(load_time(browser, base + path, text) for _ in range(loads)), 2)
-        print(f"  {name}: {out[name + '_s']} s", flush=True)
+        times: dict[str, list[float]] = {tag: [] for tag in bases}
+        for base in bases.values():
+            load_time(browser, base + path, text)  # warm-up (Streamlit session, caches)
+        for _ in range(loads):
+            for tag, base in bases.items():
+                times[tag].append(load_time(browser, base + path, text))
+        for tag, got in times.items():
+            key = f"{name}_s" if tag == "now" else f"{name}_s_{tag}"
+            out[key] = round(statistics.median(got), 2)
+        print("  " + name + ": " + ", ".join(f"{t} {statistics.median(v):.2f} s" for t, v in times.items()), flush=True)
     return out
 
 
@@ -164,6 +180,13 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=100_000, help="x 10 spans")
     parser.add_argument("--big-trace", type=int, default=5000)
     parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a tree with an earlier dashboard/ package, measured alongside (ratio in the same run)",
+    )
+    parser.add_argument("--skip-baseline", action="store_true", help="only the full volume, not the 1%% run")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -173,23 +196,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         small = bodies[: max(1, len(bodies) // 100)]
-        for label, sent in (("baseline_1pct", small), ("full", bodies)):
+        runs = (("baseline_1pct", small), ("full", bodies))
+        for label, sent in runs[1:] if args.skip_baseline else runs:
             spans = sum(1000 for _ in sent) + args.big_trace
             collector, curl = run_collector(Path(tmp) / f"{label}.duckdb", None)
             dash = None
+            before = None
             try:
                 t = time.perf_counter()
                 post_all(curl + "/v1/traces", [*sent, big_body], 4)
                 print(f"{label}: loaded ~{spans} spans in {time.perf_counter() - t:.0f} s", flush=True)
                 dash, url = start_dashboard(curl, Path(tmp) / f"{label}-streamlit.log")
-                results[label] = {"spans": spans, **measure(browser, url, big_id, args.loads)}
+                bases = {"now": url}
+                if args.before is not None:
+                    before, bases["before"] = start_dashboard(curl, Path(tmp) / f"{label}-before.log", args.before)
+                results[label] = {"spans": spans, **measure(browser, bases, big_id, args.loads)}
                 results[label]["trace_5000_spans_scroll_ms_per_step"] = round(
                     scroll_time(browser, url + pages(big_id)["trace_5000_spans"][0]), 1
                 )
             finally:
-                if dash is not None:
-                    dash.terminate()
-                    dash.wait(15)
+                for proc in (dash, before):
+                    if proc is not None:
+                        proc.terminate()
+                        proc.wait(15)
                 collector.terminate()
                 collector.wait(60)
         browser.close()

@@ -7,8 +7,10 @@ few seconds (`st.cache_data`), so pages that ask the same question in one refres
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -118,14 +120,40 @@ def _cached(name: str, params: tuple[tuple[str, str], ...], s: Settings) -> pd.D
     return frame
 
 
-def query(name: str, params: Mapping[str, str | int | float | bool | None] | None = None) -> pd.DataFrame:
-    """Run a named query (see docs/QUERY_API.md); None values are left out. Cached for a few seconds."""
+Params = Mapping[str, str | int | float | bool | None]
+PREFETCH_THREADS: Final = 4
+
+
+def _key(params: Params | None) -> tuple[tuple[str, str], ...]:
     clean: dict[str, str] = {}
     for key, value in (params or {}).items():
         if value is None or value == "":
             continue
         clean[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return _cached(name, tuple(sorted(clean.items())), settings())
+    return tuple(sorted(clean.items()))
+
+
+def query(name: str, params: Params | None = None) -> pd.DataFrame:
+    """Run a named query (see docs/QUERY_API.md); None values are left out. Cached for a few seconds."""
+    return _cached(name, _key(params), settings())
+
+
+def prefetch(requests: Sequence[tuple[str, Params]]) -> None:
+    """Ask a page's named queries at the same time, so its `query` calls that follow find them cached.
+
+    Errors are not raised here: the `query` call that needs the answer asks again and raises them.
+    """
+    s = settings()
+    keys = list(dict.fromkeys((name, _key(params)) for name, params in requests))
+
+    def one(key: tuple[str, tuple[tuple[str, str], ...]]) -> None:
+        with contextlib.suppress(DataError):
+            _cached(key[0], key[1], s)
+
+    if len(keys) < 2:
+        return
+    with ThreadPoolExecutor(max_workers=min(len(keys), PREFETCH_THREADS)) as pool:
+        list(pool.map(one, keys))
 
 
 def is_truncated(frame: pd.DataFrame) -> bool:

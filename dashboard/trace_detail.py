@@ -47,18 +47,19 @@ def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def _label(row: pd.Series, depth: int) -> str:
-    name = str(row["name"])
-    return f"{'  ' * min(depth, 12)}{name[:60]}"
-
-
 def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: int) -> go.Figure:
     t0 = int(spans["start_ns"].min())
     rows = list(zip(order, depth, strict=True))[first : first + WATERFALL_PAGE]
+    page = spans.iloc[[pos for pos, _ in rows]]  # one take, then plain lists: no per-row Series
+    cols = {
+        c: page[c].tolist()
+        for c in ("name", "start_ns", "duration_ms", "agent_name", "span_type", "status_code", "attempt",
+                  "retry_reason", "error_type", "cost_usd", "usage_counted")
+    }  # fmt: skip
     y, base, width, colors, lines, text, hover = [], [], [], [], [], [], []
-    for i, (pos, d) in enumerate(rows):
-        r = spans.iloc[pos]
-        y.append(f"{first + i + 1:>4} {_label(r, d)}")
+    for i, (_, d) in enumerate(rows):
+        r = {c: v[i] for c, v in cols.items()}
+        y.append(f"{first + i + 1:>4} {'  ' * min(d, 12)}{str(r['name'])[:60]}")
         base.append((int(r["start_ns"]) - t0) / 1e6)
         width.append(max(float(r["duration_ms"]), 0.0))
         agent = r["agent_name"] if isinstance(r["agent_name"], str) else None
@@ -250,7 +251,8 @@ def span_panel(row: pd.Series) -> None:
 
 
 def render(trace_id: str) -> None:
-    spans = data.query("trace", {"trace_id": trace_id})
+    # The span list without the large text columns; the span panel fetches its one span in full.
+    spans = data.query("trace", {"trace_id": trace_id, "columns": "light"})
     if spans.empty:
         components.empty_state(
             "This trace is not in the collector",
@@ -275,4 +277,8 @@ def render(trace_id: str) -> None:
         picked = _tree_table(spans, order, depth)
     pos = picked if picked is not None else _default_span(spans, order)
     with right:
-        span_panel(spans.iloc[pos])
+        full = data.query("trace", {"trace_id": trace_id, "span_id": str(spans["span_id"].iloc[pos])})
+        if full.empty:
+            st.caption("This span is no longer in the collector; reload the page.")
+        else:
+            span_panel(full.iloc[0])

@@ -108,11 +108,22 @@ SELECT {LIST_COLUMNS}, total_count FROM page LEFT JOIN l USING (trace_id)
 ORDER BY {order}"""
 
 
+# The large text columns a span list (waterfall, tree) does not need; `columns=light` leaves them out.
+PAYLOAD_COLUMNS: Final = ("input_messages", "output_messages", "attributes", "resource_attributes", "events", "links")
+
+
 def build_trace(args: Args, b: Binder) -> str:
     trace_id = args.text("trace_id")
     if len(trace_id) != 32:
         raise QueryError(400, f"parameter 'trace_id' got {trace_id!r}; it accepts 32 lowercase hex characters")
-    return f"SELECT * FROM spans WHERE trace_id = {b.bind('trace_id', trace_id)} ORDER BY start_ns, span_id"
+    select = "*" if args.text("columns") == "all" else f"* EXCLUDE ({', '.join(PAYLOAD_COLUMNS)})"
+    where = f"trace_id = {b.bind('trace_id', trace_id)}"
+    span_id = args.opt_text("span_id")
+    if span_id is not None:
+        if len(span_id) != 16:
+            raise QueryError(400, f"parameter 'span_id' got {span_id!r}; it accepts 16 lowercase hex characters")
+        where += f" AND span_id = {b.bind('span_id', span_id)}"
+    return f"SELECT {select} FROM spans WHERE {where} ORDER BY start_ns, span_id"
 
 
 def build_task_costs(args: Args, b: Binder) -> str:
@@ -139,7 +150,17 @@ SPECS: Final = (
     QuerySpec(
         "trace",
         "every span of one trace, by start time",
-        (Param("trace_id", "hex", "the trace id, 32 hex characters", None, required=True, max_length=32),),
+        (
+            Param("trace_id", "hex", "the trace id, 32 hex characters", None, required=True, max_length=32),
+            Param("span_id", "hex", "only this span (16 hex characters)", None, max_length=16),
+            Param(
+                "columns",
+                "enum",
+                "all: every column; light: without the message/attribute/event text",
+                "all",
+                allowed=("all", "light"),
+            ),
+        ),
         build_trace,
         max_rows=TRACE_MAX_ROWS,
     ),

@@ -58,14 +58,17 @@ def metrics_table(frame: pd.DataFrame, by_workflow: bool) -> None:
 def body() -> None:
     f = filters.current()
     by_workflow = bool(st.session_state.get("by_wf"))
-    frame = data.query("agent_metrics", {**f.params(), "by_workflow": by_workflow})
+    params = {**f.params(), "buckets": 48, "group_by": "agent"}
+    metrics_q = {**f.params(), "by_workflow": by_workflow}
+    series_qs = [("timeseries", {**params, "metric": m}) for m in ("latency_p95", "retry_rate", "spend")]
+    data.prefetch([("agent_metrics", metrics_q), *series_qs])
+    frame = data.query("agent_metrics", metrics_q)
     if frame.empty:
         components.no_data(f.label)
         return
     focus = st.session_state.get("agent") or None
     metrics_table(frame, by_workflow)
 
-    params = {**f.params(), "buckets": 48, "group_by": "agent"}
     charts_row = st.columns(3)
     plots: tuple[tuple[str, charts.Unit, Literal["bar", "line"], str], ...] = (
         ("latency_p95", "ms", "line", "p95 step latency"),

@@ -28,6 +28,9 @@ def distribution(tasks: pd.DataFrame) -> go.Figure:
 def body() -> None:
     f = filters.current()
     dim = st.session_state.get("cost_by") or "workflow"
+    series_q = {**f.params(), "metric": "spend", "group_by": dim, "buckets": 48}
+    data.prefetch([("cost_breakdown", {**f.params(), "group_by": dim}), ("task_costs", f.params()),
+                   ("timeseries", series_q)])  # fmt: skip
     breakdown = data.query("cost_breakdown", {**f.params(), "group_by": dim})
     if breakdown.empty:
         components.no_data(f.label)
@@ -44,7 +47,7 @@ def body() -> None:
     cols[4].metric("Spent on retries", theme.usd(retry), delta=f"{retry / total:.1%} of spend" if total else None,
                    delta_color="off", delta_arrow="off", border=True)  # fmt: skip
 
-    series = data.query("timeseries", {**f.params(), "metric": "spend", "group_by": dim, "buckets": 48})
+    series = data.query("timeseries", series_q)
     fig = charts.over_time(
         series, "usd", title=f"Spend by {dim}", dimension=dim, span_ns=(f.start_ns, f.end_ns), buckets=48
     )

@@ -26,6 +26,7 @@ def body() -> None:
         )
         return
     params = {**f.params(), "workflow": workflow}
+    data.prefetch([("transitions", params), ("agent_nodes", params)])
     edges = data.query("transitions", params)
     if edges.empty:
         components.empty_state(

@@ -43,6 +43,12 @@ def firing_alerts() -> None:
 def headline() -> None:
     firing_alerts()
     f = filters.current()
+    params = {**f.params(), "buckets": 48}
+    tasks_q = {**params, "metric": "tasks", "group_by": "workflow"}
+    spend_q = {**params, "metric": "spend", "group_by": "agent"}
+    failed_q = {**f.params(), "status": "error", "limit": 10}
+    data.prefetch([("overview", f.params()), ("overview", f.previous().params()),
+                   ("timeseries", tasks_q), ("timeseries", spend_q), ("traces", failed_q)])  # fmt: skip
     cur = data.query("overview", f.params()).iloc[0]
     if not cur["tasks"]:
         components.no_data(f.label)
@@ -77,20 +83,19 @@ def headline() -> None:
         )
 
     left, right = st.columns(2)
-    params = {**f.params(), "buckets": 48}
     span = (f.start_ns, f.end_ns)
     with left:
-        tasks = data.query("timeseries", {**params, "metric": "tasks", "group_by": "workflow"})
+        tasks = data.query("timeseries", tasks_q)
         st.plotly_chart(
             charts.over_time(tasks, "count", title="Tasks by workflow", dimension="workflow", span_ns=span, buckets=48)
         )
     with right:
-        spend = data.query("timeseries", {**params, "metric": "spend", "group_by": "agent"})
+        spend = data.query("timeseries", spend_q)
         st.plotly_chart(
             charts.over_time(spend, "usd", title="Spend by agent", dimension="agent", span_ns=span, buckets=48)
         )
 
-    failed = data.query("traces", {**f.params(), "status": "error", "limit": 10})
+    failed = data.query("traces", failed_q)
     st.subheader("Latest failed tasks")
     if failed.empty:
         st.success("No failed tasks in this range.", icon=":material/check_circle:")

@@ -281,3 +281,17 @@ def test_an_agent_seen_only_on_llm_spans_still_gets_its_usage(tmp_path: Path) ->
     assert (solo["agent_name"], solo["invocations"], solo["attempts"], solo["tasks"]) == ("solo", 0, 0, 1)
     assert solo["cost_usd"] == pytest.approx(0.05) and (solo["input_tokens"], solo["output_tokens"]) == (100, 10)
     assert solo["first_attempt_success_rate"] is None and solo["cost_per_task"] == pytest.approx(0.05)
+
+
+def test_a_light_trace_is_the_full_trace_without_payload_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    from collector.query import QueryError
+
+    full = run_query(conn, "trace", {"trace_id": TRACE_A}).to_pylist()
+    light = run_query(conn, "trace", {"trace_id": TRACE_A, "columns": "light"}).to_pylist()
+    payload = {"input_messages", "output_messages", "attributes", "resource_attributes", "events", "links"}
+    assert payload <= set(full[0]) and not payload & set(light[0])
+    assert light == [{k: v for k, v in span.items() if k not in payload} for span in full]
+    one = run_query(conn, "trace", {"trace_id": TRACE_A, "span_id": full[3]["span_id"]}).to_pylist()
+    assert one == [full[3]]
+    with pytest.raises(QueryError, match="columns"):
+        run_query(conn, "trace", {"trace_id": TRACE_A, "columns": "some"})
