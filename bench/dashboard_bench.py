@@ -38,19 +38,8 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope  # noq
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource  # noqa: E402
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status  # noqa: E402
 
-from dashboard.launch import streamlit_command, wait_until_ok  # noqa: E402
+from dashboard.launch import CHROMIUM_ARGS, streamlit_command, wait_until_ok  # noqa: E402
 
-CHROMIUM_ARGS = [  # as tests/conftest.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 MAIN = "[data-testid='stPlotlyChart'], [data-testid='data-grid-canvas'], [data-testid='stMetric']"
 
 

@@ -10,6 +10,19 @@ from pathlib import Path
 import httpx
 
 APP_PATH = Path(__file__).with_name("app.py")
+# Flags for driving Debian's chromium headless on a machine with no display and a closed network
+# (the browser tests and bench/dashboard_bench.py).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def streamlit_command(host: str, port: int, app: Path = APP_PATH) -> list[str]:

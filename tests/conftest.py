@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import streamlit.config
 
+from dashboard.launch import CHROMIUM_ARGS
+
 # Tests never call the real Anthropic API: the engine would pick it when a key is set.
 os.environ.pop("ANTHROPIC_API_KEY", None)
 # AppTest leaves server.address unset, which the dashboard's login treats as "every interface" and
@@ -28,17 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_traces"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
