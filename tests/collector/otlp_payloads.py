@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import (
+    AnyValue,
+    ArrayValue,
+    InstrumentationScope,
+    KeyValue,
+    KeyValueList,
+)
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-Value = str | bool | int | float | list[str]
+Value = str | bool | int | float | list["Value"] | dict[str, "Value"]
 
 
 def new_trace_id() -> str:
@@ -34,7 +40,10 @@ def any_value(value: Value) -> AnyValue:
         return AnyValue(double_value=value)
     if isinstance(value, list):
         return AnyValue(array_value=ArrayValue(values=[any_value(v) for v in value]))
-    return AnyValue(string_value=value)
+    if isinstance(value, dict):
+        pairs = [KeyValue(key=k, value=any_value(v)) for k, v in value.items()]
+        return AnyValue(kvlist_value=KeyValueList(values=pairs))
+    return AnyValue(string_value=str(value))
 
 
 def kvs(attrs: Mapping[str, Value]) -> list[KeyValue]:

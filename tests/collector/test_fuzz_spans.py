@@ -31,9 +31,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+from otlp_payloads import any_value
 
 from collector.server import CollectorServer
 
@@ -89,20 +90,6 @@ def _span_case(defects: tuple[str, ...]) -> st.SearchStrategy[SpanCase]:
     )
 
 
-def _any(value: object) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, list):
-        return AnyValue(array_value=ArrayValue(values=[_any(v) for v in value]))
-    if isinstance(value, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=_any(v)) for k, v in value.items()]))
-    return AnyValue(string_value=str(value))
-
-
 def _span(case: SpanCase, trace_id: bytes) -> Span:
     span_id = _unique_id(8)
     start, end = NOW_NS, NOW_NS + 1_000
@@ -128,7 +115,7 @@ def _span(case: SpanCase, trace_id: bytes) -> Span:
         kind=Span.SPAN_KIND_INTERNAL,
         start_time_unix_nano=start,
         end_time_unix_nano=end,
-        attributes=[KeyValue(key=k, value=_any(v)) for k, v in case.attrs.items()],
+        attributes=[KeyValue(key=k, value=any_value(v)) for k, v in case.attrs.items()],
         status=Status(code=Status.STATUS_CODE_ERROR, message=case.status_message),
         events=[Span.Event(name=n, time_unix_nano=start) for n in case.event_names],
     )
@@ -185,7 +172,7 @@ def test_mixed_valid_and_broken_spans_keep_the_valid_ones(
         request = ExportTraceServiceRequest(
             resource_spans=[
                 ResourceSpans(
-                    resource=Resource(attributes=[KeyValue(key="service.name", value=_any("fuzz"))]),
+                    resource=Resource(attributes=[KeyValue(key="service.name", value=any_value("fuzz"))]),
                     scope_spans=[ScopeSpans(scope=InstrumentationScope(name="fuzz"), spans=spans)],
                 )
             ]

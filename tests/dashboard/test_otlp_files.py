@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from dashboard.otlp_files import LoadError, find_files, latest_end_ns, read_request, shift, span_count, split
+from tests.collector.otlp_payloads import json_body
 
 
 def make_request(n_traces: int = 5, spans_per_trace: int = 4) -> ExportTraceServiceRequest:
@@ -100,28 +101,10 @@ def test_bad_files_get_messages_that_say_what_is_wrong(tmp_path: Path) -> None:
         find_files([tmp_path / "missing.pb"])
 
 
-def to_otlp_json(req: ExportTraceServiceRequest) -> bytes:
-    """OTLP/JSON as producers write it: ids in hex, not protobuf-JSON's base64."""
-    import base64
-    import json
-
-    from google.protobuf.json_format import MessageToDict
-
-    def fix(obj: object) -> object:
-        if isinstance(obj, dict):
-            return {k: base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId") and v else fix(v)
-                    for k, v in obj.items()}  # fmt: skip
-        if isinstance(obj, list):
-            return [fix(v) for v in obj]
-        return obj
-
-    return json.dumps(fix(MessageToDict(req))).encode()
-
-
 def test_json_files_read_like_protobuf_ones(tmp_path: Path) -> None:
     req = make_request(3, 3)
-    (tmp_path / "a.json").write_bytes(to_otlp_json(req))
-    (tmp_path / "b.json.gz").write_bytes(gzip.compress(to_otlp_json(req)))
+    (tmp_path / "a.json").write_bytes(json_body(req))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(json_body(req)))
     for name in ("a.json", "b.json.gz"):
         assert all_spans(read_request(tmp_path / name)) == all_spans(req)
     (tmp_path / "bad.json").write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}')
@@ -140,7 +123,7 @@ def test_agentdeck_load_sends_json_and_protobuf_files_to_a_collector(tmp_path: P
 
     pb, js = make_request(2, 3), make_request(2, 3)
     (tmp_path / "one.pb").write_bytes(pb.SerializeToString())
-    (tmp_path / "two.json").write_bytes(to_otlp_json(js))
+    (tmp_path / "two.json").write_bytes(json_body(js))
     with CollectorServer(CollectorConfig(db_path=tmp_path / "s.duckdb", host="127.0.0.1", port=0)) as server:
         out = subprocess.run(
             [sys.executable, "-m", "dashboard.cli", "load", str(tmp_path), "--collector-url", server.url],
