@@ -44,21 +44,6 @@ class SampleBatch:
     faults: FaultRates | None = None  # None: FaultRates.realistic()
 
 
-# The demo data: every pattern, hundreds of tasks, with retries, fallbacks, dead letters (including the
-# triage classifier's weak prompt), over-budget tasks stopped incomplete, deadline pressure and chaos.
-DEFAULT_SAMPLE_BATCHES: tuple[SampleBatch, ...] = (
-    SampleBatch("triage", 120, seed=1),
-    SampleBatch("due_diligence", 40, seed=1),
-    SampleBatch("earnings", 40, seed=1),
-    SampleBatch("code_review", 50, seed=1),
-    SampleBatch("content", 40, seed=1),
-    SampleBatch("incident", 50, seed=1),
-    SampleBatch("triage", 15, seed=2, budget_usd=0.003),
-    SampleBatch("due_diligence", 10, seed=2, deadline_ms=9000),
-    SampleBatch("code_review", 20, seed=3, chaos=0.3),
-)
-
-
 def generate(batches: Sequence[SampleBatch], *, checkpoint_db: str | Path,
              start_time_ns: int = DEFAULT_START_NS) -> tuple[list[ReadableSpan], list[RunSummary]]:
     """Run the batches one after another (deterministic ids, virtual time, no sleeping)."""
