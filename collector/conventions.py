@@ -95,13 +95,13 @@ def interpret(span: DecodedSpan) -> Meaning:
         provider=provider.lower() if provider else None,
         request_model=request_model,
         response_model=response_model,
-        agent_name=_agent_name(span, convention, span_type),
-        workflow_name=_workflow_name(span, convention, span_type),
+        agent_name=_entity_name("agent", span, convention, span_type),
+        workflow_name=_entity_name("workflow", span, convention, span_type),
         conversation_id=text(
             attrs, sc.GEN_AI_CONVERSATION_ID, sc.OI_SESSION_ID, sc.TL_ASSOCIATION_PREFIX + "session_id"
         ),
         user_id=text(attrs, sc.USER_ID, sc.TL_ASSOCIATION_PREFIX + "user_id"),
-        tool_name=_tool_name(span, convention, span_type),
+        tool_name=_entity_name("tool", span, convention, span_type),
         tool_call_id=text(attrs, sc.GEN_AI_TOOL_CALL_ID),
         input_messages=inputs,
         output_messages=outputs,
@@ -153,31 +153,23 @@ def _suffix_name(span: DecodedSpan, op_prefix: str, dotted_suffix: str) -> str:
     return name
 
 
-def _agent_name(span: DecodedSpan, convention: str, span_type: str) -> str | None:
-    own = text(span.attributes, sc.GEN_AI_AGENT_NAME)
-    if own or span_type != "agent":
+# Where an entity's name comes from: its own attributes first; failing those, on a span of that type,
+# OpenLLMetry's entity name, then the span name ("invoke_agent X" or "X.agent").
+_NAMED_ENTITIES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "agent": ((sc.GEN_AI_AGENT_NAME,), sc.OP_INVOKE_AGENT, ".agent"),
+    "workflow": ((sc.GEN_AI_WORKFLOW_NAME, sc.TL_WORKFLOW_NAME), sc.OP_INVOKE_WORKFLOW, ".workflow"),
+    "tool": ((sc.GEN_AI_TOOL_NAME, sc.OI_TOOL_NAME), sc.OP_EXECUTE_TOOL, ".tool"),
+}
+
+
+def _entity_name(entity: str, span: DecodedSpan, convention: str, span_type: str) -> str | None:
+    own_keys, op, suffix = _NAMED_ENTITIES[entity]
+    own = text(span.attributes, *own_keys)
+    if own or span_type != entity:
         return own
     if convention == OPENLLMETRY:
-        return text(span.attributes, sc.TL_ENTITY_NAME) or _suffix_name(span, "invoke_agent", ".agent")
-    return _suffix_name(span, sc.OP_INVOKE_AGENT, ".agent") or None
-
-
-def _workflow_name(span: DecodedSpan, convention: str, span_type: str) -> str | None:
-    own = text(span.attributes, sc.GEN_AI_WORKFLOW_NAME, sc.TL_WORKFLOW_NAME)
-    if own or span_type != "workflow":
-        return own
-    if convention == OPENLLMETRY:
-        return text(span.attributes, sc.TL_ENTITY_NAME) or _suffix_name(span, "invoke_workflow", ".workflow")
-    return _suffix_name(span, sc.OP_INVOKE_WORKFLOW, ".workflow") or None
-
-
-def _tool_name(span: DecodedSpan, convention: str, span_type: str) -> str | None:
-    own = text(span.attributes, sc.GEN_AI_TOOL_NAME, sc.OI_TOOL_NAME)
-    if own or span_type != "tool":
-        return own
-    if convention == OPENLLMETRY:
-        return text(span.attributes, sc.TL_ENTITY_NAME) or _suffix_name(span, "execute_tool", ".tool")
-    return _suffix_name(span, sc.OP_EXECUTE_TOOL, ".tool") or None
+        return text(span.attributes, sc.TL_ENTITY_NAME) or _suffix_name(span, op, suffix)
+    return _suffix_name(span, op, suffix) or None
 
 
 def _oi_metadata(attrs: Attributes) -> dict[str, AttrValue]:
