@@ -18,6 +18,7 @@ class Progress:
         self.done = 0
         self._tty = self.stream.isatty()
         self._last_draw = 0.0
+        self._drawn = -1  # the count last drawn
         self._start = time.monotonic()
 
     def update(self, done: int, note: str = "") -> None:
@@ -26,6 +27,7 @@ class Progress:
         if not self._tty and now - self._last_draw < 2.0 and done < self.total:
             return
         self._last_draw = now
+        self._drawn = done
         pct = (100 * done / self.total) if self.total else 100.0
         width = 28
         filled = int(width * pct / 100)
@@ -38,7 +40,9 @@ class Progress:
         self.stream.flush()
 
     def finish(self, note: str = "") -> None:
-        self.update(self.total if self.total else self.done, note)
+        done = self.total if self.total else self.done
+        if self._tty or note or self._drawn != done:  # off a terminal, the final line once
+            self.update(done, note)
         if self._tty:
             self.stream.write("\n")
             self.stream.flush()
