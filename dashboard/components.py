@@ -55,6 +55,10 @@ def guarded(body: Callable[[], None]) -> None:
         data_error(exc)
 
 
+# Column formats shared by every table, so money and rates read the same on every page.
+USD_COLUMN = st.column_config.NumberColumn(format="$%.4f")
+PERCENT_COLUMN = st.column_config.NumberColumn(format="percent")
+
 TRACES_PAGE = "views/traces.py"
 REPLAY_PAGE = "views/replay.py"
 
@@ -112,7 +116,7 @@ def trace_table(frame: pd.DataFrame, *, key: str) -> None:
         selection_mode="single-row",
         key=key,
         column_config={
-            "Cost": st.column_config.NumberColumn(format="$%.4f"),
+            "Cost": USD_COLUMN,
             "Tokens": st.column_config.NumberColumn(format="localized"),
         },
     )

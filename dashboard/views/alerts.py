@@ -200,7 +200,7 @@ def burn_down(budget: float | None) -> None:
     st.dataframe(
         table.rename_axis("Workflow").reset_index(),
         hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="$%.4f") for c in table.columns},
+        column_config={c: components.USD_COLUMN for c in table.columns},
     )
 
 

@@ -74,8 +74,8 @@ def body() -> None:
             shown,
             hide_index=True,
             column_config={
-                "Cost": st.column_config.NumberColumn(format="$%.4f"),
-                "Retry cost": st.column_config.NumberColumn(format="$%.4f"),
+                "Cost": components.USD_COLUMN,
+                "Retry cost": components.USD_COLUMN,
                 "Share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
                 "Tokens in": st.column_config.NumberColumn(format="localized"),
                 "Tokens out": st.column_config.NumberColumn(format="localized"),
@@ -103,7 +103,7 @@ def body() -> None:
             selection_mode="single-row",
             key="expensive_tasks",
             column_config={
-                "Cost": st.column_config.NumberColumn(format="$%.4f"),
+                "Cost": components.USD_COLUMN,
                 "x median": st.column_config.NumberColumn(format="%.1fx"),
             },
         )

@@ -60,10 +60,10 @@ def body() -> None:
             hide_index=True,
             column_config={
                 "Success rate": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-                "First-attempt success": st.column_config.NumberColumn(format="percent"),
-                "Retry rate": st.column_config.NumberColumn(format="percent"),
-                "Cost": st.column_config.NumberColumn(format="$%.4f"),
-                "Cost / task": st.column_config.NumberColumn(format="$%.4f"),
+                "First-attempt success": components.PERCENT_COLUMN,
+                "Retry rate": components.PERCENT_COLUMN,
+                "Cost": components.USD_COLUMN,
+                "Cost / task": components.USD_COLUMN,
             },
         )
 
