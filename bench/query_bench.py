@@ -34,7 +34,7 @@ from ingest_bench import build_bodies  # noqa: E402
 from collector.decode import decode_protobuf  # noqa: E402
 from collector.normalize import normalize  # noqa: E402
 from collector.query import run_query  # noqa: E402
-from collector.store import Store, rows_to_arrow  # noqa: E402
+from collector.store import Store, append_trace_ranges, rows_to_arrow  # noqa: E402
 from engine.pricing import load_prices  # noqa: E402
 
 DAY_NS = 86_400_000_000_000
@@ -68,6 +68,7 @@ def build_file(path: Path, spans: int) -> None:
     select = ", ".join(shifted.get(c, c) for c in cols)
     for k in range(copies):
         conn.execute(f"INSERT INTO spans SELECT {select} FROM t", {"k": k, "shift": base + k * step})
+    append_trace_ranges(conn, "spans")
     conn.execute("CHECKPOINT")
     store.close()
     tmp.rename(path)
@@ -95,6 +96,10 @@ def bench(path: Path, repeat: int) -> dict[str, float]:
         "agent_metrics_24h": lambda: run_query(conn, "agent_metrics", day),
         "agent_metrics_full_history": lambda: run_query(conn, "agent_metrics", full),
         "trace_by_id": lambda: run_query(conn, "trace", {"trace_id": next(picks)}),
+        # the same lookup without trace_ranges (what `trace` ran before schema version 2)
+        "trace_by_id_scanning_spans": lambda: conn.sql(
+            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", params=[next(picks)]
+        ).to_arrow_table(),
         "overview_24h": lambda: run_query(conn, "overview", day),
         "traces_page_24h": lambda: run_query(conn, "traces", day),
         "timeseries_24h": lambda: run_query(conn, "timeseries", day),
@@ -121,6 +126,10 @@ def main() -> None:
             t = time.perf_counter()
             build_file(path, size)
             print(f"built {path} in {time.perf_counter() - t:.0f} s", flush=True)
+        else:
+            t = time.perf_counter()
+            Store(path).close()  # a file cached by an older version is migrated, as the collector would
+            print(f"opened {path} in {time.perf_counter() - t:.1f} s", flush=True)
         results[size] = bench(path, args.repeat)
         results[size]["load_avg_1m"] = round(os.getloadavg()[0], 2)
         print(f"{size:,} spans:", json.dumps(results[size]), flush=True)

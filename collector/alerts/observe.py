@@ -17,6 +17,7 @@ from typing import Final
 import duckdb
 
 from collector.alerts.rules import Rule
+from collector.schema import trace_range_sql
 from engine.semconv import (
     AD_BUDGET_LIMIT_USD,
     AD_BUDGET_SPENT_USD,
@@ -314,13 +315,17 @@ def _build(rule: Rule, now_ns: int, trace_ids: Sequence[str] | None) -> tuple[st
     plan = _plan(rule, b, now_ns)
     b["lo"] = now_ns - plan.lookback_ns
     where = ["start_ns > $lo", "start_ns <= $hi"]
+    source = "spans"
     if trace_ids is not None:
         b["trace_ids"] = list(trace_ids)
         where.append("trace_id IN (SELECT unnest($trace_ids))")
+        # Only the row groups holding these traces (trace_ranges), not the whole window's spans.
+        source = f"spans, ({trace_range_sql('SELECT unnest($trace_ids) AS trace_id')}) r"
+        where.append("received_ns BETWEEN r.lo AND r.hi")
     grp = _GROUP_EXPR[rule.scope.kind]
     scope_filter = _scope_filter(rule, b)
     badness_agg = "sum(badness)" if plan.trace_badness == "sum" else "max(badness)"
-    sql = f"""WITH s AS (SELECT {_SPAN_COLUMNS} FROM spans WHERE {" AND ".join(where)}),
+    sql = f"""WITH s AS (SELECT {_SPAN_COLUMNS} FROM {source} WHERE {" AND ".join(where)}),
 tw AS (SELECT trace_id, arg_min(workflow_name, start_ns) AS wf FROM s
        WHERE workflow_name IS NOT NULL GROUP BY trace_id),
 tg AS (SELECT DISTINCT s.trace_id, {grp} AS grp FROM s LEFT JOIN tw USING (trace_id) WHERE {scope_filter}),

@@ -15,6 +15,7 @@ from collector.queries.sql import (
     filtered_spans,
     span_filter,
 )
+from collector.schema import trace_range_sql
 
 TRACE_MAX_ROWS: Final = 20_000
 
@@ -116,14 +117,17 @@ def build_trace(args: Args, b: Binder) -> str:
     trace_id = args.text("trace_id")
     if len(trace_id) != 32:
         raise QueryError(400, f"parameter 'trace_id' got {trace_id!r}; it accepts 32 lowercase hex characters")
-    select = "*" if args.text("columns") == "all" else f"* EXCLUDE ({', '.join(PAYLOAD_COLUMNS)})"
-    where = f"trace_id = {b.bind('trace_id', trace_id)}"
+    select = "spans.*" if args.text("columns") == "all" else f"spans.* EXCLUDE ({', '.join(PAYLOAD_COLUMNS)})"
+    tid = b.bind("trace_id", trace_id)
+    where = f"trace_id = {tid}"
     span_id = args.opt_text("span_id")
     if span_id is not None:
         if len(span_id) != 16:
             raise QueryError(400, f"parameter 'span_id' got {span_id!r}; it accepts 16 lowercase hex characters")
         where += f" AND span_id = {b.bind('span_id', span_id)}"
-    return f"SELECT {select} FROM spans WHERE {where} ORDER BY start_ns, span_id"
+    # The trace's received_ns range (trace_ranges) lets DuckDB read only the row groups holding it.
+    return f"""WITH r AS ({trace_range_sql(tid, one=True)})
+SELECT {select} FROM spans, r WHERE received_ns BETWEEN r.lo AND r.hi AND {where} ORDER BY start_ns, span_id"""
 
 
 def build_task_costs(args: Args, b: Binder) -> str:

@@ -16,7 +16,8 @@ from typing import Final
 
 import duckdb
 
-from collector.schema import COLUMN_NAMES, SpanRow, create_table_sql
+from collector.schema import COLUMN_NAMES, TRACE_RANGES_SQL, SpanRow, create_table_sql
+from collector.store import append_trace_ranges
 from engine import semconv
 
 T0: Final = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z
@@ -233,12 +234,13 @@ def simple_task(
 
 
 class Store:
-    """A real DuckDB file with the collector's `spans` table."""
+    """A real DuckDB file with the collector's `spans` and `trace_ranges` tables."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn = duckdb.connect(str(path))
         self.conn.execute(create_table_sql())
+        self.conn.execute(TRACE_RANGES_SQL)
 
     def add(self, *tasks_or_rows: Task | SpanRow) -> None:
         rows: list[SpanRow] = []
@@ -249,6 +251,8 @@ class Store:
             f"INSERT INTO spans ({', '.join(COLUMN_NAMES)}) VALUES ({placeholders})",
             [[getattr(r, c) for c in COLUMN_NAMES] for r in rows],
         )
+        self.conn.execute("DELETE FROM trace_ranges")
+        append_trace_ranges(self.conn, "spans")
 
     def close(self) -> None:
         self.conn.close()

@@ -19,7 +19,8 @@ from typing import Any, Final
 
 import duckdb
 
-from collector.schema import COLUMN_NAMES, SpanRow, create_table_sql
+from collector.schema import COLUMN_NAMES, TRACE_RANGES_SQL, SpanRow, create_table_sql
+from collector.store import append_trace_ranges
 
 T0: Final = 1_700_000_000_000_000_000
 MS: Final = 1_000_000
@@ -208,10 +209,12 @@ def write_store(path: Path, rows: list[SpanRow]) -> None:
     conn = duckdb.connect(str(path))
     try:
         conn.execute(create_table_sql())
+        conn.execute(TRACE_RANGES_SQL)
         placeholders = ", ".join("?" for _ in COLUMN_NAMES)
         conn.executemany(
             f"INSERT INTO spans ({', '.join(COLUMN_NAMES)}) VALUES ({placeholders})",
             [dataclasses.astuple(r) for r in rows],
         )
+        append_trace_ranges(conn, "spans")
     finally:
         conn.close()
