@@ -12,7 +12,7 @@ import base64
 import json
 import math
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -25,6 +25,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from collector.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
 from collector.model import AttrValue, DecodedRequest, DecodedSpan, Resource, SpanEvent, SpanLink
+from collector.protowire import Malformed, salvage
 
 MAX_VALUE_DEPTH = 32  # nested AnyValue arrays/kvlists deeper than this are kept as a marker string
 MAX_REASONS = 20
@@ -103,20 +104,33 @@ def decode_request(
 
 
 def decode_protobuf(data: bytes, max_spans: int | None = None) -> DecodedRequest:
+    """A protobuf body; when protobuf refuses it whole (one string that is not UTF-8 is enough), the
+    spans that parse on their own are kept and the others rejected one by one (`salvage`)."""
     try:
         request = ExportTraceServiceRequest.FromString(data)
     except (ProtoDecodeError, RecursionError, ValueError) as exc:
-        raise DecodeError(f"body is not a valid OTLP protobuf ExportTraceServiceRequest: {exc}") from None
+        message = f"body is not a valid OTLP protobuf ExportTraceServiceRequest: {exc}"
+        try:
+            part = salvage(data, MAX_REASONS)
+        except (Malformed, RecursionError):
+            raise DecodeError(message) from None
+        if not part.rejected:  # nothing to blame on single spans: the request itself is broken
+            raise DecodeError(message) from None
+        return _with_rejections(from_proto(part.request, max_spans), part.rejected, part.reasons)
     return from_proto(request, max_spans)
 
 
 def decode_json(data: bytes, max_spans: int | None = None) -> DecodedRequest:
     request, rejected, reasons = json_request(data)
-    decoded = from_proto(request, max_spans)
+    return _with_rejections(from_proto(request, max_spans), rejected, reasons)
+
+
+def _with_rejections(decoded: DecodedRequest, rejected: int, reasons: Sequence[str]) -> DecodedRequest:
+    """`decoded` plus spans rejected before it was made (their reasons first)."""
     return DecodedRequest(
         spans=decoded.spans,
         rejected=decoded.rejected + rejected,
-        rejections=(reasons + decoded.rejections)[:MAX_REASONS],
+        rejections=(tuple(reasons) + decoded.rejections)[:MAX_REASONS],
     )
 
 

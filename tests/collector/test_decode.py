@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from otlp_payloads import S, json_body, new_trace_id, request, to_otlp_json
+from otlp_payloads import S, json_body, merge, new_trace_id, request, to_otlp_json
 
 from collector.decode import decode_json, decode_protobuf, decode_request, decompress
 from collector.errors import DecodeError, IngestError, PayloadTooLarge, UnsupportedMediaType
@@ -197,3 +197,21 @@ def test_mutated_valid_bodies_only_raise_decode_errors(data: st.DataObject) -> N
         return
     for span in decoded.spans:
         assert len(span.trace_id) == 32 and len(span.span_id) == 16 and span.end_ns >= span.start_ns
+
+
+def test_a_protobuf_span_with_a_string_that_is_not_utf8_is_rejected_alone() -> None:
+    """protobuf refuses the whole request for one bad string; the other spans must still be kept."""
+    trace = new_trace_id()
+    spans = [S("before", trace), S("BAD\x00NAME", trace, attrs={"k": "VALUEVAL"}), S("after", trace)]
+    other_scope = request([S("other scope", trace)], scope="SCOPESCO")
+    body = merge(request(spans), other_scope).SerializeToString()
+    # one bad attribute value in the second span, and a bad scope name on the second scope
+    body = body.replace(b"VALUEVAL", b"\xffVALUEV\xfe").replace(b"SCOPESCO", b"\xc0SCOPES\xc1")
+    decoded = decode_protobuf(body)
+    assert [s.name for s in decoded.spans] == ["before", "after"]
+    assert decoded.rejected == 2
+    assert decoded.rejections[0].startswith(f"span 'BAD\\x00NAME' of trace {trace}: not a valid OTLP Span")
+    assert "instrumentation scope is not valid protobuf" in decoded.rejections[1]
+    # framing that is itself broken is still the whole request's fault
+    with pytest.raises(DecodeError, match="not a valid OTLP protobuf"):
+        decode_protobuf(body[:-5])

@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from otlp_payloads import S, json_body, new_span_id, new_trace_id, request, to_otlp_json
+from otlp_payloads import S, json_body, merge, new_span_id, new_trace_id, request, to_otlp_json
 
 PB = "application/x-protobuf"
 JS = "application/json"
@@ -258,14 +258,37 @@ def corpus() -> list[Case]:
 
     # invalid UTF-8
     add(Case("json invalid utf-8", b'{"resourceSpans": [{"x": "\xff\xfe"}]}', _pb(JS), frozenset({400}), says="UTF-8"))
-    mark = request([S("MARKMARK", t)]).SerializeToString()
+    bad_utf8 = b"\xff\xfe\xfd\xfc\xc0\xc1\xf5\xf6"
+    utf8_req, utf8_ids = mixed_request(3, [S("MARKMARK", t)])
     add(
         Case(
-            "protobuf invalid utf-8 string",
-            mark.replace(b"MARKMARK", b"\xff\xfe\xfd\xfc\xc0\xc1\xf5\xf6"),
+            "protobuf invalid utf-8 span name among valid spans",
+            utf8_req.SerializeToString().replace(b"MARKMARK", bad_utf8),
+            _pb(),
+            frozenset({200}),
+            valid=tuple(utf8_ids),
+            rejected=1,
+        )
+    )
+    kept_req, kept_ids = mixed_request(2, [])
+    bad_resource = merge(kept_req, request([S("lost", t)], resource={"tenant": "MARKMARK"}))
+    add(
+        Case(
+            "protobuf invalid utf-8 resource attribute: that resource's spans only",
+            bad_resource.SerializeToString().replace(b"MARKMARK", bad_utf8),
+            _pb(),
+            frozenset({200}),
+            valid=tuple(kept_ids),
+            rejected=1,
+        )
+    )
+    add(
+        Case(
+            "protobuf invalid utf-8 and a truncated length",
+            utf8_req.SerializeToString().replace(b"MARKMARK", bad_utf8)[:-3],
             _pb(),
             frozenset({400}),
-            says="UTF-8",
+            says="not a valid OTLP protobuf",
         )
     )
     unreadable_json_span("lone surrogate", "name", "\ud800")
