@@ -7,7 +7,7 @@ is settled by the writer's `lineage` step, which sees the whole trace.
 from __future__ import annotations
 
 from collector.attrs import integer, text
-from collector.conventions import interpret
+from collector.conventions import AGENTDECK, interpret
 from collector.decode import to_json
 from collector.model import DecodedSpan
 from collector.schema import SpanRow
@@ -19,6 +19,7 @@ from engine.pricing import PriceTable
 def normalize(span: DecodedSpan, prices: PriceTable, received_ns: int) -> SpanRow:
     attrs = span.attributes
     meaning = interpret(span)
+    ours = meaning.convention == AGENTDECK  # only then can agentdeck.* keys be present (see detect_convention)
     usage = read_usage(attrs)
     cost, cost_source = price(usage, meaning.response_model or meaning.request_model, prices)
     step = integer(attrs, sc.LANGGRAPH_STEP)
@@ -59,26 +60,21 @@ def normalize(span: DecodedSpan, prices: PriceTable, received_ns: int) -> SpanRo
         cost_usd=cost,
         cost_source=cost_source,
         usage_counted=True,
-        attempt=integer(attrs, sc.AD_ATTEMPT),
-        retry_reason=text(attrs, sc.AD_RETRY_REASON),
+        attempt=integer(attrs, sc.AD_ATTEMPT) if ours else None,
+        retry_reason=text(attrs, sc.AD_RETRY_REASON) if ours else None,
         thread_id=meaning.thread_id,
         checkpoint_id=text(attrs, sc.LANGGRAPH_CHECKPOINT_ID),
         node=meaning.node,
         step=step,
-        task_id=text(attrs, sc.AD_TASK_ID),
-        replay_of=text(attrs, sc.AD_REPLAY_OF),
-        outcome=text(attrs, sc.AD_TASK_OUTCOME),
+        task_id=text(attrs, sc.AD_TASK_ID) if ours else None,
+        replay_of=text(attrs, sc.AD_REPLAY_OF) if ours else None,
+        outcome=text(attrs, sc.AD_TASK_OUTCOME) if ours else None,
         input_messages=meaning.input_messages,
         output_messages=meaning.output_messages,
         attributes=to_json(attrs),
         resource_attributes=span.resource.attributes_json,
-        events=to_json([{"name": e.name, "time_ns": e.time_ns, "attributes": e.attributes} for e in span.events]),
-        links=to_json(
-            [
-                {"trace_id": k.trace_id, "span_id": k.span_id, "trace_state": k.trace_state, "attributes": k.attributes}
-                for k in span.links
-            ]
-        ),
+        events=_events_json(span),
+        links=_links_json(span),
         received_ns=received_ns,
     )
 

@@ -28,7 +28,6 @@ valid JSON after redaction.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -36,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from collector.schema import SpanRow
+from collector.schema import SpanRow, field_types
 
 _NAME = re.compile(r"[a-z0-9_]{1,64}")
 
@@ -45,7 +44,7 @@ _KEEP: Final = frozenset(
     {"trace_id", "span_id", "parent_span_id", "kind", "status_code", "convention", "span_type", "cost_source"}
 )
 TEXT_COLUMNS: Final[tuple[str, ...]] = tuple(
-    f.name for f in dataclasses.fields(SpanRow) if f.name not in _KEEP and str(f.type) in ("str", "str | None")
+    name for name, typ in field_types().items() if name not in _KEEP and typ in ("str", "str | None")
 )
 
 
@@ -173,7 +172,7 @@ class Redactor:
         active = [r for r in self.rules if r.may_match(joined, lowered, seen)]
         if not active or not joined:
             return row
-        changes: dict[str, Any] = {}  # str values for str columns (dataclasses.replace is typed per field)
+        changes: dict[str, Any] = {}  # str values for str columns (NamedTuple._replace is typed per field)
         for name, value in values.items():
             if not value:
                 continue
@@ -182,7 +181,7 @@ class Redactor:
                 new = r.apply(new)
             if new != value:
                 changes[name] = new
-        return dataclasses.replace(row, **changes) if changes else row
+        return row._replace(**changes) if changes else row
 
 
 def load_rules(path: Path) -> tuple[list[str], list[Rule]]:

@@ -6,8 +6,7 @@ normalizer fills `SpanRow`, and the query module selects from it by these names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Final
+from typing import Final, NamedTuple
 
 # Bump when the table changes; the store migrates older files forward (see collector/store.py).
 SCHEMA_VERSION: Final = 2
@@ -18,8 +17,10 @@ COST_SOURCES: Final = ("reported", "computed", "unknown-model")
 STATUS_CODES: Final = ("UNSET", "OK", "ERROR")
 
 
-@dataclass(frozen=True, slots=True)
-class SpanRow:
+class SpanRow(NamedTuple):
+    """A row of `spans`, immutable (a NamedTuple: built once per span on the ingest hot path, ~2.5x
+    cheaper than a frozen dataclass, and already the tuple Arrow columns are made from)."""
+
     # identity and timing
     trace_id: str  # 32 lowercase hex
     span_id: str  # 16 lowercase hex
@@ -87,7 +88,13 @@ _DUCKDB_TYPES: Final[dict[str, str]] = {
     "bool": "BOOLEAN",
 }
 
-COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple((f.name, _DUCKDB_TYPES[str(f.type)]) for f in fields(SpanRow))
+
+def field_types() -> dict[str, str]:
+    """SpanRow's field names with their annotations as written (e.g. "str | None")."""
+    return {name: getattr(typ, "__forward_arg__", str(typ)) for name, typ in SpanRow.__annotations__.items()}
+
+
+COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple((name, _DUCKDB_TYPES[typ]) for name, typ in field_types().items())
 COLUMN_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in COLUMNS)
 
 

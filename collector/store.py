@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from operator import attrgetter
 from pathlib import Path
 from typing import Final, cast
 
@@ -38,7 +37,6 @@ from engine import semconv as sc
 
 _ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
 ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
-_ROW_VALUES: Final = attrgetter(*COLUMN_NAMES)  # one C call per row: every column value as a tuple
 _COLS: Final = ", ".join(COLUMN_NAMES)
 
 # DuckDB checkpoints (writes the WAL into compressed row groups) each time the WAL passes this size.
@@ -80,7 +78,7 @@ _OPEN_LOCK = threading.Lock()
 
 
 def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
-    columns = zip(*map(_ROW_VALUES, rows), strict=True) if rows else ([] for _ in COLUMN_NAMES)
+    columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
     arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
 

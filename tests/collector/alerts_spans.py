@@ -7,7 +7,6 @@ Times are explicit (no clock), so a test moves `now_ns` past a window instead of
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ def _span_id() -> str:
 
 
 def span(trace_id: str, start_ns: int, duration_ms: float, **kw: object) -> SpanRow:
-    base: dict[str, object] = {f.name: None for f in dataclasses.fields(SpanRow)}
+    base: dict[str, object] = dict.fromkeys(SpanRow._fields)
     base.update(
         trace_id=trace_id,
         span_id=_span_id(),

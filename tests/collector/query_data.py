@@ -12,7 +12,6 @@ Four tasks inside the hour after T0 and one two days before it:
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any, Final
@@ -42,7 +41,7 @@ _ids = itertools.count(1)
 def span(trace_id: str, parent: SpanRow | None, start_ms: float, dur_ms: float, **kw: Any) -> SpanRow:
     """One span `start_ms` after T0, with the agent / workflow / service of its parent unless given."""
     start = T0 + int(start_ms * MS)
-    base: dict[str, Any] = {f.name: None for f in dataclasses.fields(SpanRow)}
+    base: dict[str, Any] = dict.fromkeys(SpanRow._fields)
     base.update(
         trace_id=trace_id,
         span_id=f"{next(_ids):016x}",
@@ -130,8 +129,7 @@ def build_rows() -> list[SpanRow]:
     )
     r2 = agent(w, 300, 300, "responder", attempt=2, retry_reason="validation")
     call = llm(r2, 310, 250, SONNET, (300, 60), 0.003)
-    dup = dataclasses.replace(
-        call,
+    dup = call._replace(
         span_id=f"{next(_ids):016x}",
         parent_span_id=call.span_id,
         name="anthropic.messages.create",
@@ -213,7 +211,7 @@ def write_store(path: Path, rows: list[SpanRow]) -> None:
         placeholders = ", ".join("?" for _ in COLUMN_NAMES)
         conn.executemany(
             f"INSERT INTO spans ({', '.join(COLUMN_NAMES)}) VALUES ({placeholders})",
-            [dataclasses.astuple(r) for r in rows],
+            [list(r) for r in rows],
         )
         append_trace_ranges(conn, "spans")
     finally:

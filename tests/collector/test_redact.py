@@ -7,7 +7,6 @@ looks for it in the bytes of the DuckDB file and its WAL.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import string
@@ -92,7 +91,7 @@ def test_default_rules_replace_each_secret_in_every_payload_column(secret: str, 
     # JSON columns stay JSON with the same keys; everything else is untouched
     assert json.loads(redacted.attributes).keys() == json.loads(original.attributes).keys()
     assert json.loads(redacted.events)[0]["attributes"]["exception.message"] == f"bad key {marker}"
-    assert dataclasses.replace(redacted, **{c: getattr(original, c) for c in TEXT_COLUMNS}) == original
+    assert redacted._replace(**{c: getattr(original, c) for c in TEXT_COLUMNS}) == original
 
 
 def test_bearer_tokens_and_url_passwords_keep_the_text_around_them() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ def test_a_request_the_store_cannot_take_fails_alone(tmp_path: Path) -> None:
     writer = Writer(store, Metrics(), queue_max_spans=100, batch_max_spans=100, flush_interval_ms=200)
     good1, good2 = rows("a", "b"), rows("c")
     (bad,) = rows("bad")
-    bad = dataclasses.replace(bad, name="\ud800 not encodable")  # a lone surrogate cannot become UTF-8
+    bad = bad._replace(name="\ud800 not encodable")  # a lone surrogate cannot become UTF-8
     writer.start()
     futures = [writer.submit(good1), writer.submit([bad]), writer.submit(good2)]  # one group commit
     assert futures[0].result(10).accepted == 2 and futures[2].result(10).accepted == 1
