@@ -263,7 +263,13 @@ def _run(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[s
                 break
             p_retries += 1
             reason = exc.reason
-            cursor.advance(_backoff_ms(ctx, agent, attempt, exc))
+            wait_ms = _backoff_ms(ctx, agent, attempt, exc)
+            left_s = ctx.deadline.remaining_s(cursor.now_ns())
+            if left_s is not None and wait_ms >= left_s * 1000:  # the retry could only start past the deadline
+                if breaker is not None:
+                    breaker.release()
+                raise TaskHalted("deadline") from None
+            cursor.advance(wait_ms)
             continue
         except InvalidOutput as exc:
             last_type, last_error = exc.reason, exc.error

@@ -46,3 +46,17 @@ def test_every_task_is_accounted_for_under_chaos(run_workflow: Callable[..., Run
     assert {"rate_limit", "server_error", "malformed_output"} <= kinds
     if workflow != "due_diligence":  # the workflows with tools see tool failures
         assert any(s.name.startswith("execute_tool") and not s.status.is_ok for s in run.spans)
+
+
+def test_no_task_runs_past_its_deadline_under_chaos(run_workflow: Callable[..., Run]) -> None:
+    """Timeouts are cut to the time left, and a retry whose backoff would end past the deadline is
+    not waited for: the task stops (incomplete, deadline) at its deadline, not one backoff later."""
+    deadline_ms = 6_000.0  # tight: most tasks hit it amid rate limits, timeouts and their backoffs
+    run = run_workflow("triage", 30, seed=42, chaos=0.5, deadline_ms=deadline_ms)
+    roots = [s for s in run.spans if s.parent is None]
+    assert len(roots) == 30
+    halted = [t for t in run.summary.tasks if t.outcome == "incomplete" and t.detail == "deadline"]
+    assert len(halted) >= 5, [(t.outcome, t.detail) for t in run.summary.tasks]
+    for root in roots:
+        assert root.end_time is not None and root.start_time is not None
+        assert (root.end_time - root.start_time) / 1e6 <= deadline_ms * 1.001, root.attributes[sc.AD_TASK_ID]
