@@ -92,8 +92,10 @@ def table(results: list[dict[str, object]], tasks: int, chaos: float, budget: fl
         "Worst overspend is the most any task spent past its budget, divided by the cost of the largest single "
         "call in that run: below 1 means no task overspent by more than one call. The longest task is measured "
         "in the simulator's virtual time against the workflow's deadline (past 80% the engine switches to faster "
-        "models and skips optional agents). A killed engine resuming its tasks from checkpoints is proven by "
-        "`tests/engine/test_resume.py` (SIGKILL mid-run, then the same command finishes every task).",
+        "models and skips optional agents). No task runs past its deadline: a call's timeout is cut to the time "
+        "left, and a retry whose backoff would end past the deadline is not waited for, the task stops there "
+        "(incomplete, deadline; tests/engine/test_chaos.py). A killed engine resuming its tasks from checkpoints "
+        "is proven by `tests/engine/test_resume.py` (SIGKILL mid-run, then the same command finishes every task).",
         "",
     ]
     return "\n".join(lines)
