@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
@@ -73,6 +73,30 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def agent_pairs(values: Sequence[str], flag: str) -> dict[str, str]:
+    """`AGENT=VALUE` flag values as {agent: value}; CliError for anything else."""
+    out: dict[str, str] = {}
+    for v in values:
+        agent, sep, text = v.partition("=")
+        if not sep or not agent.strip():
+            raise CliError(f"{flag} wants AGENT=VALUE, got {v!r}")
+        out[agent.strip()] = text
+    return out
+
+
+def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> dict[str, str]:
+    """Prompt overrides for `{agent: saved version}` from the prompt store in `db`."""
+    if not chosen:
+        return {}
+    from engine.prompts import PromptStore
+
+    try:
+        with PromptStore(db) as store:
+            return store.overrides(workflow, chosen)
+    except KeyError as exc:
+        raise CliError(str(exc).strip('"')) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from dashboard.progress import Progress, describe_run
     from engine.runner import run_tasks
@@ -84,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--tasks must be at least 1")
     if not 0.0 <= args.chaos <= 1.0:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
+    overrides = saved_prompts(args.checkpoint_db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
     endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
     progress = Progress(args.tasks, f"{args.workflow}")
     outcomes: dict[str, int] = {}
@@ -103,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         endpoint=endpoint,
         latency_scale=args.latency_scale,
         budget_usd=args.budget,
+        prompt_overrides=overrides,
         on_progress=on_progress,
     )
     progress.finish()
@@ -204,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=DEFAULT_DATA_DIR / "checkpoints.sqlite",
         help="SQLite checkpoint file (default: .agentdeck/checkpoints.sqlite)",
+    )
+    p.add_argument(
+        "--prompt-version",
+        action="append",
+        default=[],
+        metavar="AGENT=VERSION",
+        help="run AGENT with a saved prompt version (e.g. classifier=v2, saved from Replay); repeatable",
     )
     add_collector_arguments(p, token=False)
     p.add_argument("--no-export", action="store_true", help="do not send spans anywhere")

@@ -10,7 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli import DEFAULT_DATA_DIR, CliError, add_collector_arguments, collector_token, collector_url
+from dashboard.cli import (
+    DEFAULT_DATA_DIR,
+    CliError,
+    add_collector_arguments,
+    agent_pairs,
+    collector_token,
+    collector_url,
+    saved_prompts,
+)
 
 DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 
@@ -20,16 +28,6 @@ def _db(args: argparse.Namespace) -> Path:
     if not db.exists():
         raise CliError(f"no checkpoint file at {db}: pass --checkpoint-db PATH (or set AGENTDECK_CHECKPOINT_DB)")
     return db
-
-
-def _pairs(values: list[str], flag: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for v in values:
-        agent, sep, text = v.partition("=")
-        if not sep or not agent.strip():
-            raise CliError(f"{flag} wants AGENT=VALUE, got {v!r}")
-        out[agent.strip()] = text
-    return out
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
@@ -62,22 +60,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     streamlit.logger.set_log_level(logging.ERROR)
     from dashboard import data, replay_data
-    from engine.prompts import PromptStore
     from engine.replay_history import checkpoint_tree
     from engine.replay_session import run_replay
 
     db = _db(args)
     url = collector_url(args)
-    overrides = _pairs(args.prompt, "--prompt")
+    overrides = agent_pairs(args.prompt, "--prompt")
     try:
         history = checkpoint_tree(db, args.thread_id)
         if args.checkpoint is not None and args.checkpoint not in history.checkpoints:
             raise LookupError(f"thread {args.thread_id} has no checkpoint {args.checkpoint}; its checkpoints: "
                               f"{', '.join(c.checkpoint_id for _, c in history.walk())}")
-        chosen = _pairs(args.prompt_version, "--prompt-version")
-        if chosen:
-            with PromptStore(db) as store:
-                overrides = {**store.overrides(history.workflow, chosen), **overrides}
+        chosen = agent_pairs(args.prompt_version, "--prompt-version")
+        overrides = {**saved_prompts(db, history.workflow, chosen), **overrides}
     except (LookupError, KeyError, ValueError) as exc:
         raise CliError(str(exc).strip('"')) from None
     start = (history.checkpoints[args.checkpoint] if args.checkpoint

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.test_readme import subcommands
@@ -52,3 +54,30 @@ def test_run_executes_tasks_offline_and_reports_outcomes(tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("3 tasks (")
     assert (tmp_path / "cp.sqlite").exists()
+
+
+def test_run_uses_a_saved_prompt_version(tmp_path: Path, empty_collector: str) -> None:
+    from engine.prompts import PromptStore
+    from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+
+    db = tmp_path / "cp.sqlite"
+    template = CLASSIFIER_PROMPT_FIXED
+    with PromptStore(db) as store:
+        saved = store.save("triage", "classifier", template, author="test", reason="stricter")
+    assert saved.version == "v2"
+    base = ("run", "triage", "--tasks", "2", "--latency-scale", "0", "--checkpoint-db", str(db))
+    out = agentdeck(*base, "--prompt-version", "classifier=v9", "--no-export")
+    assert out.returncode == 2
+    assert "classifier has no prompt version 'v9'; choose one of: v1, v2" in out.stderr
+    out = agentdeck(*base, "--prompt-version", "classifier=v2", "--collector-url", empty_collector)
+    assert out.returncode == 0, out.stderr
+    traces = httpx.get(f"{empty_collector}/api/query/traces", params={"start_ns": "0"}, timeout=10).json()
+    versions = set()
+    for row in traces["rows"]:
+        trace_id = row[traces["columns"].index("trace_id")]
+        spans = httpx.get(f"{empty_collector}/api/query/trace", params={"trace_id": trace_id}, timeout=10).json()
+        for span in spans["rows"]:
+            attrs = json.loads(span[spans["columns"].index("attributes")])
+            if attrs.get("gen_ai.agent.name") == "classifier" and "agentdeck.prompt.version" in attrs:
+                versions.add(attrs["agentdeck.prompt.version"])
+    assert versions == {saved.label}
