@@ -51,4 +51,6 @@ class Progress:
 def describe_run(summary: RunSummary) -> str:
     """One line for a finished run: tasks by outcome and what they cost."""
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(summary.counts.items()))
-    return f"{len(summary.tasks)} tasks ({counts}), ${summary.total_cost_usd:.4f}"
+    done = sum(t.from_ledger for t in summary.tasks)
+    earlier = f"; {done} already done in this checkpoint file, not re-run" if done else ""
+    return f"{len(summary.tasks)} tasks ({counts}), ${summary.total_cost_usd:.4f}{earlier}"

@@ -7,6 +7,8 @@ outcome (a killed run) resumes from its last checkpoint.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 from collections import Counter
@@ -58,8 +60,14 @@ def default_provider(seed: int, faults: FaultRates) -> Provider:
     return SimulatedProvider(seed=seed, faults=faults)
 
 
-def task_id_for(workflow: str, seed: int, index: int) -> str:
-    return f"{workflow}-s{seed}-{index:05d}"
+def task_id_for(workflow: str, seed: int, index: int, prompt_overrides: Mapping[str, str] | None = None) -> str:
+    """The task's id (and checkpoint thread). Runs with other prompts are other tasks: a finished task
+    is never re-run, so without the suffix `--prompt-version` would find the first run's tasks done."""
+    base = f"{workflow}-s{seed}-{index:05d}"
+    if not prompt_overrides:
+        return base
+    digest = hashlib.sha256(json.dumps(sorted(prompt_overrides.items())).encode()).hexdigest()[:8]
+    return f"{base}-p{digest}"
 
 
 def run_tasks(
@@ -147,7 +155,7 @@ def run_tasks(
 
 def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
     wf = shared.workflow
-    task_id = task_id_for(wf.name, shared.seed, index)
+    task_id = task_id_for(wf.name, shared.seed, index, shared.prompt_overrides)
     thread_id = task_id
     done = shared.ledger.task(task_id)
     if done is not None:

@@ -81,3 +81,10 @@ def test_run_uses_a_saved_prompt_version(tmp_path: Path, empty_collector: str) -
             if attrs.get("gen_ai.agent.name") == "classifier" and "agentdeck.prompt.version" in attrs:
                 versions.add(attrs["agentdeck.prompt.version"])
     assert versions == {saved.label}
+    # the same tasks with the built-in prompt are other tasks: they run, and are not taken for these
+    again = agentdeck(*base, "--no-export")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("2 tasks (") and "already done" not in again.stdout
+    repeat = agentdeck(*base, "--prompt-version", "classifier=v2", "--no-export")
+    assert repeat.returncode == 0, repeat.stderr
+    assert "2 already done in this checkpoint file, not re-run" in repeat.stdout
