@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,15 +29,29 @@ class ModelPrice:
     cache_write: float
 
 
+_LOOKUP_CACHE_MAX = 4096  # model names come from producers: remember this many, then stop adding
+
+
 @dataclass(frozen=True, slots=True)
 class PriceTable:
     version: str
     models: dict[str, ModelPrice]
+    _found: dict[str, ModelPrice | None] = field(default_factory=dict, compare=False, repr=False)
 
     def lookup(self, model: str | None) -> ModelPrice | None:
         """Price of `model` by the longest matching key prefix, ignoring a provider prefix."""
         if not model:
             return None
+        try:
+            return self._found[model]  # the collector prices every LLM span: a scan of the table each is ~20 us
+        except KeyError:
+            pass
+        price = self._match(model)
+        if len(self._found) < _LOOKUP_CACHE_MAX:
+            self._found[model] = price
+        return price
+
+    def _match(self, model: str) -> ModelPrice | None:
         name = model.strip().lower()
         for prefix in ("anthropic/", "openai/", "models/", "us.anthropic.", "anthropic."):
             if name.startswith(prefix):
