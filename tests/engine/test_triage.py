@@ -8,6 +8,7 @@ from engine_helpers import Run, snapshot, tree
 from engine import semconv as sc
 from engine.ledger import Ledger
 from engine.providers.simulator import FaultRates
+from engine.runner import task_id_for
 from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, RESPONSE_PROMPT_FIXED
 
 NO_FAULTS = FaultRates()
@@ -93,10 +94,13 @@ def test_weak_prompt_dead_letters_and_the_fixed_prompt_succeeds(run_workflow: Ca
     assert root.attributes[sc.AD_TASK_OUTCOME] == "dead_letter"
     assert any(e.name == sc.AD_DEAD_LETTER for e in root.events)
 
-    fixed = run_workflow("triage", 30, seed=1, faults=NO_FAULTS,
-                         prompt_overrides={"classifier": CLASSIFIER_PROMPT_FIXED})
-    again = {t.task_id: t for t in fixed.summary.tasks}
+    overrides = {"classifier": CLASSIFIER_PROMPT_FIXED}
+    fixed = run_workflow("triage", 30, seed=1, faults=NO_FAULTS, prompt_overrides=overrides)
+    by_id = {t.task_id: t for t in fixed.summary.tasks}
+    indexes = {t.task_id: int(t.task_id.rsplit("-", 1)[1]) for t in weak.summary.tasks}
+    again = {tid: by_id[task_id_for("triage", 1, i, overrides)] for tid, i in indexes.items()}
     assert all(again[t.task_id].outcome == "success" for t in dead)
+    assert all(a.task_id.startswith(tid + "-p") for tid, a in again.items())  # other prompts, other tasks
     fixed_agent = next(s for s in fixed.trace(again[task.task_id].trace_id) if s.name == "invoke_agent classifier")
     assert fixed_agent.attributes[sc.AD_PROMPT_VERSION].startswith("override-")
     assert fixed_agent.attributes[sc.AD_PROMPT_TEMPLATE] == CLASSIFIER_PROMPT_FIXED
