@@ -16,16 +16,14 @@ from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
-    ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
-from collector.decode import Encoding, from_proto
+from collector.decode import Encoding
 from collector.errors import IngestError, Overloaded
 from collector.lineage import SpanFacts
 from collector.metrics import Metrics
 from collector.model import DecodedRequest
-from collector.normalize import normalize
 from collector.redact import Redactor
 from collector.schema import SpanRow
 from collector.workers import DecodePool
@@ -93,19 +91,6 @@ class Receiver:
             self.metrics.rejected_request(_REASONS.get(exc.status, "error"))
             raise
         return work.encoding, self._queue(work.decoded, work.rows, work.table)
-
-    def accept_proto(self, request: ExportTraceServiceRequest) -> Accepted:
-        try:
-            decoded = from_proto(request, self.writer.queue_max_spans)
-        except IngestError as exc:
-            self.metrics.rejected_request(_REASONS.get(exc.status, "error"))
-            raise
-        return self.accept(decoded)
-
-    def accept(self, decoded: DecodedRequest) -> Accepted:
-        received_ns = time.time_ns()
-        redact = self.redactor.redact_row
-        return self._queue(decoded, [redact(normalize(span, self.prices, received_ns)) for span in decoded.spans])
 
     def _queue(self, decoded: DecodedRequest, rows: Sequence[SpanFacts], table: pa.Table | None = None) -> Accepted:
         self.metrics.rejected_spans("invalid_span", decoded.rejected)

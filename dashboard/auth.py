@@ -10,8 +10,15 @@ Settings (read here, once per run):
 - AGENTDECK_DASHBOARD_PASSWORD: the password in clear text, or
 - AGENTDECK_DASHBOARD_PASSWORD_HASH: `scrypt$n$r$p$salt$hash` or `pbkdf2_sha256$iterations$salt$hash`
   (base64 salt and hash), made by `python -m dashboard.auth hash`.
-Passwords are compared in constant time; after `MAX_FAILURES` wrong passwords in a row (from any
-session) sign-in is refused for `LOCKOUT_S` seconds.
+Passwords are compared in constant time; after `MAX_FAILURES` wrong passwords in a row from one
+client (its IP address as Streamlit sees the connection, `st.context.ip_address`; an IPv6 client by
+its /64 network; every loopback connection is one client) sign-in is refused to that client for
+`LOCKOUT_S` seconds, whichever browser session it uses, while other clients can still sign in. At
+most `MAX_TRACKED_CLIENTS` clients are remembered (the least recently failing are forgotten first).
+
+A sign-in lasts one browser session (one Streamlit websocket session): a reload or a new tab asks
+again. Streamlit gives a script no way to set a cookie (st.context.cookies is read-only), so there
+is no HttpOnly remember-me cookie; see docs/RELIABILITY.md section 4.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -40,6 +48,8 @@ PASSWORD_KEY: Final = "agentdeck_login_password"
 SIGN_OUT_KEY: Final = "agentdeck_sign_out"
 MAX_FAILURES: Final = 5
 LOCKOUT_S: Final = 30.0
+MAX_TRACKED_CLIENTS: Final = 10_000
+LOCAL_CLIENT: Final = "local"
 SCRYPT_PARAMS: Final = (2**14, 8, 1)
 PBKDF2_ITERATIONS: Final = 600_000
 
@@ -142,37 +152,82 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
-class _Throttle:
-    """Process-wide count of wrong passwords in a row; refuses sign-in for a while past the limit."""
+def client_key(ip: object) -> str:
+    """Whom a wrong password counts against: the client's IP address; an IPv6 client by its /64
+    network (one client usually holds a whole /64); no address (loopback, or anything but a
+    string: unknown) is `LOCAL_CLIENT`."""
+    if not isinstance(ip, str) or not ip.strip():
+        return LOCAL_CLIENT
+    try:
+        address = ipaddress.ip_address(ip.strip().strip("[]").split("%", 1)[0])
+    except ValueError:
+        return ip.strip()[:64] or LOCAL_CLIENT
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
-    def __init__(self) -> None:
+
+@dataclass(slots=True)
+class _Client:
+    failures: int = 0
+    locked_until: float = 0.0
+
+
+class Throttle:
+    """Wrong passwords in a row, per client; a client past `max_failures` is refused for `lockout_s`.
+
+    Remembers at most `max_clients` clients: past that, the one whose last failure is the oldest is
+    forgotten (so memory stays bounded whatever number of addresses an attacker uses)."""
+
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILURES,
+        lockout_s: float = LOCKOUT_S,
+        max_clients: int = MAX_TRACKED_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self.max_clients = max_clients
+        self._clock = clock
         self._lock = threading.Lock()
-        self._failures = 0
-        self._locked_until = 0.0
+        self._clients: OrderedDict[str, _Client] = OrderedDict()
 
-    def wait_s(self) -> float:
+    def wait_s(self, client: str) -> float:
+        """Seconds before `client` may try again (0: now)."""
         with self._lock:
-            return max(0.0, self._locked_until - time.monotonic())
+            record = self._clients.get(client)
+            return max(0.0, record.locked_until - self._clock()) if record else 0.0
 
-    def failed(self) -> None:
+    def failed(self, client: str) -> None:
         with self._lock:
-            self._failures += 1
-            if self._failures >= MAX_FAILURES:
-                self._locked_until = time.monotonic() + LOCKOUT_S
-                self._failures = 0
+            record = self._clients.pop(client, None) or _Client()
+            self._clients[client] = record  # most recently failing last
+            record.failures += 1
+            if record.failures >= self.max_failures:
+                record.locked_until = self._clock() + self.lockout_s
+                record.failures = 0
+            while len(self._clients) > self.max_clients:
+                self._clients.popitem(last=False)
 
-    def succeeded(self) -> None:
+    def succeeded(self, client: str) -> None:
         with self._lock:
-            self._failures = 0
+            self._clients.pop(client, None)
+
+    def tracked(self) -> int:
+        """How many clients are remembered."""
+        with self._lock:
+            return len(self._clients)
 
     def reset(self) -> None:
-        """Forget failures and lift a pause (an operator's or a test's fresh start)."""
+        """Forget every client and lift every pause (an operator's or a test's fresh start)."""
         with self._lock:
-            self._failures = 0
-            self._locked_until = 0.0
+            self._clients.clear()
 
 
-THROTTLE: Final = _Throttle()
+THROTTLE: Final = Throttle()
 
 
 def login_in_force(settings: AuthSettings, address: str | None) -> bool:
@@ -213,15 +268,16 @@ def _sign_in_form(check: PasswordCheck) -> None:
         submitted = st.form_submit_button("Sign in", type="primary", key=f"{FORM_KEY}_submit")
     if not submitted:
         return
-    wait = THROTTLE.wait_s()
+    client = client_key(st.context.ip_address)
+    wait = THROTTLE.wait_s(client)
     if wait > 0:
-        st.error(f"Too many wrong passwords: sign-in is paused for {wait:.0f} s.")
+        st.error(f"Too many wrong passwords from your address: sign-in is paused for {wait:.0f} s.")
         return
     if password and check.matches(password):
-        THROTTLE.succeeded()
+        THROTTLE.succeeded(client)
         st.session_state[SESSION_KEY] = True
         st.rerun()
-    THROTTLE.failed()
+    THROTTLE.failed(client)
     st.error("Wrong password.")
 
 

@@ -19,6 +19,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import (
     HASH_ENV,
+    LOCAL_CLIENT,
+    LOCKOUT_S,
     MAX_FAILURES,
     PASSWORD_ENV,
     PASSWORD_KEY,
@@ -26,6 +28,8 @@ from dashboard.auth import (
     THROTTLE,
     AuthConfigError,
     AuthSettings,
+    Throttle,
+    client_key,
     hash_password,
     is_loopback,
     parse_hash,
@@ -133,6 +137,71 @@ def test_repeated_wrong_passwords_pause_sign_in_even_for_the_right_one(monkeypat
     assert CONTENT in shown(fresh)
 
 
+class ManualClock:
+    """A clock the test moves by hand (the throttle's `clock` parameter)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_pause_is_per_client_and_ends() -> None:
+    clock = ManualClock()
+    throttle = Throttle(clock=clock)
+    attacker, other = client_key("203.0.113.5"), client_key("198.51.100.7")
+    for _ in range(MAX_FAILURES - 1):
+        throttle.failed(attacker)
+    assert throttle.wait_s(attacker) == 0  # not yet
+    throttle.failed(other)  # someone else's typo does not count against the attacker, nor the reverse
+    throttle.failed(attacker)
+    assert throttle.wait_s(attacker) == LOCKOUT_S
+    assert throttle.wait_s(other) == 0 and throttle.wait_s(LOCAL_CLIENT) == 0
+    clock.now += LOCKOUT_S - 1
+    assert throttle.wait_s(attacker) == 1
+    clock.now += 1
+    assert throttle.wait_s(attacker) == 0
+    for _ in range(MAX_FAILURES - 1):
+        throttle.failed(other)
+    throttle.succeeded(other)  # a right password starts the count over
+    throttle.failed(other)
+    assert throttle.wait_s(other) == 0
+
+
+def test_the_throttle_remembers_a_bounded_number_of_clients() -> None:
+    throttle = Throttle(max_clients=100, clock=ManualClock())
+    for i in range(5_000):  # an attacker with many addresses
+        throttle.failed(f"10.0.{i // 256}.{i % 256}")
+    assert throttle.tracked() == 100
+    last = "10.0.19.135"  # the 5,000th: still remembered, and paused after more failures
+    for _ in range(MAX_FAILURES - 1):
+        throttle.failed(last)
+    assert throttle.wait_s(last) > 0
+    assert throttle.wait_s("10.0.0.0") == 0  # the oldest were forgotten
+    throttle.reset()
+    assert throttle.tracked() == 0 and throttle.wait_s(last) == 0
+
+
+@pytest.mark.parametrize(
+    ("ip", "key"),
+    [
+        (None, LOCAL_CLIENT),
+        ("", LOCAL_CLIENT),
+        (object(), LOCAL_CLIENT),  # not a string (as under AppTest): treated as local, never a key per call
+        ("203.0.113.5", "203.0.113.5"),
+        ("127.0.0.2", "127.0.0.2"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),  # same /64: the same client
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.5", "203.0.113.5"),
+        ("[2001:db8::1]", "2001:db8::/64"),
+    ],
+)
+def test_client_keys(ip: object, key: str) -> None:
+    assert client_key(ip) == key
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -227,3 +296,46 @@ def test_sign_in_in_a_real_browser(browser: Any, login_server: str, artifacts_di
         expect(page.get_by_text(CONTENT)).to_have_count(0)
     finally:
         page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_one_address_locked_out_does_not_lock_out_others_in_a_real_browser(browser: Any, login_server: str) -> None:
+    """Behind a reverse proxy on this machine (uvicorn trusts X-Forwarded-For from 127.0.0.1 only),
+    Streamlit sees each browser's own address: the pause applies to the address that guessed."""
+    from playwright.sync_api import expect
+
+    def open_as(ip: str | None) -> Any:
+        context = browser.new_context(extra_http_headers={"X-Forwarded-For": ip} if ip else {})
+        page = context.new_page()
+        page.goto(login_server)
+        return context, page
+
+    def submit(page: Any, password: str) -> None:
+        field = page.get_by_label("Password", exact=True)
+        field.fill(password)
+        field.press("Enter")
+        expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()  # the run it started is over
+
+    attacker, page = open_as("203.0.113.5")
+    try:
+        paused = page.get_by_text("sign-in is paused")
+        for _ in range(3 * MAX_FAILURES):  # reruns may overlap: guess until the pause shows
+            submit(page, "guess")
+            if paused.count():
+                break
+        expect(paused).to_be_visible()
+        again = attacker.new_page()  # a new session from the same address is still paused
+        again.goto(login_server)
+        submit(again, PASSWORD)
+        expect(again.get_by_text("sign-in is paused")).to_be_visible()
+        expect(again.get_by_text(CONTENT)).to_have_count(0)
+    finally:
+        attacker.close()
+    for ip in ("198.51.100.7", None):  # another address, and a browser on this machine, sign in at once
+        other, page = open_as(ip)
+        try:
+            submit(page, PASSWORD)
+            expect(page.get_by_text(CONTENT)).to_be_visible()
+        finally:
+            other.close()
