@@ -39,6 +39,11 @@ class CollectorConfig:
     queue_max_spans: int = _setting(50_000, "spans queued or being written before ingest answers 503")
     batch_max_spans: int = _setting(10_000, "most spans committed in one DuckDB transaction")
     flush_interval_ms: int = _setting(10, "longest wait to fill a batch before committing it")
+    memory_limit_mb: int = _setting(
+        1024,
+        "DuckDB's memory for the store (its cache of the file, checkpoints, query work; larger queries spill to "
+        "a .tmp folder next to the file): bounds the collector's memory, which otherwise grows with the file",
+    )
     query_timeout_s: float = _setting(10.0, "a named query running longer is interrupted (503)")
     prices_path: str | None = _setting(None, "TOML price file merged over the built-in table")
     grpc_port: int | None = _setting(None, "also serve OTLP/gRPC on this port (off when unset; 0 = free port)")
@@ -94,6 +99,8 @@ class CollectorConfig:
         for name in ("max_body_bytes", "queue_max_spans", "batch_max_spans"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.memory_limit_mb < 128:
+            raise ConfigError(f"memory_limit_mb must be at least 128 (MB), got {self.memory_limit_mb}")
         if self.flush_interval_ms < 0:
             raise ConfigError(f"flush_interval_ms must be 0 or more, got {self.flush_interval_ms}")
         if self.query_timeout_s <= 0:

@@ -84,7 +84,9 @@ def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
 
 
 class Store:
-    def __init__(self, path: str | Path, migrations: Mapping[int, Migration] = MIGRATIONS) -> None:
+    def __init__(
+        self, path: str | Path, migrations: Mapping[int, Migration] = MIGRATIONS, *, memory_limit_mb: int | None = None
+    ) -> None:
         self.path = str(path)
         self.migrations = migrations
         self._key = self.path if self.path == ":memory:" else str(Path(self.path).resolve())
@@ -105,6 +107,8 @@ class Store:
         self._reader_root = self.conn.cursor()
         try:
             self.conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            if memory_limit_mb is not None:  # DuckDB's default is 80% of RAM, and its cache of the file grows to it
+                self.conn.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
             self.migrate()
         except BaseException:
             self._reader_root.close()

@@ -10,6 +10,7 @@ import pytest
 from collector.__main__ import config_from_args
 from collector.config import SETTINGS, CollectorConfig, ConfigError
 from collector.schema import COLUMN_NAMES, SCHEMA_VERSION
+from collector.server import CollectorServer
 from collector.store import Store, StoreError
 
 
@@ -46,6 +47,7 @@ def test_env_then_flags() -> None:
         ({"token": "  "}, "token is empty"),
         ({"prices_path": "/nonexistent/prices.toml"}, "is not a file"),
         ({"query_timeout_s": 0}, "query_timeout_s must be positive"),
+        ({"memory_limit_mb": 16}, "memory_limit_mb must be at least 128"),
     ],
 )
 def test_validate_says_what_to_fix(changes: dict[str, object], message: str) -> None:
@@ -109,3 +111,15 @@ def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
         Store(tmp_path / "." / "one.duckdb")
     first.close()
     Store(tmp_path / "one.duckdb").close()
+
+
+def test_the_collector_bounds_duckdb_memory(tmp_path: Path) -> None:
+    """DuckDB's default memory limit is 80% of RAM, and its cache of the file grows toward it."""
+    config = CollectorConfig(db_path=str(tmp_path / "m.duckdb"), port=0, memory_limit_mb=300)
+    with CollectorServer(config) as server:
+        limit = server.services.store.conn.execute("SELECT current_setting('memory_limit')").fetchone()
+    with duckdb.connect() as plain:  # DuckDB's own spelling of 300 MB (it differs between versions)
+        plain.execute("SET memory_limit = '300MB'")
+        expected = plain.execute("SELECT current_setting('memory_limit')").fetchone()
+        default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit == expected != default
