@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from google.protobuf.message import DecodeError as ProtoDecodeError
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 _PARSE_ERRORS = (ProtoDecodeError, RecursionError, ValueError)
+M = TypeVar("M", bound=Message)
 _SPAN_NAME = 5  # Span.name
 _TRACE_ID = 1  # Span.trace_id
 
@@ -92,7 +95,7 @@ def _span_label(raw: bytes) -> str:
     return f"span {name!r}" + (f" of trace {trace}" if trace else "") if name is not None else "a span"
 
 
-def _parse(message_type: type, raw: bytes) -> object | None:
+def _parse(message_type: type[M], raw: bytes) -> M | None:
     try:
         return message_type.FromString(raw)
     except _PARSE_ERRORS:
@@ -131,19 +134,19 @@ def salvage(data: bytes, max_reasons: int) -> Salvaged:
             for _, spans in scopes:
                 reject(spans, "its resource is not valid protobuf (a string that is not UTF-8?)")
             continue
-        rs = ResourceSpans(resource=resource)  # type: ignore[arg-type]
+        rs = ResourceSpans(resource=resource)
         for scope_raw, spans in scopes:
             scope = _parse(InstrumentationScope, scope_raw or b"")
             if scope is None:
                 reject(spans, "its instrumentation scope is not valid protobuf (a string that is not UTF-8?)")
                 continue
-            ss = ScopeSpans(scope=scope)  # type: ignore[arg-type]
+            ss = ScopeSpans(scope=scope)
             for raw in spans:
                 span = _parse(Span, raw)
                 if span is None:
                     reject([raw], "not a valid OTLP Span (a string that is not UTF-8, or a malformed field)")
                 else:
-                    ss.spans.append(span)  # type: ignore[arg-type]
+                    ss.spans.append(span)
             rs.scope_spans.append(ss)
         out.request.resource_spans.append(rs)
     return out

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 import pyarrow as pa
 
@@ -29,7 +29,7 @@ from collector.lineage import SpanFacts
 from collector.model import DecodedRequest
 from collector.normalize import normalize
 from collector.redact import Redactor
-from collector.schema import COLUMN_NAMES, SpanRow
+from collector.schema import SpanRow
 from collector.store import rows_to_arrow
 from engine.pricing import PriceTable
 
@@ -114,20 +114,25 @@ def _work(
     max_bytes: int,
     max_spans: int | None,
     received_ns: int,
-) -> Work | tuple[Encoding, DecodedRequest, list[tuple[Any, ...]]]:
-    """In a worker: the Arrow table and RowFacts (cheap to send back); when the rows cannot be
-    made into Arrow, every column value, so the writer reports the problem as it does in-process."""
+) -> tuple[Encoding, DecodedRequest, pa.Table | list[tuple[object, ...]]]:
+    """In a worker: the rows as an Arrow table (cheap to send back; the collector reads the
+    RowFacts out of its columns); when the rows cannot be made into Arrow, the rows themselves, so
+    the writer reports the problem as it does in-process."""
     assert _state is not None, "worker not initialized"
     prices, redactor = _state
     work = decode_rows(body, content_type, content_encoding, max_bytes, max_spans, prices, redactor, received_ns)
     light = DecodedRequest(spans=(), rejected=work.decoded.rejected, rejections=work.decoded.rejections)
     rows = cast(list[SpanRow], work.rows)
     try:
-        table = rows_to_arrow(rows)
+        return work.encoding, light, rows_to_arrow(rows)
     except _DATA_ERRORS:
-        return work.encoding, light, [tuple(getattr(row, name) for name in COLUMN_NAMES) for row in rows]
-    facts = [RowFacts(*(getattr(row, name) for name in _FACTS)) for row in rows]
-    return Work(work.encoding, light, facts, table)
+        return work.encoding, light, [tuple(row) for row in rows]  # plain tuples pickle cheaper
+
+
+def row_facts(table: pa.Table) -> list[RowFacts]:
+    """The RowFacts of every row of a `spans`-shaped Arrow table, read column by column."""
+    columns = [table.column(name).to_pylist() for name in _FACTS]
+    return list(map(RowFacts._make, zip(*columns, strict=True)))
 
 
 class DecodePool:
@@ -177,10 +182,10 @@ class DecodePool:
                         self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
             else:
-                if isinstance(result, Work):
-                    return result
-                encoding, decoded, values = result
-                return Work(encoding, decoded, [SpanRow(*v) for v in values])
+                encoding, decoded, rows = result
+                if isinstance(rows, pa.Table):
+                    return Work(encoding, decoded, row_facts(rows), rows)
+                return Work(encoding, decoded, [SpanRow(*v) for v in rows])
         return decode_rows(
             body, content_type, content_encoding, max_bytes, max_spans, self.prices, self.redactor, received_ns
         )
