@@ -32,6 +32,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,6 +47,8 @@ _KEEP: Final = frozenset(
 TEXT_COLUMNS: Final[tuple[str, ...]] = tuple(
     name for name, typ in field_types().items() if name not in _KEEP and typ in ("str", "str | None")
 )
+
+_TEXT_VALUES: Final = itemgetter(*(SpanRow._fields.index(name) for name in TEXT_COLUMNS))  # one C call per row
 
 
 class RedactionConfigError(ValueError):
@@ -112,7 +115,8 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
     rule("aws_access_key_id", r"A(?:KIA|SIA)[0-9A-Z]{16}", ["AKIA", "ASIA"]),
     rule(
         "github_token",
-        r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})",  # its literal prefix makes search fast
+        r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})",
+        ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
     ),
     rule("bearer_token", r"\bbearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)", ["bearer"], ignore_case=True),
     rule(
@@ -165,15 +169,15 @@ class Redactor:
 
     def redact_row(self, row: SpanRow) -> SpanRow:
         """`row` with every match of every rule replaced in its text columns (the same object when clean)."""
-        values = {name: getattr(row, name) for name in TEXT_COLUMNS}
-        joined = "\x00".join(v for v in values.values() if v)
+        values = _TEXT_VALUES(row)
+        joined = "\x00".join(filter(None, values))
         lowered = joined.lower() if self._any_ignore_case else joined
         seen: dict[tuple[bool, str], bool] = {}
         active = [r for r in self.rules if r.may_match(joined, lowered, seen)]
         if not active or not joined:
             return row
         changes: dict[str, Any] = {}  # str values for str columns (NamedTuple._replace is typed per field)
-        for name, value in values.items():
+        for name, value in zip(TEXT_COLUMNS, values, strict=True):
             if not value:
                 continue
             new = value
