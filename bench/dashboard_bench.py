@@ -3,16 +3,20 @@
     .venv/bin/python bench/dashboard_bench.py --traces 100000 --loads 5
 
 Loads `--traces` x 10 spans of the ingest benchmark's generator (spread over the last ~2 hours) plus
-one trace of `--big-trace` spans through the real collector (`python -m collector`, OTLP/HTTP), starts
-the real dashboard (Streamlit) against it, and opens each page in Chromium (Playwright, the args of
-tests/conftest.py). A page counts as rendered when the app's script has finished
-(`data-test-script-state=notRunning`), its main element (a chart, the data grid, or for a trace
-the span tree) is visible, and no exception box is shown; the median of `--loads` fresh loads is
-reported. The big trace is also scrolled to its end (median time per wheel step). The baseline
-measured in the same run is the same page with 1% of the spans stored (`--skip-baseline` leaves it
-out). `--before DIR` also starts the dashboard of DIR/dashboard (an earlier copy of the package)
-against the same collector and alternates its loads with this one's, so the two are compared
-under the same machine load (keys `<page>_s_before`).
+one trace of `--big-trace` spans through the real collector (`python -m collector`, OTLP/HTTP),
+starts the real dashboard (Streamlit) against it, and opens each page in Chromium (Playwright, the
+args of tests/conftest.py). A page counts as rendered when the app's script has finished
+(`data-test-script-state=notRunning`), its main element (a chart, the data grid, or for a trace the
+span tree) is visible, and no exception box is shown; the median of `--loads` fresh loads is
+reported (`<page>_s`). `<page>_charts_drawn_s` is the time until, in addition, every chart on the
+page has drawn (plotly its SVG, ECharts its canvas). The big trace is also scrolled to its end
+(median time per wheel step). The baseline measured in the same run is the same page with 1% of the
+spans stored (`--skip-baseline` leaves it out). `--before DIR` also starts the dashboard of
+DIR/dashboard (an earlier copy of the package) against the same collector and alternates its loads
+with this one's, so the two are compared under the same machine load (keys `<page>_s_before`). `--db
+FILE` keeps the full run's spans in FILE and reuses them on the next run (the load is skipped when
+FILE already holds them; the generator's spans sit in the last few hours, so reuse it within the
+day). `--pages` measures a subset while iterating.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,7 +45,18 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from dashboard.launch import CHROMIUM_ARGS, streamlit_command, wait_until_ok  # noqa: E402
 
-MAIN = "[data-testid='stPlotlyChart'], [data-testid='data-grid-canvas'], [data-testid='stMetric']"
+MAIN = (
+    "[data-testid='stPlotlyChart'], [data-testid='stEChartsChart'], [data-testid='data-grid-canvas'], "
+    "[data-testid='stMetric']"
+)
+# Every chart on the page has drawn: plotly its SVG, ECharts its canvas (the page's script has finished).
+CHARTS_DRAWN = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+    const plotly = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
+    const echarts = [...document.querySelectorAll("[data-testid='stEChartsChart']")];
+    return plotly.every(c => c.querySelector(".main-svg")) && echarts.every(c => c.querySelector("canvas"));
+}"""
 
 
 def big_trace(spans: int) -> tuple[str, bytes]:
@@ -95,7 +111,8 @@ def start_dashboard(collector_url: str, log: Path, code: Path | None = None) -> 
     return proc, url
 
 
-def load_time(browser: Any, url: str, wait_text: str | None) -> float:
+def load_time(browser: Any, url: str, wait_text: str | None) -> tuple[float, float]:
+    """Seconds until the page has rendered (script finished, main element visible), and until its charts drew."""
     page = browser.new_page(viewport={"width": 1500, "height": 1200})
     try:
         started = time.perf_counter()
@@ -108,9 +125,11 @@ def load_time(browser: Any, url: str, wait_text: str | None) -> float:
             state="attached", timeout=60_000
         )
         elapsed = time.perf_counter() - started
+        page.wait_for_function(CHARTS_DRAWN, timeout=60_000, polling=20)
+        drawn = time.perf_counter() - started
         if page.get_by_test_id("stException").count():
             raise RuntimeError(f"{url} shows an exception box")
-        return elapsed
+        return elapsed, drawn
     finally:
         page.close()
 
@@ -147,20 +166,25 @@ def pages(big_id: str) -> dict[str, tuple[str, str | None]]:
     }
 
 
-def measure(browser: Any, bases: dict[str, str], big_id: str, loads: int) -> dict[str, float]:
+def measure(browser: Any, bases: dict[str, str], big_id: str, loads: int, only: list[str]) -> dict[str, float]:
     """Median load time per page and dashboard; the dashboards' loads alternate, so noise hits both."""
     out = {}
     for name, (path, text) in pages(big_id).items():
-        times: dict[str, list[float]] = {tag: [] for tag in bases}
+        if only and name not in only:
+            continue
+        times: dict[str, list[tuple[float, float]]] = {tag: [] for tag in bases}
         for base in bases.values():
             load_time(browser, base + path, text)  # warm-up (Streamlit session, caches)
         for _ in range(loads):
             for tag, base in bases.items():
                 times[tag].append(load_time(browser, base + path, text))
         for tag, got in times.items():
-            key = f"{name}_s" if tag == "now" else f"{name}_s_{tag}"
-            out[key] = round(statistics.median(got), 2)
-        print("  " + name + ": " + ", ".join(f"{t} {statistics.median(v):.2f} s" for t, v in times.items()), flush=True)
+            suffix = "" if tag == "now" else f"_{tag}"
+            out[f"{name}_s{suffix}"] = round(statistics.median(r for r, _ in got), 2)
+            out[f"{name}_charts_drawn_s{suffix}"] = round(statistics.median(d for _, d in got), 2)
+        shown = [f"{t} {out[f'{name}_s{sfx}']:.2f} s (charts drawn {out[f'{name}_charts_drawn_s{sfx}']:.2f})"
+                 for t, sfx in ((t, "" if t == "now" else f"_{t}") for t in times)]  # fmt: skip
+        print(f"  {name}: " + ", ".join(shown), flush=True)
     return out
 
 
@@ -176,33 +200,64 @@ def main() -> None:
         help="a tree with an earlier dashboard/ package, measured alongside (ratio in the same run)",
     )
     parser.add_argument("--skip-baseline", action="store_true", help="only the full volume, not the 1%% run")
+    parser.add_argument("--db", type=Path, default=None, help="keep (and reuse) the full run's DuckDB file here")
+    parser.add_argument("--pages", default="", help="comma-separated page names to measure (default: all)")
+    parser.add_argument(
+        "--collector-tree", type=Path, default=REPO, help="run the collector of this tree (default: this repo)"
+    )
     args = parser.parse_args()
+    wanted = [n for n in args.pages.split(",") if n]
+    unknown = set(wanted) - set(pages(""))
+    if unknown:
+        parser.error(f"unknown page(s) {sorted(unknown)}; choose from {sorted(pages(''))}")
     from playwright.sync_api import sync_playwright
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the servers it started
+
     big_id, big_body = big_trace(args.big_trace)
-    bodies, _ = build_bodies(args.traces, 1000)
+    built: list[bytes] = []
+
+    def bodies() -> list[bytes]:  # built only when a run has to load them (not when --db is reused)
+        if not built:
+            built.extend(build_bodies(args.traces, 1000)[0])
+        return built
+
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        small = bodies[: max(1, len(bodies) // 100)]
-        runs = (("baseline_1pct", small), ("full", bodies))
-        for label, sent in runs[1:] if args.skip_baseline else runs:
-            spans = sum(1000 for _ in sent) + args.big_trace
-            collector, curl = run_collector(Path(tmp) / f"{label}.duckdb", None)
+        for label in ("full",) if args.skip_baseline else ("baseline_1pct", "full"):
+            db = args.db if args.db is not None and label == "full" else Path(tmp) / f"{label}.duckdb"
+            marker = db.with_name(db.name + ".json")  # written once the load has finished
+            wanted_load = {"traces": args.traces, "big_trace": args.big_trace}
+            stored = json.loads(marker.read_text()) if db.exists() and marker.exists() else {}
+            reuse = {k: stored.get(k) for k in wanted_load} == wanted_load
+            if not reuse:  # a partial or different load: start from an empty file
+                marker.unlink(missing_ok=True)
+                for old in (db, db.with_name(db.name + ".wal")):
+                    old.unlink(missing_ok=True)
+            collector, curl = run_collector(db, None, args.collector_tree.resolve())
             dash = None
             before = None
             try:
-                t = time.perf_counter()
-                post_all(curl + "/v1/traces", [*sent, big_body], 4)
-                print(f"{label}: loaded ~{spans} spans in {time.perf_counter() - t:.0f} s", flush=True)
+                if reuse:
+                    spans = int(stored["spans"])
+                    print(f"{label}: reusing ~{spans} spans in {db}", flush=True)
+                else:
+                    sent = bodies() if label == "full" else bodies()[: max(1, len(bodies()) // 100)]
+                    spans = len(sent) * 1000 + args.big_trace
+                    t = time.perf_counter()
+                    post_all(curl + "/v1/traces", [*sent, big_body], 4)
+                    print(f"{label}: loaded ~{spans} spans in {time.perf_counter() - t:.0f} s", flush=True)
+                    marker.write_text(json.dumps({**wanted_load, "spans": spans}))
                 dash, url = start_dashboard(curl, Path(tmp) / f"{label}-streamlit.log")
                 bases = {"now": url}
                 if args.before is not None:
                     before, bases["before"] = start_dashboard(curl, Path(tmp) / f"{label}-before.log", args.before)
-                results[label] = {"spans": spans, **measure(browser, bases, big_id, args.loads)}
-                results[label]["trace_5000_spans_scroll_ms_per_step"] = round(
-                    scroll_time(browser, url + pages(big_id)["trace_5000_spans"][0]), 1
-                )
+                results[label] = {"spans": spans, **measure(browser, bases, big_id, args.loads, wanted)}
+                if not wanted or "trace_5000_spans" in wanted:
+                    results[label]["trace_5000_spans_scroll_ms_per_step"] = round(
+                        scroll_time(browser, url + pages(big_id)["trace_5000_spans"][0]), 1
+                    )
             finally:
                 for proc in (dash, before):
                     if proc is not None:

@@ -25,7 +25,7 @@ def failed_list(checkpoint_db: str) -> None:
     st.subheader("Failed tasks")
     st.caption(f"Tasks that did not succeed, from `{checkpoint_db}`. Pick one to replay it.")
     for i, t in enumerate(tasks[:50]):
-        c = st.columns([3, 2, 4, 1])
+        c = st.columns([3, 2, 4, 1.6], vertical_alignment="center")  # room for the whole "Replay" label
         c[0].markdown(f"**{t.task_id}** · {t.workflow}")
         c[1].markdown(components.status_badge("error", t.outcome))
         c[2].caption(t.detail[:160] + (f" (dead letter: {t.dead_letter_agent})" if t.dead_letter_agent else ""))

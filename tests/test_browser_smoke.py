@@ -44,7 +44,7 @@ def test_dashboard_shows_the_sample_traces(
         expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
         tasks = page.get_by_test_id("stMetric").filter(has_text="Tasks").get_by_test_id("stMetricValue")
         expect(tasks).to_have_text(re.compile(r"^[1-9][0-9,]*$"))
-        expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+        expect(page.get_by_test_id("stEChartsChart").first.locator("canvas")).to_be_visible()  # the Overview's charts
         no_exceptions(page)
         page.screenshot(path=str(artifacts_dir / "smoke-overview.png"), full_page=True)
 

@@ -7,7 +7,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, data, filters, theme
+from dashboard import charts_series, components, data, filters, theme
 from engine.semconv import RETRY_REASONS
 
 st.title("Agents")
@@ -70,7 +70,7 @@ def body() -> None:
     metrics_table(frame, by_workflow)
 
     charts_row = st.columns(3)
-    plots: tuple[tuple[str, charts.Unit, Literal["bar", "line"], str], ...] = (
+    plots: tuple[tuple[str, charts_series.Unit, Literal["bar", "line"], str], ...] = (
         ("latency_p95", "ms", "line", "p95 step latency"),
         ("retry_rate", "pct", "line", "Retry rate"),
         ("spend", "usd", "bar", "Spend"),
@@ -79,19 +79,16 @@ def body() -> None:
         series = data.query("timeseries", {**params, "metric": metric})
         if focus:
             series = series[series["group"] == focus]
-        with col:
-            st.plotly_chart(
-                charts.over_time(
-                    series,
-                    unit,
-                    title=title + (f" · {focus}" if focus else ""),
-                    dimension="agent",
-                    kind=kind,
-                    span_ns=(f.start_ns, f.end_ns),
-                    buckets=48,
-                ),
-                key=f"agent_chart_{metric}",
-            )
+        chart = charts_series.over_time(
+            series,
+            unit,
+            title=title + (f" · {focus}" if focus else ""),
+            dimension="agent",
+            kind=kind,
+            span_ns=(f.start_ns, f.end_ns),
+            buckets=48,
+        )
+        col.echarts_chart(chart, height=charts_series.HEIGHT, key=f"agent_chart_{metric}")
 
 
 def main() -> None:

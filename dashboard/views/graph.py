@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import agent_graph, components, data, filters, theme
+from dashboard import agent_graph, charts_graph, components, data, filters, theme
 
 st.title("Agent graph")
 
@@ -37,10 +37,12 @@ def body() -> None:
     nodes = data.query("agent_nodes", params)
     chosen = st.session_state.get("graph_metric")
     metric: agent_graph.NodeMetric = chosen if chosen in agent_graph.METRICS else "latency"
-    st.plotly_chart(agent_graph.figure(edges, nodes, metric), key="agent_graph")
+    chart = charts_graph.figure(edges, nodes, metric)
+    st.echarts_chart(chart.option, height=chart.height, key="agent_graph")
     st.caption(
         "Arrows are handoffs between consecutive agent steps in a run (retries are not handoffs); "
-        "dotted orange arrows go back to an earlier agent (loops). Node size = steps."
+        "dotted orange arrows go back to an earlier agent (loops). Node size = steps. "
+        "Hover a node or an arrow for its numbers."
     )
     if not nodes.empty:
         shown = pd.DataFrame(

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, data, filters, theme
+from dashboard import charts_series, components, data, filters, theme
 
 st.title("Overview")
 
@@ -29,29 +29,37 @@ def _value(row: pd.Series, key: str) -> float | None:
 
 
 def firing_alerts() -> None:
-    """The alerts firing now, worst first, each a line; the Alerts page has the rest."""
+    """The alerts firing now, worst first, one compact line each (at most 5); the Alerts page has the rest."""
     firing = data.alerts("firing")
     if firing.empty:
         return
     with st.container(border=True, key="overview_alerts"):
-        st.markdown(f"**:red[:material/notifications_active:] {len(firing)} alert(s) firing**")
-        for a in firing.head(5).itertuples():
-            st.markdown(f"- **{a.rule}** ({a.severity}) · {a.target}: {a.value:.4g} {a.comparison} {a.threshold:.4g}")
-        st.page_link("views/alerts.py", label="See all alerts", icon=":material/notifications:")
+        lines = [
+            f"**{a.rule}** ({a.severity}) · {a.target}: {a.value:.4g} {a.comparison} {a.threshold:.4g}"
+            for a in firing.head(5).itertuples()
+        ]
+        more = f" · {len(firing) - 5} more" if len(firing) > 5 else ""
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(
+            f":red[:material/notifications_active:] **{len(firing)} alert(s) firing**{more}  \n" + "  \n".join(lines)
+        )
+        right.page_link("views/alerts.py", label="See all alerts", icon=":material/notifications:")
 
 
 def headline() -> None:
-    firing_alerts()
     f = filters.current()
     params = {**f.params(), "buckets": 48}
     tasks_q = {**params, "metric": "tasks", "group_by": "workflow"}
     spend_q = {**params, "metric": "spend", "group_by": "agent"}
     failed_q = {**f.params(), "status": "error", "limit": 10}
-    data.prefetch([("overview", f.params()), ("overview", f.previous().params()),
-                   ("timeseries", tasks_q), ("timeseries", spend_q), ("traces", failed_q)])  # fmt: skip
+    # the slowest questions first (the range's overview and the failed-trace search), so the fifth,
+    # which waits for a free thread, is a quick one
+    data.prefetch([("overview", f.params()), ("traces", failed_q), ("overview", f.previous().params()),
+                   ("timeseries", tasks_q), ("timeseries", spend_q)])  # fmt: skip
     cur = data.query("overview", f.params()).iloc[0]
     if not cur["tasks"]:
         components.no_data(f.label)
+        firing_alerts()
         return
     prev = data.query("overview", f.previous().params()).iloc[0]
     st.caption(f"{f.label}, compared with the period of the same length before it.")
@@ -81,19 +89,16 @@ def headline() -> None:
             f"{p99 / avg:.0f}x the average. See **Costs** for the tasks behind it.",
             icon=":material/trending_up:",
         )
+    firing_alerts()  # after the numbers, so a long list never pushes them down
 
     left, right = st.columns(2)
     span = (f.start_ns, f.end_ns)
-    with left:
-        tasks = data.query("timeseries", tasks_q)
-        st.plotly_chart(
-            charts.over_time(tasks, "count", title="Tasks by workflow", dimension="workflow", span_ns=span, buckets=48)
-        )
-    with right:
-        spend = data.query("timeseries", spend_q)
-        st.plotly_chart(
-            charts.over_time(spend, "usd", title="Spend by agent", dimension="agent", span_ns=span, buckets=48)
-        )
+    tasks = charts_series.over_time(data.query("timeseries", tasks_q), "count", title="Tasks by workflow",
+                                    dimension="workflow", span_ns=span, buckets=48)  # fmt: skip
+    left.echarts_chart(tasks, height=charts_series.HEIGHT, key="overview_tasks")
+    spend = charts_series.over_time(data.query("timeseries", spend_q), "usd", title="Spend by agent",
+                                    dimension="agent", span_ns=span, buckets=48)  # fmt: skip
+    right.echarts_chart(spend, height=charts_series.HEIGHT, key="overview_spend")
 
     failed = data.query("traces", failed_q)
     st.subheader("Latest failed tasks")

@@ -48,9 +48,18 @@ def test_page_renders_in_chromium(
         page.goto(dashboard + path)
         expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
         expect(page.get_by_text(expect_text).first).to_be_visible()
-        if name in ("overview", "trace", "span", "agents", "costs", "graph"):
+        if name in ("trace", "span", "costs"):  # plotly: the waterfall, the cost charts
             expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
             expect(page.locator(".main-svg").first).to_be_visible()
+        if name in ("overview", "agents", "graph"):  # ECharts: every chart of the page has drawn its canvas
+            charts = page.get_by_test_id("stEChartsChart")
+            expect(charts).to_have_count({"overview": 2, "agents": 3, "graph": 1}[name])
+            for chart in charts.all():
+                expect(chart.locator("canvas")).to_be_visible()
+        if name == "graph":  # the drawn graph names its handoffs, the loop included (its accessible description)
+            graph = page.get_by_test_id("stEChartsChart")
+            expect(graph).to_have_attribute("aria-label", re.compile("writer → researcher: 1 handoffs \\(loop\\)"))
+            expect(graph).to_have_attribute("aria-label", re.compile("researcher → writer: 1 handoffs"))
         if name in ("overview", "traces", "agents", "costs"):  # the data grid has drawn its rows
             grid = page.get_by_test_id("data-grid-canvas").first
             expect(grid).to_have_attribute("width", re.compile(r"^[1-9][0-9]{2,}$"))

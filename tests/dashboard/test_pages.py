@@ -25,7 +25,13 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def charts(at: AppTest) -> list[dict[str, Any]]:
+    """The plotly figures of the page (the trace waterfall)."""
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def echarts(at: AppTest) -> list[dict[str, Any]]:
+    """The ECharts options of the page (time series, the agent graph)."""
+    return [json.loads(c.proto.spec) for c in at.get("echarts_chart")]
 
 
 def table(at: AppTest, key: str) -> Any:
@@ -41,8 +47,12 @@ def test_overview_shows_the_headline_numbers(app: AppRunner) -> None:
     assert m["Spend"] == "$0.0446"  # 0.0065 + 0.0016 + 0.0365, each call counted once
     assert m["Retry rate"] == "20.0%"  # 2 retried attempts of 10 agent attempts
     assert m["Latency p95"] == "4.7 s"
-    titles = [c["layout"]["title"]["text"] for c in charts(at)]
-    assert titles == ["Tasks by workflow", "Spend by agent"]
+    assert not charts(at)  # no plotly.js on the Overview: it is what made the page slow to draw
+    tasks, spend = echarts(at)
+    assert (tasks["title"]["text"], spend["title"]["text"]) == ("Tasks by workflow", "Spend by agent")
+    assert sum(p[1] for s in tasks["series"] for p in s["data"]) == 3  # every task counted once
+    assert {s["name"] for s in tasks["series"]} == {"support_triage", "due_diligence"}
+    assert round(sum(p[1] for s in spend["series"] for p in s["data"]), 4) == 0.0446
     failed = at.dataframe[0].value
     assert list(failed["Trace"]) == [TRIAGE_FAILED[:12]] and list(failed["Status"]) == ["failed"]
 
@@ -108,15 +118,19 @@ def test_agents_page_reports_retries_by_reason(app: AppRunner) -> None:
     assert rows.loc["responder", "First-attempt success"] == 0.0
     assert rows.loc["responder", "Top error"] == "TimeoutError"
     assert rows.loc["researcher", "Steps"] == 2 and rows.loc["classifier", "Retry rate"] == 0.0
-    assert len(charts(at)) == 3
+    titles = [c["title"]["text"] for c in echarts(at)]
+    assert titles == ["p95 step latency", "Retry rate", "Spend"] and not charts(at)
+    retry = echarts(at)[1]
+    assert retry["yAxis"]["axisLabel"]["formatter"] == "{value}%"  # rates are charted in percent
+    assert all(0 <= p[1] <= 100 for s in retry["series"] for p in s["data"] if p[1] is not None)
 
 
 def test_agents_page_links_to_the_agents_traces(app: AppRunner) -> None:
     at = app("agents", agent="responder")
     links = {p.proto.label: p.proto.page for p in at.get("page_link")}
     assert "Failed traces of responder" in links
-    spend = next(c for c in charts(at) if c["layout"]["title"]["text"].startswith("Spend"))
-    assert {t["name"] for t in spend["data"]} == {"responder"}
+    spend = next(c for c in echarts(at) if c["title"]["text"].startswith("Spend"))
+    assert {s["name"] for s in spend["series"]} == {"responder"}
 
 
 def test_costs_page_shows_spend_tail_and_retry_cost(app: AppRunner) -> None:
@@ -133,13 +147,21 @@ def test_costs_page_shows_spend_tail_and_retry_cost(app: AppRunner) -> None:
 
 def test_graph_page_draws_the_loop_of_a_workflow(app: AppRunner) -> None:
     at = app("graph", graph_wf="due_diligence", graph_metric="success")
-    (fig,) = charts(at)
-    hovers = [t.get("hovertext") for t in fig["data"] if t.get("mode") == "lines"]
+    assert not charts(at)
+    (fig,) = echarts(at)
+    (graph,) = fig["series"]
+    hovers = [link["tooltip"]["formatter"] for link in graph["links"]]
     assert "writer → researcher: 1 handoffs (loop)" in hovers
     assert "researcher → writer: 1 handoffs" in hovers
-    nodes = next(t for t in fig["data"] if t.get("mode") == "markers+text" and "researcher" in t["text"])
-    assert set(nodes["text"]) == {"researcher", "writer"}
-    assert nodes["marker"]["cmin"] == 0.0 and nodes["marker"]["cmax"] == 1.0  # success rate scale
+    loop = next(link for link in graph["links"] if link["source"] == "writer" and link["target"] == "researcher")
+    assert loop["lineStyle"]["type"] == "dotted" and loop["label"]["formatter"] == "{c}" and loop["value"] == 1
+    agents = {n["name"]: n for n in graph["data"] if n["name"] not in ("__start__", "__end__")}
+    assert set(agents) == {"researcher", "writer"}
+    (scale,) = fig["visualMap"]
+    assert scale["min"] == 0.0 and scale["max"] == 1.0  # success rate scale
+    # each node is coloured by its success rate on that scale: both agents succeeded every step, so green
+    assert {n: a["itemStyle"]["color"] for n, a in agents.items()} == {"researcher": "#1a9850", "writer": "#1a9850"}
+    assert all("success 100.0%" in a["tooltip"]["formatter"] for a in agents.values())
 
 
 def test_pages_explain_how_to_start_when_the_collector_is_down(app_at: Any) -> None:

@@ -1,0 +1,114 @@
+"""Time series as ECharts options (`st.echarts_chart`), in the dashboard's colours and units.
+
+ECharts draws a page's charts in a fraction of the time plotly.js takes to load in the browser
+(docs/BENCHMARKS.md, "Dashboard speed work"), so the Overview and Agents pages use it; the trace
+waterfall stays plotly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final, Literal
+
+import pandas as pd
+
+from dashboard import theme
+
+Unit = Literal["usd", "count", "ms", "pct", "tokens"]
+Option = dict[str, Any]  # an ECharts option object, as st.echarts_chart takes it
+HEIGHT: Final = 320
+
+# Tooltip number formats (Streamlit's `valueFormatter`) and y-axis label templates per unit.
+# Rates are charted in percent (x100), so the axis can say "%" without a JavaScript formatter.
+VALUE_FORMAT: Final[dict[Unit, str]] = {
+    "usd": "$%.4f",
+    "count": "localized",
+    "ms": "%.0f ms",
+    "pct": "%.1f%%",
+    "tokens": "localized",
+}
+AXIS_LABEL: Final[dict[Unit, str]] = {
+    "usd": "${value}",
+    "count": "{value}",
+    "ms": "{value} ms",
+    "pct": "{value}%",
+    "tokens": "{value}",
+}
+
+
+def group_color(dimension: str, group: str) -> str:
+    """Agents keep their colour; a workflow, model or service gets a stable one from its name."""
+    if dimension == "status":
+        return theme.status_color(group)
+    return theme.color_of(dimension, group)
+
+
+def top_groups(frame: pd.DataFrame, top: int, fold_rest: bool) -> tuple[pd.DataFrame, list[str]]:
+    """The `top` groups by total value; with `fold_rest` the others are summed into 'other'."""
+    totals = frame.groupby("group")["value"].sum().sort_values(ascending=False)
+    keep = [str(g) for g in totals.index[:top]]
+    frame = frame.assign(group=frame["group"].astype(str))
+    if fold_rest and len(totals) > top:
+        other = frame[~frame["group"].isin(keep)].groupby("bucket_start_ns", as_index=False)["value"].sum()
+        other["group"] = "other"
+        return pd.concat([frame[frame["group"].isin(keep)], other], ignore_index=True), [*keep, "other"]
+    return frame[frame["group"].isin(keep)], keep
+
+
+def _number(value: object) -> float | None:
+    v = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(v) else v
+
+
+def over_time(
+    frame: pd.DataFrame,
+    unit: Unit,
+    *,
+    title: str,
+    dimension: str = "none",
+    kind: Literal["bar", "line"] = "bar",
+    top: int = 8,
+    span_ns: tuple[int, int] | None = None,
+    buckets: int | None = None,
+) -> Option:
+    """A `timeseries` answer as stacked bars (additive metrics) or lines (rates, percentiles).
+
+    With `span_ns` (the query's start and end) and `buckets`, each point sits at its bucket's
+    middle and the x axis shows the whole range, so a quiet range looks quiet.
+    """
+    series: list[Option] = []
+    scale = 100.0 if unit == "pct" else 1.0
+    if not frame.empty:
+        shown, groups = top_groups(frame, top, fold_rest=kind == "bar")
+        # the collector's bucket width (ceil(range / buckets)); bars fill empty buckets with 0
+        step_ns = -(-(span_ns[1] - span_ns[0]) // buckets) if span_ns and buckets else 0
+        grid = [span_ns[0] + i * step_ns for i in range(buckets)] if span_ns and buckets and kind == "bar" else []
+        for group in groups:
+            part = shown[shown["group"] == group]
+            values = {int(t): _number(y) for t, y in zip(part["bucket_start_ns"], part["value"], strict=True)}
+            starts = sorted(set(values) | set(grid))
+            points = [
+                [(t + step_ns // 2) // 1_000_000, None if (v := values.get(t, 0.0)) is None else v * scale]
+                for t in starts
+            ]
+            color = theme.MUTED if group == "other" else group_color(dimension, group)
+            one: Option = {"name": "all" if dimension == "none" else group, "type": kind, "data": points,
+                           "itemStyle": {"color": color}}  # fmt: skip
+            if kind == "bar":
+                one.update(stack="total", barCategoryGap="10%")
+            else:
+                one.update(symbolSize=5, lineStyle={"width": 2, "color": color})
+            series.append(one)
+    x_axis: Option = {"type": "time"}
+    if span_ns:
+        x_axis.update(min=span_ns[0] // 1_000_000, max=span_ns[1] // 1_000_000)
+    return {
+        "animation": False,  # drawn at once: no half-grown bars in a screenshot, less work in the browser
+        "title": {"text": title, "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "axis", "valueFormatter": VALUE_FORMAT[unit]},
+        "legend": {"show": dimension != "none", "bottom": 0, "type": "scroll"},
+        "grid": {"left": 8, "right": 16, "top": 44, "bottom": 36 if dimension != "none" else 8, "containLabel": True},
+        "xAxis": x_axis,
+        "yAxis": {"type": "value", "min": 0, "axisLabel": {"formatter": AXIS_LABEL[unit]}},
+        "series": series,
+    }

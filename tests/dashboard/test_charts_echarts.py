@@ -1,0 +1,126 @@
+"""The ECharts options of the Overview, Agents and Graph pages: what a reader of the chart sees."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from dashboard import charts_graph, charts_series
+
+HOUR_NS = 3_600_000_000_000
+
+
+def series_frame(rows: list[tuple[int, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["bucket_start_ns", "group", "value"])
+
+
+def test_bars_keep_the_top_groups_and_fold_the_rest_into_other() -> None:
+    rows = [(0, f"agent-{i}", float(10 - i)) for i in range(10)] + [(HOUR_NS, "agent-9", 5.0)]
+    option = charts_series.over_time(
+        series_frame(rows), "usd", title="Spend", dimension="agent", top=3, span_ns=(0, 2 * HOUR_NS), buckets=2
+    )
+    names = [s["name"] for s in option["series"]]
+    assert names == ["agent-0", "agent-1", "agent-2", "other"]
+    other = option["series"][-1]["data"]
+    # the 7 folded agents in the first bucket (7+6+...+1 = 28) and agent-9 alone in the second
+    assert sorted(other) == [[HOUR_NS // 2 // 1_000_000, 28.0], [3 * HOUR_NS // 2 // 1_000_000, 5.0]]
+    # a bucket without spend is a zero-height bar, so every bar is one bucket wide
+    assert option["series"][0]["data"] == [[HOUR_NS // 2 // 1_000_000, 10.0], [3 * HOUR_NS // 2 // 1_000_000, 0.0]]
+    assert all(s["stack"] == "total" for s in option["series"])  # stacked: the bars add up to the total
+    assert option["xAxis"]["min"] == 0 and option["xAxis"]["max"] == 2 * HOUR_NS // 1_000_000
+    assert option["tooltip"]["valueFormatter"] == "$%.4f"
+    json.dumps(option, allow_nan=False)  # what st.echarts_chart accepts: plain JSON, no NaN
+
+
+def test_rate_lines_are_drawn_in_percent_and_missing_points_stay_gaps() -> None:
+    rows = [(0, "a", 0.25), (HOUR_NS, "a", float("nan")), (0, "b", 0.5)]
+    option = charts_series.over_time(series_frame(rows), "pct", title="Retry rate", dimension="agent", kind="line")
+    by_name = {s["name"]: s["data"] for s in option["series"]}
+    assert by_name == {"a": [[0, 25.0], [HOUR_NS // 1_000_000, None]], "b": [[0, 50.0]]}
+    assert option["yAxis"]["axisLabel"]["formatter"] == "{value}%"
+    assert all(s["type"] == "line" for s in option["series"])
+
+
+def test_an_empty_answer_draws_empty_axes_over_the_range() -> None:
+    option = charts_series.over_time(series_frame([]), "count", title="Tasks", span_ns=(0, HOUR_NS), buckets=4)
+    assert option["series"] == [] and option["xAxis"]["max"] == HOUR_NS // 1_000_000
+    assert option["legend"]["show"] is False
+
+
+def test_graph_marks_back_edges_and_self_loops_as_loops() -> None:
+    edges = pd.DataFrame(
+        {
+            "source": ["__start__", "researcher", "writer", "writer", "researcher"],
+            "target": ["researcher", "writer", "researcher", "writer", "__end__"],
+            "count": [3, 3, 2, 1, 3],
+        }
+    )
+    chart = charts_graph.figure(edges, pd.DataFrame(), "latency")
+    graph, rings = chart.option["series"]
+    loops = {link["tooltip"]["formatter"] for link in graph["links"] if link["lineStyle"]["type"] == "dotted"}
+    assert loops == {"writer → researcher: 2 handoffs (loop)"}
+    # writer -> writer: a dotted ring just above the writer node, labelled with its count
+    (ring,) = rings["data"]
+    writer = next(n for n in graph["data"] if n["name"] == "writer")
+    assert ring["tooltip"]["formatter"] == "writer → writer: 1 handoffs (loop)" and ring["label"]["formatter"] == "1"
+    assert ring["value"][0] == writer["value"][0] and ring["value"][1] > writer["value"][1]
+    assert ring["itemStyle"]["borderType"] == "dotted"
+    assert not any(link["source"] == link["target"] for link in graph["links"])
+    assert "writer → writer: 1 handoffs (loop)" in chart.option["aria"]["label"]["description"]
+    x = {n["name"]: n["value"][0] for n in graph["data"]}
+    assert x["__start__"] < x["researcher"] < x["writer"] < x["__end__"]  # layered left to right
+    assert chart.option["visualMap"] == []  # no stats: no colour scale to explain
+    assert chart.height >= 360
+
+
+def test_sideways_edges_are_not_loops() -> None:
+    edges = pd.DataFrame(
+        {
+            "source": ["__start__", "__start__", "security", "critic"],
+            "target": ["security", "critic", "critic", "__end__"],
+            "count": [5, 5, 2, 5],
+        }
+    )
+    (graph,) = charts_graph.figure(edges, pd.DataFrame(), "cost").option["series"]  # no self-loop: no rings
+    sideways = next(link for link in graph["links"] if link["source"] == "security")
+    assert sideways["tooltip"]["formatter"] == "security → critic: 2 handoffs"
+    assert sideways["lineStyle"]["type"] == "solid"
+
+
+def test_nodes_are_coloured_by_the_chosen_metric_on_its_scale() -> None:
+    edges = pd.DataFrame({"source": ["__start__", "a"], "target": ["a", "b"], "count": [4, 4]})
+    nodes = pd.DataFrame(
+        {
+            "agent_name": ["a", "b"],
+            "invocations": [4, 4],
+            "attempts": [4, 6],
+            "success_rate": [1.0, 0.5],
+            "retry_rate": [0.0, 0.33],
+            "p95_ms": [100.0, 400.0],
+            "cost_usd": [0.01, 0.02],
+        }
+    )
+    chart = charts_graph.figure(edges, nodes, "latency")
+    colours = {n["name"]: n["itemStyle"]["color"] for n in chart.option["series"][0]["data"]}
+    scale_colours = charts_graph.SCALES["bad_high"]
+    assert colours["b"] == scale_colours[2]  # the slowest agent is the top of the scale
+    assert colours["a"] == charts_graph.shade(scale_colours, 0.25) != scale_colours[0]  # 100 of 400 ms
+    (scale,) = chart.option["visualMap"]
+    assert (scale["min"], scale["max"]) == (0.0, 400.0) and scale["text"][0] == "p95 latency 400 ms"
+    hover = next(n for n in chart.option["series"][0]["data"] if n["name"] == "b")["tooltip"]["formatter"]
+    assert "4 steps, 6 attempts" in hover and "p95 400 ms" in hover
+    success = charts_graph.figure(edges, nodes, "success").option["series"][0]["data"]
+    assert {n["name"]: n["itemStyle"]["color"] for n in success}["a"] == charts_graph.SCALES["good_high"][2]
+
+
+def test_shade_runs_through_the_three_stops() -> None:
+    stops = ("#000000", "#808080", "#ffffff")
+    assert [charts_graph.shade(stops, at) for at in (-1.0, 0.0, 0.5, 1.0, 2.0)] == [
+        "#000000",
+        "#000000",
+        "#808080",
+        "#ffffff",
+        "#ffffff",
+    ]
+    assert charts_graph.shade(stops, 0.25) == "#404040"
