@@ -49,7 +49,7 @@ class CollectorConfig:
     grpc_port: int | None = _setting(None, "also serve OTLP/gRPC on this port (off when unset; 0 = free port)")
     ingest_workers: int | None = _setting(
         None,
-        "processes that decode large request bodies (unset: one per core past the first, at most 4; 0: decode "
+        "processes that decode large request bodies (unset: one per core, at most 4, none on 1 core; 0: decode "
         "in the server process)",
     )
     redact_rules_path: str | None = _setting(

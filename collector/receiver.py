@@ -50,9 +50,11 @@ class Accepted:
 
 
 def default_workers() -> int:
-    """Decode worker processes when the `ingest_workers` setting is unset: one per core past the first
-    (capped at 4), so a 1-core machine keeps everything in-process."""
-    return min(4, max(0, (os.cpu_count() or 1) - 1))
+    """Decode worker processes when the `ingest_workers` setting is unset: one per core (at most 4),
+    none on a 1-core machine. The server process mostly waits on DuckDB, so on 2 cores two workers
+    beat one (22,600 vs 20,100 spans/s on a quiet machine, docs/BENCHMARKS.md)."""
+    cores = os.cpu_count() or 1
+    return min(4, cores) if cores > 1 else 0
 
 
 class Receiver:

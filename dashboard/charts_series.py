@@ -112,3 +112,52 @@ def over_time(
         "yAxis": {"type": "value", "min": 0, "axisLabel": {"formatter": AXIS_LABEL[unit]}},
         "series": series,
     }
+
+
+QUANTILE_MARKS: Final = ((0.5, "dotted", "#4b5563"), (0.95, "dashed", "#4b5563"), (0.99, "solid", theme.ERROR_COLOR))
+
+
+def distribution(values: pd.Series, *, title: str, bins: int = 40) -> Option:
+    """A histogram of cost per task (USD) with its p50, p95 and p99 marked, as an ECharts option."""
+    v = values.astype(float).dropna()
+    lo, hi = (float(v.min()), float(v.max())) if len(v) else (0.0, 0.0)
+    width = (hi - lo) / bins if hi > lo else max(hi, 1e-9)
+    counts = [0] * bins
+    for x in v:
+        counts[min(int((x - lo) / width), bins - 1) if hi > lo else 0] += 1
+    bars = [[lo + (i + 0.5) * width, n] for i, n in enumerate(counts) if n]
+    marks = [
+        {
+            "xAxis": float(v.quantile(q)),
+            "name": f"p{int(q * 100)} {theme.usd(float(v.quantile(q)))}",
+            "lineStyle": {"type": style, "color": color},
+            "label": {"formatter": "{b}", "position": "insideEndTop"},
+        }
+        for q, style, color in (QUANTILE_MARKS if len(v) else ())
+    ]
+    return {
+        "animation": False,
+        "title": {"text": title, "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "item", "formatter": "{c0} tasks"},
+        "grid": {"left": 8, "right": 24, "top": 44, "bottom": 8, "containLabel": True},
+        "xAxis": {
+            "type": "value",
+            "name": "cost per task",
+            "nameLocation": "middle",
+            "nameGap": 28,
+            "axisLabel": {"formatter": AXIS_LABEL["usd"]},
+            "min": lo,
+            "max": lo + bins * width,
+        },
+        "yAxis": {"type": "value", "name": "tasks", "min": 0, "minInterval": 1},
+        "series": [
+            {
+                "name": "tasks",
+                "type": "bar",
+                "data": bars,
+                "barWidth": "90%",
+                "itemStyle": {"color": "#0072B2"},
+                "markLine": {"symbol": "none", "silent": True, "data": marks},
+            }
+        ],
+    }

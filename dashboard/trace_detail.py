@@ -110,7 +110,7 @@ def _summary(spans: pd.DataFrame) -> None:
     workflow = spans["workflow_name"].dropna()
     st.subheader(f"{workflow.iloc[0] if not workflow.empty else head['name']}")
     duration = (int(spans["end_ns"].max()) - int(spans["start_ns"].min())) / 1e6
-    cols = st.columns(6)
+    cols = st.columns([1.6, 1, 1, 1, 1, 1])  # room for "dead_letter" / "incomplete" in the status
     cols[0].metric("Status", components.status_badge("error" if status in ("failed", "error") else "ok", status))
     cols[1].metric("Duration", theme.duration(duration))
     cols[2].metric("Cost", theme.usd(counted["cost_usd"].sum()))

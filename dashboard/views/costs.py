@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, components, data, filters, theme
+from dashboard import charts_series, components, data, filters, theme
 
 st.title("Costs")
 DIMENSIONS = {"workflow": "Workflow", "agent": "Agent", "model": "Model"}
-
-
-def distribution(tasks: pd.DataFrame) -> go.Figure:
-    costs = tasks["cost_usd"].astype(float)
-    fig = go.Figure(go.Histogram(x=costs, nbinsx=40, marker_color="#0072B2", hovertemplate="$%{x}<br>%{y} tasks"))
-    for i, (q, dash) in enumerate(((0.5, "dot"), (0.95, "dash"), (0.99, "solid"))):
-        value = float(costs.quantile(q))
-        fig.add_vline(x=value, line_dash=dash, line_color=theme.ERROR_COLOR if q == 0.99 else "#4b5563",
-                      annotation_text=f"p{int(q * 100)} {theme.usd(value)}", annotation_position="top left",
-                      annotation_yshift=-16 * i)  # fmt: skip
-    fig.update_xaxes(title="cost per task", tickprefix="$")
-    fig.update_yaxes(title="tasks")
-    return charts.layout(fig, "Cost per task", height=340)
 
 
 def body() -> None:
@@ -48,15 +34,16 @@ def body() -> None:
                    delta_color="off", delta_arrow="off", border=True)  # fmt: skip
 
     series = data.query("timeseries", series_q)
-    fig = charts.over_time(
+    spend = charts_series.over_time(
         series, "usd", title=f"Spend by {dim}", dimension=dim, span_ns=(f.start_ns, f.end_ns), buckets=48
     )
-    st.plotly_chart(fig, key="spend_over_time")
+    st.echarts_chart(spend, height=charts_series.HEIGHT, key="spend_over_time")
 
     left, right = st.columns(2)
     with left:
         if len(costs):
-            st.plotly_chart(distribution(tasks), key="cost_distribution")
+            chart = charts_series.distribution(costs, title="Cost per task")
+            st.echarts_chart(chart, height=340, key="cost_distribution")
     with right:
         st.markdown(f"##### Spend by {DIMENSIONS[dim].lower()}")
         shown = pd.DataFrame(

@@ -48,12 +48,12 @@ def test_page_renders_in_chromium(
         page.goto(dashboard + path)
         expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
         expect(page.get_by_text(expect_text).first).to_be_visible()
-        if name in ("trace", "span", "costs"):  # plotly: the waterfall, the cost charts
+        if name in ("trace", "span"):  # plotly: the waterfall
             expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
             expect(page.locator(".main-svg").first).to_be_visible()
-        if name in ("overview", "agents", "graph"):  # ECharts: every chart of the page has drawn its canvas
+        if name in ("overview", "agents", "graph", "costs"):  # ECharts: every chart of the page has drawn its canvas
             charts = page.get_by_test_id("stEChartsChart")
-            expect(charts).to_have_count({"overview": 2, "agents": 3, "graph": 1}[name])
+            expect(charts).to_have_count({"overview": 2, "agents": 3, "graph": 1, "costs": 2}[name])
             for chart in charts.all():
                 expect(chart.locator("canvas")).to_be_visible()
         if name == "graph":  # the drawn graph names its handoffs, the loop included (its accessible description)

@@ -103,9 +103,6 @@ def test_graph_layout_puts_agents_in_layers_and_end_last() -> None:
     )
     lay = agent_graph.layered(edges)
     assert lay.layer == {"__start__": 0, "researcher": 1, "writer": 2, "__end__": 3}
-    fig = agent_graph.figure(edges, pd.DataFrame(), "latency")
-    loops = [t for t in fig.data if t.mode == "lines" and "(loop)" in (t.hovertext or "")]
-    assert [t.hovertext for t in loops] == ["writer → researcher: 2 handoffs (loop)"]
 
 
 def test_settings_come_from_the_environment_with_defaults() -> None:
@@ -117,15 +114,3 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
     assert (s.collector_url, s.token, s.refresh_s) == ("http://c:9", "t", 0.0)
 
 
-def test_only_edges_back_to_an_earlier_or_the_same_agent_are_loops() -> None:
-    edges = pd.DataFrame(
-        {
-            "source": ["__start__", "__start__", "security", "critic", "critic"],
-            "target": ["security", "critic", "critic", "critic", "__end__"],
-            "count": [5, 5, 2, 3, 5],
-        }
-    )
-    fig = agent_graph.figure(edges, pd.DataFrame(), "cost")
-    hovers = {t.hovertext for t in fig.data if t.mode == "lines"}
-    assert "security → critic: 2 handoffs" in hovers  # same layer, sideways: not a loop
-    assert "critic → critic: 3 handoffs (loop)" in hovers
