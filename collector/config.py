@@ -39,6 +39,11 @@ class CollectorConfig:
     queue_max_spans: int = _setting(50_000, "spans queued or being written before ingest answers 503")
     batch_max_spans: int = _setting(10_000, "most spans committed in one DuckDB transaction")
     flush_interval_ms: int = _setting(10, "longest wait to fill a batch before committing it")
+    checkpoint_mb: int = _setting(
+        64,
+        "DuckDB writes its WAL into the file each time the WAL passes this size: larger is faster ingest, more "
+        "memory and a longer replay after a crash",
+    )
     memory_limit_mb: int = _setting(
         1024,
         "DuckDB's memory for the store (its cache of the file, checkpoints, query work; larger queries spill to "
@@ -99,6 +104,8 @@ class CollectorConfig:
         for name in ("max_body_bytes", "queue_max_spans", "batch_max_spans"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 16 <= self.checkpoint_mb <= 4096:
+            raise ConfigError(f"checkpoint_mb must be between 16 and 4096 (MB), got {self.checkpoint_mb}")
         if self.memory_limit_mb < 128:
             raise ConfigError(f"memory_limit_mb must be at least 128 (MB), got {self.memory_limit_mb}")
         if self.flush_interval_ms < 0:

@@ -65,7 +65,7 @@ class CollectorServer:
         redactor = Redactor.from_config(
             Path(config.redact_rules_path) if config.redact_rules_path else None, include_pii=config.redact_pii
         )
-        store = Store(config.db_path, memory_limit_mb=config.memory_limit_mb)
+        store = Store(config.db_path, memory_limit_mb=config.memory_limit_mb, checkpoint_mb=config.checkpoint_mb)
         metrics = Metrics()
         try:  # before the writer starts: the alert service takes its cursor from the store's connection
             ensure_tables(store.conn)

@@ -42,8 +42,10 @@ _COLS: Final = ", ".join(COLUMN_NAMES)
 # DuckDB checkpoints (writes the WAL into compressed row groups) each time the WAL passes this size.
 # Its default, 16 MB, is ~16,000 of our spans, so the last, partly filled row group is rewritten many
 # times over; 64 MB made Arrow inserts 1.5x faster and the file ~30% smaller (docs/BENCHMARKS.md),
-# for up to 64 MB more memory and WAL to replay after a crash. Durability is unchanged.
-CHECKPOINT_THRESHOLD: Final = "64MB"
+# for up to 64 MB more memory and WAL to replay after a crash. Durability is unchanged. The
+# collector's `checkpoint_mb` setting overrides it.
+CHECKPOINT_MB: Final = 64
+CHECKPOINT_THRESHOLD: Final = f"{CHECKPOINT_MB}MB"
 
 # Migrations: MIGRATIONS[v] moves a file from schema version v to v + 1 (inside one transaction).
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
@@ -85,7 +87,12 @@ def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
 
 class Store:
     def __init__(
-        self, path: str | Path, migrations: Mapping[int, Migration] = MIGRATIONS, *, memory_limit_mb: int | None = None
+        self,
+        path: str | Path,
+        migrations: Mapping[int, Migration] = MIGRATIONS,
+        *,
+        memory_limit_mb: int | None = None,
+        checkpoint_mb: int = CHECKPOINT_MB,
     ) -> None:
         self.path = str(path)
         self.migrations = migrations
@@ -106,7 +113,7 @@ class Store:
         self._cursor_lock = threading.Lock()
         self._reader_root = self.conn.cursor()
         try:
-            self.conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            self.conn.execute(f"SET checkpoint_threshold = '{int(checkpoint_mb)}MB'")
             if memory_limit_mb is not None:  # DuckDB's default is 80% of RAM, and its cache of the file grows to it
                 self.conn.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
             self.migrate()

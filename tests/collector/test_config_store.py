@@ -48,6 +48,7 @@ def test_env_then_flags() -> None:
         ({"prices_path": "/nonexistent/prices.toml"}, "is not a file"),
         ({"query_timeout_s": 0}, "query_timeout_s must be positive"),
         ({"memory_limit_mb": 16}, "memory_limit_mb must be at least 128"),
+        ({"checkpoint_mb": 8}, "checkpoint_mb must be between 16 and 4096"),
     ],
 )
 def test_validate_says_what_to_fix(changes: dict[str, object], message: str) -> None:
@@ -113,13 +114,17 @@ def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
     Store(tmp_path / "one.duckdb").close()
 
 
-def test_the_collector_bounds_duckdb_memory(tmp_path: Path) -> None:
+def test_the_collector_bounds_duckdb_memory_and_sets_its_checkpoint_size(tmp_path: Path) -> None:
     """DuckDB's default memory limit is 80% of RAM, and its cache of the file grows toward it."""
-    config = CollectorConfig(db_path=str(tmp_path / "m.duckdb"), port=0, memory_limit_mb=300)
+    config = CollectorConfig(db_path=str(tmp_path / "m.duckdb"), port=0, memory_limit_mb=300, checkpoint_mb=200)
+    names = ("memory_limit", "checkpoint_threshold")
     with CollectorServer(config) as server:
-        limit = server.services.store.conn.execute("SELECT current_setting('memory_limit')").fetchone()
-    with duckdb.connect() as plain:  # DuckDB's own spelling of 300 MB (it differs between versions)
+        conn = server.services.store.conn
+        applied = [conn.execute(f"SELECT current_setting('{n}')").fetchone() for n in names]
+    with duckdb.connect() as plain:  # DuckDB's own spelling of these sizes (it differs between versions)
+        default = [plain.execute(f"SELECT current_setting('{n}')").fetchone() for n in names]
         plain.execute("SET memory_limit = '300MB'")
-        expected = plain.execute("SELECT current_setting('memory_limit')").fetchone()
-        default = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()
-    assert limit == expected != default
+        plain.execute("SET checkpoint_threshold = '200MB'")
+        expected = [plain.execute(f"SELECT current_setting('{n}')").fetchone() for n in names]
+    assert applied == expected
+    assert all(a != d for a, d in zip(applied, default, strict=True))
