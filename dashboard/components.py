@@ -58,6 +58,7 @@ def guarded(body: Callable[[], None]) -> None:
 # Column formats shared by every table, so money and rates read the same on every page.
 USD_COLUMN = st.column_config.NumberColumn(format="$%.4f")
 PERCENT_COLUMN = st.column_config.NumberColumn(format="percent")
+PERCENT_BAR_COLUMN = st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)  # a 0-1 share
 
 TRACES_PAGE = "views/traces.py"
 REPLAY_PAGE = "views/replay.py"

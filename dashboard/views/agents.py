@@ -39,12 +39,11 @@ def metrics_table(frame: pd.DataFrame, by_workflow: bool) -> None:
             "Top error": frame["top_error_type"].fillna(""),
         }
     )
-    pct = st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)
     st.dataframe(
         shown,
         hide_index=True,
         column_config={
-            "First-attempt success": pct,
+            "First-attempt success": components.PERCENT_BAR_COLUMN,
             "Retry rate": components.PERCENT_COLUMN,
             "Error rate": components.PERCENT_COLUMN,
             "Cost": components.USD_COLUMN,

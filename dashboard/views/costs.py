@@ -63,7 +63,7 @@ def body() -> None:
             column_config={
                 "Cost": components.USD_COLUMN,
                 "Retry cost": components.USD_COLUMN,
-                "Share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                "Share": components.PERCENT_BAR_COLUMN,
                 "Tokens in": st.column_config.NumberColumn(format="localized"),
                 "Tokens out": st.column_config.NumberColumn(format="localized"),
             },

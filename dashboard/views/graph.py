@@ -61,7 +61,7 @@ def body() -> None:
             shown,
             hide_index=True,
             column_config={
-                "Success rate": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                "Success rate": components.PERCENT_BAR_COLUMN,
                 "First-attempt success": components.PERCENT_COLUMN,
                 "Retry rate": components.PERCENT_COLUMN,
                 "Cost": components.USD_COLUMN,
