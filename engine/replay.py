@@ -40,7 +40,7 @@ from engine.replay_validate import check_prompt_overrides, check_state_update
 from engine.runner import default_provider
 from engine.semconv import PROVIDER_SIMULATED
 from engine.telemetry import engine_tracer, make_tracer_provider
-from engine.telemetry import shutdown as shutdown_provider
+from engine.telemetry import release as release_provider
 from engine.workflows import get_workflow
 
 
@@ -124,7 +124,4 @@ def replay(
             )
     finally:
         ledger.close()
-        if owned:
-            shutdown_provider(tp)
-        else:
-            tp.force_flush(timeout_millis=3000)
+        release_provider(tp, owned)

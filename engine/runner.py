@@ -31,7 +31,7 @@ from engine.providers.base import Provider
 from engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
 from engine.semconv import PROVIDER_SIMULATED
 from engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
-from engine.telemetry import shutdown as shutdown_provider
+from engine.telemetry import release as release_provider
 from engine.workflows import get_workflow
 
 __all__ = ["RunSummary", "TaskResult", "default_provider", "run_tasks", "task_id_for"]
@@ -145,10 +145,7 @@ def run_tasks(
                         on_progress(res)
     finally:
         ledger.close()
-        if owned:
-            shutdown_provider(tp)
-        else:
-            tp.force_flush(timeout_millis=3000)
+        release_provider(tp, owned)
     summary.tasks.sort(key=lambda t: t.task_id)
     return summary
 

@@ -87,6 +87,15 @@ def shutdown(provider: TracerProvider) -> None:
     provider.shutdown()
 
 
+def release(provider: TracerProvider, owned: bool) -> None:
+    """After a run: shut down a provider the run made itself; only flush one the caller passed in
+    (the caller keeps using it, e.g. a test's in-memory exporter)."""
+    if owned:
+        shutdown(provider)
+    else:
+        provider.force_flush(timeout_millis=SHUTDOWN_TIMEOUT_MS)
+
+
 def engine_tracer(provider: TracerProvider | None) -> trace.Tracer:
     return (provider or trace.get_tracer_provider()).get_tracer(ENGINE_SCOPE)
 
