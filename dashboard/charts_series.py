@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from dashboard import theme
@@ -120,12 +121,8 @@ QUANTILE_MARKS: Final = ((0.5, "dotted", "#4b5563"), (0.95, "dashed", "#4b5563")
 def distribution(values: pd.Series, *, title: str, bins: int = 40) -> Option:
     """A histogram of cost per task (USD) with its p50, p95 and p99 marked, as an ECharts option."""
     v = values.astype(float).dropna()
-    lo, hi = (float(v.min()), float(v.max())) if len(v) else (0.0, 0.0)
-    width = (hi - lo) / bins if hi > lo else max(hi, 1e-9)
-    counts = [0] * bins
-    for x in v:
-        counts[min(int((x - lo) / width), bins - 1) if hi > lo else 0] += 1
-    bars = [[lo + (i + 0.5) * width, n] for i, n in enumerate(counts) if n]
+    counts, edges = np.histogram(v.to_numpy(), bins=bins) if len(v) else (np.zeros(0, int), np.zeros(1))
+    bars = [[float(edges[i] + edges[i + 1]) / 2, int(n)] for i, n in enumerate(counts) if n]
     marks = [
         {
             "xAxis": float(v.quantile(q)),
@@ -146,8 +143,8 @@ def distribution(values: pd.Series, *, title: str, bins: int = 40) -> Option:
             "nameLocation": "middle",
             "nameGap": 28,
             "axisLabel": {"formatter": AXIS_LABEL["usd"]},
-            "min": lo,
-            "max": lo + bins * width,
+            "min": float(edges[0]),
+            "max": float(edges[-1]),
         },
         "yAxis": {"type": "value", "name": "tasks", "min": 0, "minInterval": 1},
         "series": [

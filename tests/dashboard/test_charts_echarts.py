@@ -124,3 +124,15 @@ def test_shade_runs_through_the_three_stops() -> None:
         "#ffffff",
     ]
     assert charts_graph.shade(stops, 0.25) == "#404040"
+
+
+def test_cost_distribution_bins_every_task_even_when_all_cost_the_same() -> None:
+    same = charts_series.distribution(pd.Series([0.002] * 5), title="Cost per task")
+    (bars,) = same["series"]
+    assert [n for _, n in bars["data"]] == [5]
+    assert [m["name"] for m in bars["markLine"]["data"]] == ["p50 $0.0020", "p95 $0.0020", "p99 $0.0020"]
+    spread = charts_series.distribution(pd.Series([0.001, 0.002, 0.010, 0.020]), title="Cost per task", bins=4)
+    (bars,) = spread["series"]
+    assert sum(n for _, n in bars["data"]) == 4 and spread["xAxis"]["min"] == 0.001 and spread["xAxis"]["max"] == 0.02
+    (empty,) = charts_series.distribution(pd.Series([], dtype=float), title="Cost per task")["series"]
+    assert empty["data"] == [] and empty["markLine"]["data"] == []
