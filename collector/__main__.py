@@ -32,6 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(*flags, dest=setting.name, default=None, metavar=setting.name.upper(), help=help_text)
 
 
+def settings_markdown() -> str:
+    """The README's table of collector settings (tests/test_readme.py checks the README holds it)."""
+    rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        flags = " ".join(f"`{f}`" for f in (setting.flag, *ALIASES.get(setting.name, ())))
+        default = "—" if setting.default is None else f"`{setting.default}`"
+        rows.append(f"| {flags} | `{setting.env_var}` | {default} | {setting.help.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
 def config_from_namespace(args: argparse.Namespace) -> CollectorConfig:
     values = vars(args)
     overrides = {}

@@ -67,3 +67,13 @@ def test_every_setting_and_environment_variable_is_in_the_readme() -> None:
     missing = sorted(n for n in names if n not in README)
     missing += sorted(s.flag for s in SETTINGS if s.flag not in README)
     assert not missing, f"undocumented in README.md: {missing}"
+
+
+def test_the_settings_table_is_the_one_generated_from_the_settings() -> None:
+    """Every default and meaning in the README's table matches collector/config.py."""
+    from collector.__main__ import settings_markdown
+
+    block = re.search(r"<!-- settings:start[^>]*-->\n(.*?)\n<!-- settings:end -->", README, re.S)
+    assert block is not None, "README.md lost its <!-- settings:start --> ... <!-- settings:end --> markers"
+    expected = settings_markdown()
+    assert block.group(1) == expected, f"README.md's settings table is out of date; replace it with:\n{expected}"
