@@ -21,11 +21,11 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from engine import semconv as sc
-from engine.ledger import Ledger
-from engine.runner import run_tasks
-from engine.telemetry import make_tracer_provider
-from engine.workflows import WORKFLOWS
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.ledger import Ledger
+from agentdeck.engine.runner import run_tasks
+from agentdeck.engine.telemetry import make_tracer_provider
+from agentdeck.engine.workflows import WORKFLOWS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "RELIABILITY.md"
 SECTION = "## Engine faults"

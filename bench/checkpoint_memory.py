@@ -43,11 +43,11 @@ def run_one(settings: list[str], spans: int, db: Path) -> dict[str, object]:
     import pyarrow as pa
     from ingest_bench import build_bodies
 
-    from collector.decode import decode_protobuf
-    from collector.normalize import normalize
-    from collector.schema import create_table_sql
-    from collector.store import CHECKPOINT_THRESHOLD, rows_to_arrow
-    from engine.pricing import load_prices
+    from agentdeck.collector.ingest.decode import decode_protobuf
+    from agentdeck.collector.ingest.normalize import normalize
+    from agentdeck.collector.store.duckdb_store import CHECKPOINT_THRESHOLD, rows_to_arrow
+    from agentdeck.collector.store.schema import create_table_sql
+    from agentdeck.engine.pricing import load_prices
 
     prices = load_prices()
     bodies, _ = build_bodies(300, 1000, seed=3)  # 3 templates, ~1,000 spans each, as 3 soak producers

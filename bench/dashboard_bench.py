@@ -3,7 +3,7 @@
     .venv/bin/python bench/dashboard_bench.py --traces 100000 --loads 5
 
 Loads `--traces` x 10 spans of the ingest benchmark's generator (spread over the last ~2 hours) plus
-one trace of `--big-trace` spans through the real collector (`python -m collector`, OTLP/HTTP),
+one trace of `--big-trace` spans through the real collector (`python -m agentdeck.collector`, OTLP/HTTP),
 starts the real dashboard (Streamlit) against it, and opens each page in Chromium (Playwright, the
 args of tests/conftest.py). A page counts as rendered when the app's script has finished
 (`data-test-script-state=notRunning`), its main element (a chart, the data grid, or for a trace the
@@ -43,7 +43,7 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope  # noq
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource  # noqa: E402
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status  # noqa: E402
 
-from dashboard.launch import CHROMIUM_ARGS, streamlit_command, wait_until_ok  # noqa: E402
+from agentdeck.cli.launch import CHROMIUM_ARGS, streamlit_command, wait_until_ok  # noqa: E402
 
 MAIN = (
     "[data-testid='stPlotlyChart'], [data-testid='stEChartsChart'], [data-testid='data-grid-canvas'], "

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/engine_bench.py --workflow triage --tasks 60 --runs 5
 
-Engine side: `engine.runner.run_tasks` on the workflow with the offline simulator at zero latency
+Engine side: `agentdeck.engine.runner.run_tasks` on the workflow with the offline simulator at zero latency
 and no injected faults, one task at a time, a real SqliteSaver file, and the OTel SDK recording
 every span (in-memory exporter, synchronous span processor, so export costs are counted). Steps
 are the `invoke_agent` spans (one per agent attempt). Baseline, in the same run: a plain LangGraph
@@ -30,11 +30,11 @@ sys.path.insert(0, str(REPO))
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
-from engine import semconv as sc  # noqa: E402
-from engine.checkpoints import open_checkpointer  # noqa: E402
-from engine.providers.simulator import FaultRates  # noqa: E402
-from engine.runner import run_tasks  # noqa: E402
-from engine.telemetry import make_tracer_provider  # noqa: E402
+from agentdeck.engine import semconv as sc  # noqa: E402
+from agentdeck.engine.checkpoints import open_checkpointer  # noqa: E402
+from agentdeck.engine.providers.simulator import FaultRates  # noqa: E402
+from agentdeck.engine.runner import run_tasks  # noqa: E402
+from agentdeck.engine.telemetry import make_tracer_provider  # noqa: E402
 
 
 class _State(TypedDict, total=False):

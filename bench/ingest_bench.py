@@ -11,7 +11,7 @@ Each configuration of decode worker processes (`--workers`, AGENTDECK_COLLECTOR_
 reported, each run with its own ceiling measured right after it. `--phoenix-venv PATH` adds the
 side-by-side run against Arize Phoenix (see bench/phoenix_compare.py).
 
-The collector runs as a subprocess (`python -m collector`) so its RSS and CPU are its own.
+The collector runs as a subprocess (`python -m agentdeck.collector`) so its RSS and CPU are its own.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource  # noqa: E402
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status  # noqa: E402
 
-from collector.decode import decode_protobuf  # noqa: E402
-from collector.normalize import normalize  # noqa: E402
-from collector.schema import create_table_sql  # noqa: E402
-from collector.store import CHECKPOINT_THRESHOLD, rows_to_arrow  # noqa: E402
-from engine.pricing import load_prices  # noqa: E402
+from agentdeck.collector.ingest.decode import decode_protobuf  # noqa: E402
+from agentdeck.collector.ingest.normalize import normalize  # noqa: E402
+from agentdeck.collector.store.duckdb_store import CHECKPOINT_THRESHOLD, rows_to_arrow  # noqa: E402
+from agentdeck.collector.store.schema import create_table_sql  # noqa: E402
+from agentdeck.engine.pricing import load_prices  # noqa: E402
 
 AGENTS = ("planner", "researcher", "writer", "critic")
 MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o")
@@ -215,11 +215,11 @@ def tree_cpu_s(root: int) -> float:
 
 
 def run_collector(db: Path, workers: int | None, repo: Path = REPO) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env = dict(os.environ)
     if workers is not None:
         env["AGENTDECK_COLLECTOR_INGEST_WORKERS"] = str(workers)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collector", "--db-path", str(db), "--port", "0"],
+        [sys.executable, "-m", "agentdeck.collector", "--db-path", str(db), "--port", "0"],
         cwd=repo,
         env=env,
         stdout=subprocess.PIPE,

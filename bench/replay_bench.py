@@ -37,13 +37,13 @@ def main() -> int:
     from streamlit import config
     from streamlit.testing.v1 import AppTest
 
-    from collector.config import CollectorConfig
-    from collector.server import CollectorServer
-    from dashboard import replay_data
-    from dashboard.replay_seed import seed_replayable, wait_for_traces
-    from engine.replay_history import checkpoint_tree
-    from engine.replay_session import run_replay
-    from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+    from agentdeck.cli.replay_seed import seed_replayable, wait_for_traces
+    from agentdeck.collector.config import CollectorConfig
+    from agentdeck.collector.server import CollectorServer
+    from agentdeck.dashboard.replay import data as replay_data
+    from agentdeck.engine.replay.history import checkpoint_tree
+    from agentdeck.engine.replay.session import run_replay
+    from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
 
     tmp = Path(tempfile.mkdtemp(prefix="replay-bench-"))
     db = tmp / "checkpoints.sqlite"
@@ -51,8 +51,9 @@ def main() -> int:
         summary = seed_replayable(db, server.url)
         assert wait_for_traces(server.url, [t.trace_id for t in summary.tasks])
         dead = next(t for t in summary.tasks if t.detail.startswith("classifier"))
-        os.environ.update(AGENTDECK_COLLECTOR_URL=server.url, AGENTDECK_CHECKPOINT_DB=str(db),
-                          AGENTDECK_DASHBOARD_REFRESH_S="0")
+        os.environ.update(
+            AGENTDECK_COLLECTOR_URL=server.url, AGENTDECK_CHECKPOINT_DB=str(db), AGENTDECK_DASHBOARD_REFRESH_S="0"
+        )
         config.set_option("server.address", "127.0.0.1")
 
         page: list[float] = []
@@ -76,9 +77,15 @@ def main() -> int:
             new = f"{CLASSIFIER_PROMPT_FIXED} (engine run {i})"
             for prompt, out in ((new, fresh), (CLASSIFIER_PROMPT_FIXED, served)):
                 started = time.perf_counter()
-                run_replay(dead.thread_id, checkpoint_db=db, original=original, original_trace_id=dead.trace_id,
-                           checkpoint_id=at_cp.checkpoint_id, prompt_overrides={"classifier": prompt},
-                           endpoint=server.url)
+                run_replay(
+                    dead.thread_id,
+                    checkpoint_db=db,
+                    original=original,
+                    original_trace_id=dead.trace_id,
+                    checkpoint_id=at_cp.checkpoint_id,
+                    prompt_overrides={"classifier": prompt},
+                    endpoint=server.url,
+                )
                 out.append(time.perf_counter() - started)
 
     def fmt(xs: list[float]) -> str:

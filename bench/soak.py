@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py --minutes 4 --producers 3 --samples-csv soak-rss.csv
 
-Three phases, each against a fresh `python -m collector` subprocess and DuckDB file, with
+Three phases, each against a fresh `python -m agentdeck.collector` subprocess and DuckDB file, with
 `--producers` producer processes (bench/soak_producers.py; `--mode bodies` posts the ingest
 benchmark's protobuf requests of `--spans-per-request` spans with fresh ids, `--mode sdk` runs the
 real OTel SDK exporter in each process):
@@ -62,8 +62,17 @@ class Collector:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Collector:
-        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        argv = [sys.executable, "-m", "collector", "--db-path", str(self.db), "--port", str(self.port), *self.extra]
+        env = dict(os.environ)
+        argv = [
+            sys.executable,
+            "-m",
+            "agentdeck.collector",
+            "--db-path",
+            str(self.db),
+            "--port",
+            str(self.port),
+            *self.extra,
+        ]
         self.proc = subprocess.Popen(
             argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )

@@ -1,6 +1,6 @@
-"""`python -m collector [--db PATH] [--host H] [--port N] ...`: run the collector.
+"""`python -m agentdeck.collector [--db PATH] [--host H] [--port N] ...`: run the collector.
 
-The same flags as `agentdeck collector`: one per setting of `collector.config.SETTINGS`; unset flags
+The same flags as `agentdeck collector`: one per setting of `agentdeck.collector.config.SETTINGS`; unset flags
 fall back to the AGENTDECK_COLLECTOR_* environment variables, then to the defaults.
 """
 
@@ -10,11 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from collector.config import SETTINGS, CollectorConfig, ConfigError
-from collector.redact import RedactionConfigError
-from collector.server import StartError, serve
-from collector.store import StoreError
-from engine.pricing import PriceFileError
+from agentdeck.collector.config import SETTINGS, CollectorConfig, ConfigError
+from agentdeck.collector.ingest.redact import RedactionConfigError
+from agentdeck.collector.server import StartError, serve
+from agentdeck.collector.store.duckdb_store import StoreError
+from agentdeck.engine.pricing import PriceFileError
 
 # Short spellings kept for the flags people type most.
 ALIASES = {"db_path": ("--db",), "prices_path": ("--prices",)}
@@ -22,7 +22,7 @@ STARTUP_ERRORS = (ConfigError, PriceFileError, StoreError, StartError, Redaction
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per collector setting (shared by `agentdeck collector` and `python -m collector`)."""
+    """One flag per collector setting (shared by `agentdeck collector` and `python -m agentdeck.collector`)."""
     for setting in SETTINGS:
         flags = (setting.flag, *ALIASES.get(setting.name, ()))
         help_text = f"{setting.help} (env {setting.env_var}; default {setting.default})"
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m collector", description="agentdeck OTLP collector")
+    parser = argparse.ArgumentParser(prog="python -m agentdeck.collector", description="agentdeck OTLP collector")
     add_arguments(parser)
     return parser
 

@@ -1,6 +1,6 @@
 """Collector settings: each declared once (name, type, default, env var, help), validated at start.
 
-`CollectorConfig.from_env()` reads `AGENTDECK_COLLECTOR_<NAME>`; the CLI (`python -m collector`)
+`CollectorConfig.from_env()` reads `AGENTDECK_COLLECTOR_<NAME>`; the CLI (`python -m agentdeck.collector`)
 adds a `--<name>` flag per setting from `SETTINGS`. The README documents every entry of
 `SETTINGS` (checked by a test).
 """

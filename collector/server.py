@@ -15,15 +15,15 @@ from types import FrameType, TracebackType
 import httpx
 import uvicorn
 
-from collector.alerts import AlertService, RulesError, RuleSet, ensure_tables, load_rules
-from collector.app import Services, create_app
-from collector.config import CollectorConfig, ConfigError
-from collector.metrics import Metrics
-from collector.receiver import Receiver
-from collector.redact import Redactor
-from collector.store import Store
-from collector.writer import Writer
-from engine.pricing import load_prices
+from agentdeck.collector.alerts import AlertService, RulesError, RuleSet, ensure_tables, load_rules
+from agentdeck.collector.api.app import Services, create_app
+from agentdeck.collector.config import CollectorConfig, ConfigError
+from agentdeck.collector.ingest.receiver import Receiver
+from agentdeck.collector.ingest.redact import Redactor
+from agentdeck.collector.ingest.writer import Writer
+from agentdeck.collector.self_metrics import Metrics
+from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.engine.pricing import load_prices
 
 _START_TIMEOUT_S = 20.0
 
@@ -111,7 +111,7 @@ class CollectorServer:
         try:
             self._wait_started()
             if config.grpc_port is not None:
-                from collector.grpc_receiver import start_grpc
+                from agentdeck.collector.ingest.grpc_receiver import start_grpc
 
                 self._grpc, self.grpc_port = start_grpc(receiver, config)
         except BaseException:

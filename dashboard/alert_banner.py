@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from agentdeck.dashboard import data
 
 ALERTS_PAGE = "views/alerts.py"
 

@@ -1,20 +1,16 @@
 """agentdeck dashboard entrypoint: page routing and the global filters, nothing else.
 
-Run: `streamlit run dashboard/app.py` (or `agentdeck dashboard`), with AGENTDECK_COLLECTOR_URL
+Run: `agentdeck dashboard` (or `streamlit run` on this file), with AGENTDECK_COLLECTOR_URL
 pointing at the collector (default http://127.0.0.1:4318) and AGENTDECK_TOKEN when it needs one.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-if __package__ in (None, ""):  # run as a script by `streamlit run`: make the repo importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dashboard import alert_banner, auth, filters
+from agentdeck.dashboard import alert_banner, auth, filters
 
 st.set_page_config(page_title="agentdeck", page_icon=":material/monitoring:", layout="wide")
 # Nothing renders before the login when one is in force (always when listening beyond loopback).

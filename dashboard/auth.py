@@ -9,7 +9,7 @@ refuses to show anything and says how to set one. `can_edit()` gates replay and 
 Settings (read here, once per run):
 - AGENTDECK_DASHBOARD_PASSWORD: the password in clear text, or
 - AGENTDECK_DASHBOARD_PASSWORD_HASH: `scrypt$n$r$p$salt$hash` or `pbkdf2_sha256$iterations$salt$hash`
-  (base64 salt and hash), made by `python -m dashboard.auth hash`.
+  (base64 salt and hash), made by `python -m agentdeck.dashboard.auth hash`.
 Passwords are compared in constant time; after `MAX_FAILURES` wrong passwords in a row from one
 client (its IP address as Streamlit sees the connection, `st.context.ip_address`; an IPv6 client by
 its /64 network; every loopback connection is one client) sign-in is refused to that client for
@@ -99,7 +99,7 @@ def parse_hash(value: str) -> PasswordCheck:
     parts = value.strip().split("$")
     fix = (
         f"{HASH_ENV} must look like scrypt$n$r$p$salt$hash or pbkdf2_sha256$iterations$salt$hash "
-        "(make one with `python -m dashboard.auth hash`)"
+        "(make one with `python -m agentdeck.dashboard.auth hash`)"
     )
     try:
         if parts[0] == "scrypt" and len(parts) == 6:
@@ -248,7 +248,7 @@ def require_login() -> None:
         shown = address or "every interface"
         st.error(
             f"This dashboard listens on {shown}, so other machines can reach it, and no password is set. "
-            f"Set {PASSWORD_ENV} (or {HASH_ENV}, made with `python -m dashboard.auth hash`) and restart, "
+            f"Set {PASSWORD_ENV} (or {HASH_ENV}, made with `python -m agentdeck.dashboard.auth hash`) and restart, "
             "or bind 127.0.0.1 (`agentdeck dashboard --host 127.0.0.1`)."
         )
         st.stop()
@@ -293,11 +293,12 @@ def can_edit() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m dashboard.auth hash [--pbkdf2]`: print a value for AGENTDECK_DASHBOARD_PASSWORD_HASH."""
+    """`python -m agentdeck.dashboard.auth hash [--pbkdf2]`: print a value for AGENTDECK_DASHBOARD_PASSWORD_HASH."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] != "hash" or any(a not in ("hash", "--pbkdf2") for a in args):
         print(
-            "usage: python -m dashboard.auth hash [--pbkdf2]  (reads the password from the terminal or stdin)",
+            "usage: python -m agentdeck.dashboard.auth hash [--pbkdf2]"
+            "  (reads the password from the terminal or stdin)",
             file=sys.stderr,
         )
         return 2
@@ -305,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         print(hash_password(password, "pbkdf2_sha256" if "--pbkdf2" in args else "scrypt"))
     except AuthConfigError as exc:
-        print(f"dashboard.auth: {exc}", file=sys.stderr)
+        print(f"agentdeck.dashboard.auth: {exc}", file=sys.stderr)
         return 2
     return 0
 

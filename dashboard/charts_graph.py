@@ -14,9 +14,9 @@ from typing import Final
 
 import pandas as pd
 
-from dashboard import agent_graph, theme
-from dashboard.agent_graph import END, START, NodeMetric
-from dashboard.charts_series import Option
+from agentdeck.dashboard import agent_graph, theme
+from agentdeck.dashboard.agent_graph import END, START, NodeMetric
+from agentdeck.dashboard.charts_series import Option
 
 # Colour stops (low -> high): success reads red to green, the rest light to dark red.
 SCALES: Final[dict[str, tuple[str, str, str]]] = {

@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from dashboard import theme
+from agentdeck.dashboard import theme
 
 Unit = Literal["usd", "count", "ms", "pct", "tokens"]
 Option = dict[str, Any]  # an ECharts option object, as st.echarts_chart takes it

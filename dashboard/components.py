@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, theme
+from agentdeck.dashboard import data, theme
 
 
 def empty_state(title: str, body: str) -> None:

@@ -12,7 +12,7 @@ from typing import Final
 
 import streamlit as st
 
-from dashboard import data, theme
+from agentdeck.dashboard import data, theme
 
 RANGES: Final = {"15m": 900, "1h": 3600, "6h": 6 * 3600, "24h": 86_400, "7d": 7 * 86_400, "30d": 30 * 86_400}
 RANGE_LABELS: Final = {

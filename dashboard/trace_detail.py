@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import components, data, messages, theme
+from agentdeck.dashboard import components, data, messages, theme
 
 WATERFALL_PAGE: Final = 300  # spans drawn at once; longer traces page through the waterfall
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from langgraph.runtime import get_runtime
 
-from engine import semconv as sc
-from engine.policies import snapshot
-from engine.step import current_context, node_event
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.policies import snapshot
+from agentdeck.engine.step import current_context, node_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,22 @@ def dead_letter_event(event: Mapping[str, Any], state: Mapping[str, Any]) -> int
     ctx = current_context()
     ei = get_runtime().execution_info
     dl_id = ctx.ledger.dead_letter(
-        created_ns=ctx.clock.start_ns(), workflow=ctx.workflow, task_id=ctx.task_id, thread_id=ctx.thread_id,
-        trace_id=ctx.trace_id, checkpoint_id=ei.checkpoint_id if ei else None, agent=None, node="unhandled",
-        error_type="unhandled_event", error=f"no subscriber for event type {event['type']!r}", attempts=0,
-        failing_input=json.dumps(snapshot(dict(event)), sort_keys=True), state_snapshot=snapshot(dict(state)),
+        created_ns=ctx.clock.start_ns(),
+        workflow=ctx.workflow,
+        task_id=ctx.task_id,
+        thread_id=ctx.thread_id,
+        trace_id=ctx.trace_id,
+        checkpoint_id=ei.checkpoint_id if ei else None,
+        agent=None,
+        node="unhandled",
+        error_type="unhandled_event",
+        error=f"no subscriber for event type {event['type']!r}",
+        attempts=0,
+        failing_input=json.dumps(snapshot(dict(event)), sort_keys=True),
+        state_snapshot=snapshot(dict(state)),
     )
-    node_event(sc.AD_DEAD_LETTER, {sc.AD_EVENT_TYPE: str(event["type"]), sc.ERROR_TYPE: "unhandled_event",
-                                   sc.AD_DEAD_LETTER_ID: dl_id})
+    node_event(
+        sc.AD_DEAD_LETTER,
+        {sc.AD_EVENT_TYPE: str(event["type"]), sc.ERROR_TYPE: "unhandled_event", sc.AD_DEAD_LETTER_ID: dl_id},
+    )
     return dl_id

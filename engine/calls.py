@@ -15,14 +15,14 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from engine import semconv as sc
-from engine.agents import Tool
-from engine.clock import Cursor
-from engine.context import RunContext
-from engine.policies import DOWNGRADE_AT, SKIP_OPTIONAL_AT, TaskHalted
-from engine.providers.base import LLMRequest, LLMResponse, ProviderError, ToolCall, Usage
-from engine.providers.simulator import stable_int
-from engine.telemetry import new_span
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.agents import Tool
+from agentdeck.engine.clock import Cursor
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.policies import DOWNGRADE_AT, SKIP_OPTIONAL_AT, TaskHalted
+from agentdeck.engine.providers.base import LLMRequest, LLMResponse, ProviderError, ToolCall, Usage
+from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.telemetry import new_span
 
 BUDGET_THRESHOLDS = (DOWNGRADE_AT, SKIP_OPTIONAL_AT, 1.0)
 
@@ -35,8 +35,11 @@ def _ids(ctx: RunContext, parent: Context, name: str, step: int) -> int | None:
 
 
 def cache_key(request: LLMRequest) -> str:
-    body = json.dumps([request.model, request.system, [m.otel() for m in request.messages],
-                       request.output_schema], sort_keys=True, default=str)
+    body = json.dumps(
+        [request.model, request.system, [m.otel() for m in request.messages], request.output_schema],
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -45,8 +48,9 @@ def _worst_case_usd(ctx: RunContext, request: LLMRequest) -> float:
     return ctx.prices.cost(request.model, input_tokens=chars // 3 + 600, output_tokens=request.max_tokens) or 0.0
 
 
-def chat(ctx: RunContext, request: LLMRequest, *, parent: Context, cursor: Cursor, step: int,
-         use_cache: bool) -> tuple[LLMResponse, str | None]:
+def chat(
+    ctx: RunContext, request: LLMRequest, *, parent: Context, cursor: Cursor, step: int, use_cache: bool
+) -> tuple[LLMResponse, str | None]:
     """Make one call; returns the response and its request key (None for tool-using agents).
 
     Served without a call (zero tokens) from the response cache, or, in a replay, from the recorded
@@ -58,16 +62,24 @@ def chat(ctx: RunContext, request: LLMRequest, *, parent: Context, cursor: Curso
     worst = _worst_case_usd(ctx, request)
     if hit is None and not ctx.budget.reserve(worst):
         raise TaskHalted("budget")  # no call is made: recorded on the agent span by the caller
-    span = new_span(ctx.tracer, name, parent=parent, start_ns=cursor.now_ns(), kind=SpanKind.CLIENT,
-                    span_id=_ids(ctx, parent, name, step))
-    span.set_attributes({
-        sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
-        sc.GEN_AI_PROVIDER_NAME: ctx.provider.name,
-        sc.GEN_AI_REQUEST_MODEL: request.model,
-        sc.GEN_AI_REQUEST_MAX_TOKENS: request.max_tokens,
-        sc.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps([{"type": "text", "content": request.system}]),
-        sc.GEN_AI_INPUT_MESSAGES: json.dumps([m.otel() for m in request.messages], ensure_ascii=False),
-    })
+    span = new_span(
+        ctx.tracer,
+        name,
+        parent=parent,
+        start_ns=cursor.now_ns(),
+        kind=SpanKind.CLIENT,
+        span_id=_ids(ctx, parent, name, step),
+    )
+    span.set_attributes(
+        {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
+            sc.GEN_AI_PROVIDER_NAME: ctx.provider.name,
+            sc.GEN_AI_REQUEST_MODEL: request.model,
+            sc.GEN_AI_REQUEST_MAX_TOKENS: request.max_tokens,
+            sc.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps([{"type": "text", "content": request.system}]),
+            sc.GEN_AI_INPUT_MESSAGES: json.dumps([m.otel() for m in request.messages], ensure_ascii=False),
+        }
+    )
     if hit is not None:
         cursor.advance(2.0)
         response = replace(hit, usage=Usage(), latency_ms=2.0)
@@ -93,17 +105,28 @@ def chat(ctx: RunContext, request: LLMRequest, *, parent: Context, cursor: Curso
         raise
     cursor.advance(response.latency_ms)
     before = ctx.budget.fraction()
-    cost = ctx.prices.cost(
-        response.model, response.usage.input_tokens, response.usage.output_tokens,
-        response.usage.cache_read_tokens, response.usage.cache_creation_tokens,
-    ) or 0.0
+    cost = (
+        ctx.prices.cost(
+            response.model,
+            response.usage.input_tokens,
+            response.usage.output_tokens,
+            response.usage.cache_read_tokens,
+            response.usage.cache_creation_tokens,
+        )
+        or 0.0
+    )
     ctx.budget.settle(worst, cost)
     after = ctx.budget.fraction()
     for mark in BUDGET_THRESHOLDS:
         if before < mark <= after:
-            ctx.root_span.add_event(sc.EVENT_BUDGET_THRESHOLD, {
-                sc.AD_BUDGET_FRACTION: mark, sc.AD_BUDGET_SPENT_USD: round(ctx.budget.spent_usd, 8),
-            }, timestamp=cursor.now_ns())
+            ctx.root_span.add_event(
+                sc.EVENT_BUDGET_THRESHOLD,
+                {
+                    sc.AD_BUDGET_FRACTION: mark,
+                    sc.AD_BUDGET_SPENT_USD: round(ctx.budget.spent_usd, 8),
+                },
+                timestamp=cursor.now_ns(),
+            )
     span.set_attribute(sc.AD_CACHE_HIT, False)
     _finish(ctx, span, response, cost, cursor)
     return response, key
@@ -114,22 +137,25 @@ def _finish(ctx: RunContext, span: trace.Span, response: LLMResponse, cost: floa
     out_parts: list[dict[str, object]] = []
     if response.text:
         out_parts.append({"type": "text", "content": response.text})
-    out_parts += [{"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments}
-                  for c in response.tool_calls]
-    span.set_attributes({
-        sc.GEN_AI_RESPONSE_MODEL: response.model,
-        sc.GEN_AI_RESPONSE_ID: response.id,
-        sc.GEN_AI_RESPONSE_FINISH_REASONS: [response.finish_reason],
-        sc.GEN_AI_USAGE_INPUT_TOKENS: u.input_tokens,
-        sc.GEN_AI_USAGE_OUTPUT_TOKENS: u.output_tokens,
-        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: u.cache_read_tokens,
-        sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: u.cache_creation_tokens,
-        sc.GEN_AI_USAGE_COST: round(cost, 8),
-        sc.GEN_AI_OUTPUT_MESSAGES: json.dumps(
-            [{"role": "assistant", "parts": out_parts, "finish_reason": response.finish_reason}],
-            ensure_ascii=False),
-        sc.AD_BUDGET_SPENT_USD: round(ctx.budget.spent_usd, 8),
-    })
+    out_parts += [
+        {"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls
+    ]
+    span.set_attributes(
+        {
+            sc.GEN_AI_RESPONSE_MODEL: response.model,
+            sc.GEN_AI_RESPONSE_ID: response.id,
+            sc.GEN_AI_RESPONSE_FINISH_REASONS: [response.finish_reason],
+            sc.GEN_AI_USAGE_INPUT_TOKENS: u.input_tokens,
+            sc.GEN_AI_USAGE_OUTPUT_TOKENS: u.output_tokens,
+            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: u.cache_read_tokens,
+            sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: u.cache_creation_tokens,
+            sc.GEN_AI_USAGE_COST: round(cost, 8),
+            sc.GEN_AI_OUTPUT_MESSAGES: json.dumps(
+                [{"role": "assistant", "parts": out_parts, "finish_reason": response.finish_reason}], ensure_ascii=False
+            ),
+            sc.AD_BUDGET_SPENT_USD: round(ctx.budget.spent_usd, 8),
+        }
+    )
     if response.fault:
         span.set_attribute(sc.AD_SIMULATED_FAULT, response.fault)
     ctx.stats.add_messages(1)
@@ -140,18 +166,20 @@ class ToolFailed(Exception):
     pass
 
 
-def run_tool(ctx: RunContext, tool: Tool, call: ToolCall, *, parent: Context, cursor: Cursor, step: int,
-             attempt: int) -> str:
+def run_tool(
+    ctx: RunContext, tool: Tool, call: ToolCall, *, parent: Context, cursor: Cursor, step: int, attempt: int
+) -> str:
     """Execute one tool call; a failure becomes an error result the model sees, never a crash."""
     name = f"execute_tool {tool.name}"
-    span = new_span(ctx.tracer, name, parent=parent, start_ns=cursor.now_ns(),
-                    span_id=_ids(ctx, parent, name, step))
-    span.set_attributes({
-        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-        sc.GEN_AI_TOOL_NAME: tool.name,
-        sc.GEN_AI_TOOL_CALL_ID: call.id,
-        sc.GEN_AI_TOOL_CALL_ARGUMENTS: json.dumps(call.arguments, sort_keys=True),
-    })
+    span = new_span(ctx.tracer, name, parent=parent, start_ns=cursor.now_ns(), span_id=_ids(ctx, parent, name, step))
+    span.set_attributes(
+        {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+            sc.GEN_AI_TOOL_NAME: tool.name,
+            sc.GEN_AI_TOOL_CALL_ID: call.id,
+            sc.GEN_AI_TOOL_CALL_ARGUMENTS: json.dumps(call.arguments, sort_keys=True),
+        }
+    )
     rng = random.Random(stable_int(ctx.seed, ctx.task_id, tool.name, call.arguments, attempt))
     cursor.advance(rng.uniform(15, 220))
     try:

@@ -39,8 +39,9 @@ def open_checkpointer(target: str | Path) -> Iterator[BaseCheckpointSaver[str]]:
         return
     path = Path(target)
     if not path.parent.exists():
-        raise FileNotFoundError(f"directory {path.parent} does not exist: create it or choose another "
-                                f"path for {path.name}")
+        raise FileNotFoundError(
+            f"directory {path.parent} does not exist: create it or choose another path for {path.name}"
+        )
     conn = sqlite_connection(path)
     try:
         sqlite_saver = SqliteSaver(conn)

@@ -118,4 +118,3 @@ class VirtualClock:
     def end_ns(self) -> int:
         with self._lock:
             return self._frontier + 500_000
-

@@ -14,12 +14,12 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Tracer
 
-from engine.clock import TaskClock
-from engine.ledger import Ledger
-from engine.policies import Breakers, Budget, Deadline, ResponseCache, VersionedStore
-from engine.pricing import PriceTable
-from engine.providers.base import Provider
-from engine.providers.simulator import stable_int
+from agentdeck.engine.clock import TaskClock
+from agentdeck.engine.ledger import Ledger
+from agentdeck.engine.policies import Breakers, Budget, Deadline, ResponseCache, VersionedStore
+from agentdeck.engine.pricing import PriceTable
+from agentdeck.engine.providers.base import Provider
+from agentdeck.engine.providers.simulator import stable_int
 
 
 class SpanIds:

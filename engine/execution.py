@@ -18,16 +18,16 @@ from langgraph.graph.state import CompiledStateGraph
 from opentelemetry import trace
 from opentelemetry.trace import Link, Status, StatusCode
 
-from engine import semconv as sc
-from engine.clock import TaskClock
-from engine.context import RunContext, SpanIds
-from engine.ledger import Ledger
-from engine.policies import Breakers, Budget, Deadline, ResponseCache, TaskHalted
-from engine.pricing import PriceTable
-from engine.providers.base import Provider
-from engine.step import AgentDeadLettered
-from engine.telemetry import new_span
-from engine.workflow import Workflow
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.clock import TaskClock
+from agentdeck.engine.context import RunContext, SpanIds
+from agentdeck.engine.ledger import Ledger
+from agentdeck.engine.policies import Breakers, Budget, Deadline, ResponseCache, TaskHalted
+from agentdeck.engine.pricing import PriceTable
+from agentdeck.engine.providers.base import Provider
+from agentdeck.engine.step import AgentDeadLettered
+from agentdeck.engine.telemetry import new_span
+from agentdeck.engine.workflow import Workflow
 
 META_TRACE_ID = "agentdeck_trace_id"
 META_ROOT_SPAN_ID = "agentdeck_root_span_id"
@@ -77,42 +77,79 @@ class Engine:
     breakers: Breakers = field(default_factory=Breakers)
 
 
-def execute(shared: Engine, *, task_id: str, thread_id: str, config: dict[str, Any], graph_input: Any,
-            clock: TaskClock, span_ids: SpanIds | None, root_attributes: Mapping[str, Any],
-            run_no: int, links: Sequence[Link] = ()) -> TaskResult:
+def execute(
+    shared: Engine,
+    *,
+    task_id: str,
+    thread_id: str,
+    config: dict[str, Any],
+    graph_input: Any,
+    clock: TaskClock,
+    span_ids: SpanIds | None,
+    root_attributes: Mapping[str, Any],
+    run_no: int,
+    links: Sequence[Link] = (),
+) -> TaskResult:
     """Run the graph once under a new trace and return the task's result (never raises for a task's
     own failure: those become outcomes)."""
     wf = shared.workflow
     root_name = f"invoke_workflow {wf.name}"
-    root = new_span(shared.tracer, root_name, parent=None, start_ns=clock.start_ns(), links=links,
-                    span_id=span_ids.span_id(0, root_name, -1) if span_ids else None,
-                    trace_id=span_ids.trace_id() if span_ids else None)
+    root = new_span(
+        shared.tracer,
+        root_name,
+        parent=None,
+        start_ns=clock.start_ns(),
+        links=links,
+        span_id=span_ids.span_id(0, root_name, -1) if span_ids else None,
+        trace_id=span_ids.trace_id() if span_ids else None,
+    )
     trace_id = format(root.get_span_context().trace_id, "032x")
     budget = Budget(shared.budget_usd)
-    root.set_attributes({
-        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
-        sc.GEN_AI_WORKFLOW_NAME: wf.name,
-        sc.AD_TASK_ID: task_id,
-        sc.LANGGRAPH_THREAD_ID: thread_id,
-        sc.GEN_AI_CONVERSATION_ID: thread_id,
-        sc.AD_DEADLINE_MS: shared.deadline_ms or wf.deadline_ms,
-    })
+    root.set_attributes(
+        {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
+            sc.GEN_AI_WORKFLOW_NAME: wf.name,
+            sc.AD_TASK_ID: task_id,
+            sc.LANGGRAPH_THREAD_ID: thread_id,
+            sc.GEN_AI_CONVERSATION_ID: thread_id,
+            sc.AD_DEADLINE_MS: shared.deadline_ms or wf.deadline_ms,
+        }
+    )
     if shared.budget_usd is not None:
         root.set_attribute(sc.AD_BUDGET_LIMIT_USD, shared.budget_usd)
     root.set_attributes(dict(root_attributes))
     ctx = RunContext(
-        workflow=wf.name, task_id=task_id, thread_id=thread_id, trace_id=trace_id, seed=shared.seed,
-        provider=shared.provider, tracer=shared.tracer, prices=shared.prices, clock=clock, budget=budget,
+        workflow=wf.name,
+        task_id=task_id,
+        thread_id=thread_id,
+        trace_id=trace_id,
+        seed=shared.seed,
+        provider=shared.provider,
+        tracer=shared.tracer,
+        prices=shared.prices,
+        clock=clock,
+        budget=budget,
         deadline=Deadline(shared.deadline_ms or wf.deadline_ms, clock.start_ns(), clock.time_scale),
         ledger=shared.ledger,
-        root_span=root, root_context=trace.set_span_in_context(root), span_ids=span_ids, cache=shared.cache,
-        breakers=shared.breakers, prompt_overrides=shared.prompt_overrides,
-        tool_failure_rate=shared.tool_failure_rate, delegation_limit=shared.delegation_limit,
+        root_span=root,
+        root_context=trace.set_span_in_context(root),
+        span_ids=span_ids,
+        cache=shared.cache,
+        breakers=shared.breakers,
+        prompt_overrides=shared.prompt_overrides,
+        tool_failure_rate=shared.tool_failure_rate,
+        delegation_limit=shared.delegation_limit,
         serve_recorded=shared.serve_recorded,
     )
-    config["metadata"] = {**config.get("metadata", {}),  # the caller's own keys (a replay's prompts) stay
-                          META_TRACE_ID: trace_id, META_ROOT_SPAN_ID: format(root.get_span_context().span_id, "016x"),
-                          META_TASK_ID: task_id, META_RUN: run_no, META_WORKFLOW: wf.name, META_SEED: shared.seed}
+    config["metadata"] = {
+        **config.get("metadata", {}),  # the caller's own keys (a replay's prompts) stay
+        META_TRACE_ID: trace_id,
+        META_ROOT_SPAN_ID: format(root.get_span_context().span_id, "016x"),
+        META_TASK_ID: task_id,
+        META_RUN: run_no,
+        META_WORKFLOW: wf.name,
+        META_SEED: shared.seed,
+    }
     outcome, detail, result = "success", "", None
     try:
         final = shared.graph.invoke(graph_input, config, context=ctx)  # type: ignore[call-overload]
@@ -134,12 +171,14 @@ def execute(shared: Engine, *, task_id: str, thread_id: str, config: dict[str, A
         latest = {"configurable": {"thread_id": thread_id}}
         values = shared.graph.get_state(latest).values  # type: ignore[arg-type]
         result = values.get(wf.result_key)
-    root.set_attributes({
-        sc.AD_TASK_OUTCOME: outcome,
-        sc.AD_BUDGET_SPENT_USD: round(budget.spent_usd, 8),
-        sc.AD_MESSAGES: ctx.stats.messages,
-        sc.AD_STATE_CONFLICTS: ctx.stats.state_conflicts,
-    })
+    root.set_attributes(
+        {
+            sc.AD_TASK_OUTCOME: outcome,
+            sc.AD_BUDGET_SPENT_USD: round(budget.spent_usd, 8),
+            sc.AD_MESSAGES: ctx.stats.messages,
+            sc.AD_STATE_CONFLICTS: ctx.stats.state_conflicts,
+        }
+    )
     if shared.budget_usd is not None:
         root.set_attribute(sc.AD_BUDGET_REMAINING_USD, round(shared.budget_usd - budget.spent_usd, 8))
     if result is not None:
@@ -154,5 +193,6 @@ def execute(shared: Engine, *, task_id: str, thread_id: str, config: dict[str, A
         root.set_attribute(sc.ERROR_TYPE, outcome if outcome != "incomplete" else f"incomplete:{detail}")
         root.set_status(Status(StatusCode.ERROR, detail))
     root.end(end_time=clock.end_ns())
-    return TaskResult(task_id, trace_id, thread_id, wf.name, outcome, budget.spent_usd, detail, result,
-                      ctx.stats.messages)
+    return TaskResult(
+        task_id, trace_id, thread_id, wf.name, outcome, budget.spent_usd, detail, result, ctx.stats.messages
+    )

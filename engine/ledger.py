@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from engine.providers.base import LLMResponse, Usage
-from engine.sqlite_store import SqliteStore
+from agentdeck.engine.providers.base import LLMResponse, Usage
+from agentdeck.engine.sqlite_store import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agentdeck_dead_letters (
@@ -80,16 +80,43 @@ class TaskRecord:
 class Ledger(SqliteStore):
     SCHEMA = _SCHEMA
 
-    def dead_letter(self, *, created_ns: int, workflow: str, task_id: str, thread_id: str, trace_id: str,
-                    checkpoint_id: str | None, agent: str | None, node: str | None, error_type: str,
-                    error: str, attempts: int, failing_input: str, state_snapshot: dict[str, Any]) -> int:
+    def dead_letter(
+        self,
+        *,
+        created_ns: int,
+        workflow: str,
+        task_id: str,
+        thread_id: str,
+        trace_id: str,
+        checkpoint_id: str | None,
+        agent: str | None,
+        node: str | None,
+        error_type: str,
+        error: str,
+        attempts: int,
+        failing_input: str,
+        state_snapshot: dict[str, Any],
+    ) -> int:
         with self._lock:
             cur = self._conn.execute(
                 "INSERT INTO agentdeck_dead_letters (created_ns, workflow, task_id, thread_id, trace_id,"
                 " checkpoint_id, agent, node, error_type, error, attempts, failing_input, state_snapshot)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (created_ns, workflow, task_id, thread_id, trace_id, checkpoint_id, agent, node, error_type,
-                 error, attempts, failing_input, json.dumps(state_snapshot, default=str)),
+                (
+                    created_ns,
+                    workflow,
+                    task_id,
+                    thread_id,
+                    trace_id,
+                    checkpoint_id,
+                    agent,
+                    node,
+                    error_type,
+                    error,
+                    attempts,
+                    failing_input,
+                    json.dumps(state_snapshot, default=str),
+                ),
             )
             self._conn.commit()
             return int(cur.lastrowid or 0)
@@ -101,9 +128,25 @@ class Ledger(SqliteStore):
             sql, args = sql + " WHERE task_id = ?", (task_id,)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [DeadLetter(id=r[0], created_ns=r[1], workflow=r[2], task_id=r[3], thread_id=r[4], trace_id=r[5],
-                           checkpoint_id=r[6], agent=r[7], node=r[8], error_type=r[9], error=r[10], attempts=r[11],
-                           failing_input=r[12], state_snapshot=json.loads(r[13])) for r in rows]
+        return [
+            DeadLetter(
+                id=r[0],
+                created_ns=r[1],
+                workflow=r[2],
+                task_id=r[3],
+                thread_id=r[4],
+                trace_id=r[5],
+                checkpoint_id=r[6],
+                agent=r[7],
+                node=r[8],
+                error_type=r[9],
+                error=r[10],
+                attempts=r[11],
+                failing_input=r[12],
+                state_snapshot=json.loads(r[13]),
+            )
+            for r in rows
+        ]
 
     def record_task(self, rec: TaskRecord) -> None:
         with self._lock:
@@ -128,8 +171,9 @@ class Ledger(SqliteStore):
         return [TaskRecord(*r) for r in rows]
 
     def record_response(self, key: str, response: LLMResponse) -> None:
-        body = json.dumps({"id": response.id, "model": response.model, "text": response.text,
-                           "finish_reason": response.finish_reason})
+        body = json.dumps(
+            {"id": response.id, "model": response.model, "text": response.text, "finish_reason": response.finish_reason}
+        )
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO agentdeck_responses VALUES (?, ?)", (key, body))
             self._conn.commit()
@@ -140,5 +184,6 @@ class Ledger(SqliteStore):
         if row is None:
             return None
         data = json.loads(row[0])
-        return LLMResponse(id=data["id"], model=data["model"], text=data["text"], usage=Usage(),
-                           finish_reason=data["finish_reason"])
+        return LLMResponse(
+            id=data["id"], model=data["model"], text=data["text"], usage=Usage(), finish_reason=data["finish_reason"]
+        )

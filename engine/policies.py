@@ -1,6 +1,6 @@
 """Production policies: budget, deadline, model routing, circuit breaker, response cache, shared state.
 
-Each is a small thread-safe object; the agent step runtime (engine.step) consults them and records
+Each is a small thread-safe object; the agent step runtime (agentdeck.engine.step) consults them and records
 every decision on its spans (routing reason, skipped agents, cache hits, circuit state, conflicts).
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from engine.agents import Tier
-from engine.providers.base import LLMResponse
+from agentdeck.engine.agents import Tier
+from agentdeck.engine.providers.base import LLMResponse
 
 DOWNGRADE_AT = 0.7
 SKIP_OPTIONAL_AT = 0.9
@@ -226,8 +226,9 @@ class VersionedStore(Generic[T]):
             self._version += 1
             return self._version
 
-    def update(self, change: Callable[[T], T], *, max_retries: int = 8,
-               between: Callable[[], None] | None = None) -> tuple[T, int]:
+    def update(
+        self, change: Callable[[T], T], *, max_retries: int = 8, between: Callable[[], None] | None = None
+    ) -> tuple[T, int]:
         """Read-modify-write, retried on conflict; returns (new value, conflicts this update hit).
         `between` runs between the read and the write (the time the change takes)."""
         hit = 0

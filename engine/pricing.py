@@ -91,7 +91,7 @@ class PriceTable:
 def _parse(data: dict[str, Any], origin: str) -> PriceTable:
     models_raw = data.get("models")
     if not isinstance(models_raw, dict):
-        raise PriceFileError(f"{origin}: expected a [models.\"<model-prefix>\"] table per model")
+        raise PriceFileError(f'{origin}: expected a [models."<model-prefix>"] table per model')
     models: dict[str, ModelPrice] = {}
     for key, entry in models_raw.items():
         if not isinstance(entry, dict):

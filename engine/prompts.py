@@ -12,9 +12,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.agents import prompt_version_of
-from engine.sqlite_store import SqliteStore
-from engine.workflows import get_workflow
+from agentdeck.engine.agents import prompt_version_of
+from agentdeck.engine.sqlite_store import SqliteStore
+from agentdeck.engine.workflows import get_workflow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agentdeck_prompt_versions (
@@ -54,9 +54,19 @@ class PromptStore(SqliteStore):
             rows = self._conn.execute(
                 "SELECT workflow, agent, version, template, label, author, reason, created_ns"
                 " FROM agentdeck_prompt_versions WHERE workflow = ? AND agent = ? ORDER BY created_ns, version",
-                (workflow, agent)).fetchall()
-        first = PromptVersion(workflow, agent, builtin.prompt.version, builtin.prompt.template, builtin.prompt.version,
-                              "built-in", "the workflow's own prompt", 0, builtin=True)
+                (workflow, agent),
+            ).fetchall()
+        first = PromptVersion(
+            workflow,
+            agent,
+            builtin.prompt.version,
+            builtin.prompt.template,
+            builtin.prompt.version,
+            "built-in",
+            "the workflow's own prompt",
+            0,
+            builtin=True,
+        )
         return [first, *(PromptVersion(*r) for r in rows)]
 
     def save(self, workflow: str, agent: str, template: str, *, author: str, reason: str) -> PromptVersion:
@@ -74,9 +84,10 @@ class PromptStore(SqliteStore):
         label = prompt_version_of(template)
         saved = PromptVersion(workflow, agent, version, template, label, author.strip(), reason.strip(), time.time_ns())
         with self._lock:
-            self._conn.execute("INSERT INTO agentdeck_prompt_versions VALUES (?,?,?,?,?,?,?,?)",
-                               (workflow, agent, version, template, label, saved.author, saved.reason,
-                                saved.created_ns))
+            self._conn.execute(
+                "INSERT INTO agentdeck_prompt_versions VALUES (?,?,?,?,?,?,?,?)",
+                (workflow, agent, version, template, label, saved.author, saved.reason, saved.created_ns),
+            )
             self._conn.commit()
         return saved
 
@@ -85,8 +96,9 @@ class PromptStore(SqliteStore):
         for v in versions:
             if v.version == version:
                 return v
-        raise KeyError(f"{agent} has no prompt version {version!r}; choose one of: "
-                       f"{', '.join(v.version for v in versions)}")
+        raise KeyError(
+            f"{agent} has no prompt version {version!r}; choose one of: {', '.join(v.version for v in versions)}"
+        )
 
     def by_label(self, workflow: str, agent: str, label: str) -> PromptVersion | None:
         """The saved version whose template spans record as `label` (what a run used)."""

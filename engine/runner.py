@@ -20,19 +20,19 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from engine import semconv as sc
-from engine.checkpoints import is_postgres, open_checkpointer
-from engine.clock import TaskClock, VirtualClock, WallClock
-from engine.context import SpanIds
-from engine.execution import META_RUN, META_TRACE_ID, Engine, TaskResult, execute
-from engine.ledger import Ledger, TaskRecord
-from engine.pricing import load_prices
-from engine.providers.base import Provider
-from engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
-from engine.semconv import PROVIDER_SIMULATED
-from engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
-from engine.telemetry import release as release_provider
-from engine.workflows import get_workflow
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.checkpoints import is_postgres, open_checkpointer
+from agentdeck.engine.clock import TaskClock, VirtualClock, WallClock
+from agentdeck.engine.context import SpanIds
+from agentdeck.engine.execution import META_RUN, META_TRACE_ID, Engine, TaskResult, execute
+from agentdeck.engine.ledger import Ledger, TaskRecord
+from agentdeck.engine.pricing import load_prices
+from agentdeck.engine.providers.base import Provider
+from agentdeck.engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
+from agentdeck.engine.semconv import PROVIDER_SIMULATED
+from agentdeck.engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
+from agentdeck.engine.telemetry import release as release_provider
+from agentdeck.engine.workflows import get_workflow
 
 __all__ = ["RunSummary", "TaskResult", "default_provider", "run_tasks", "task_id_for"]
 
@@ -54,7 +54,7 @@ class RunSummary:
 def default_provider(seed: int, faults: FaultRates) -> Provider:
     """Anthropic when ANTHROPIC_API_KEY is set, otherwise the offline simulator."""
     if os.environ.get("ANTHROPIC_API_KEY"):
-        from engine.providers.anthropic import AnthropicProvider
+        from agentdeck.engine.providers.anthropic import AnthropicProvider
 
         return AnthropicProvider()
     return SimulatedProvider(seed=seed, faults=faults)
@@ -110,11 +110,14 @@ def run_tasks(
     if budget_usd is not None and budget_usd <= 0:
         raise ValueError(f"budget_usd must be positive, got {budget_usd}")
     rates = (faults if faults is not None else FaultRates.realistic()).with_chaos(chaos)
-    if tracer_provider is not None and deterministic_ids and not isinstance(
-        getattr(tracer_provider, "id_generator", None), DeterministicIdGenerator
+    if (
+        tracer_provider is not None
+        and deterministic_ids
+        and not isinstance(getattr(tracer_provider, "id_generator", None), DeterministicIdGenerator)
     ):
-        raise ValueError("deterministic_ids needs a tracer provider made with "
-                         "make_tracer_provider(deterministic_ids=True)")
+        raise ValueError(
+            "deterministic_ids needs a tracer provider made with make_tracer_provider(deterministic_ids=True)"
+        )
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint, deterministic_ids=deterministic_ids)
     if dead_letter_db is None:
@@ -126,11 +129,20 @@ def run_tasks(
     try:
         with open_checkpointer(checkpoint_db) as saver:
             shared = Engine(
-                workflow=wf, graph=wf.build().compile(checkpointer=saver), ledger=ledger,
-                provider=provider or default_provider(seed, rates), prices=load_prices(),
-                tracer=engine_tracer(tp), seed=seed, budget_usd=budget_usd, deadline_ms=deadline_ms,
-                latency_scale=latency_scale, tool_failure_rate=chaos, deterministic=deterministic_ids,
-                start_time_ns=start_time_ns, prompt_overrides=dict(prompt_overrides or {}),
+                workflow=wf,
+                graph=wf.build().compile(checkpointer=saver),
+                ledger=ledger,
+                provider=provider or default_provider(seed, rates),
+                prices=load_prices(),
+                tracer=engine_tracer(tp),
+                seed=seed,
+                budget_usd=budget_usd,
+                deadline_ms=deadline_ms,
+                latency_scale=latency_scale,
+                tool_failure_rate=chaos,
+                deterministic=deterministic_ids,
+                start_time_ns=start_time_ns,
+                prompt_overrides=dict(prompt_overrides or {}),
                 delegation_limit=delegation_limit,
             )
             inputs = wf.make_tasks(seed, first_task + tasks)[first_task:]
@@ -156,8 +168,9 @@ def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
     thread_id = task_id
     done = shared.ledger.task(task_id)
     if done is not None:
-        return TaskResult(task_id, done.trace_id, thread_id, wf.name, done.outcome, done.cost_usd, done.detail,
-                          from_ledger=True)
+        return TaskResult(
+            task_id, done.trace_id, thread_id, wf.name, done.outcome, done.cost_usd, done.detail, from_ledger=True
+        )
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "recursion_limit": 60}
     if shared.deterministic:  # parallel branches run one at a time (their virtual times still overlap)
         config["max_concurrency"] = 1
@@ -174,10 +187,18 @@ def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
         span_ids = SpanIds(f"{wf.name}/{shared.seed}/{task_id}/{run_no}")
     else:
         clock = WallClock(shared.latency_scale, real_latency=shared.provider.name != PROVIDER_SIMULATED)
-    result = execute(shared, task_id=task_id, thread_id=thread_id, config=config,
-                     graph_input=None if resumed else initial, clock=clock, span_ids=span_ids,
-                     root_attributes={sc.AD_RESUMED_FROM: str((existing.metadata or {}).get(META_TRACE_ID, ""))}
-                     if resumed else {}, run_no=run_no)
-    shared.ledger.record_task(TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome,
-                                         result.cost_usd, result.detail))
+    result = execute(
+        shared,
+        task_id=task_id,
+        thread_id=thread_id,
+        config=config,
+        graph_input=None if resumed else initial,
+        clock=clock,
+        span_ids=span_ids,
+        root_attributes={sc.AD_RESUMED_FROM: str((existing.metadata or {}).get(META_TRACE_ID, ""))} if resumed else {},
+        run_no=run_no,
+    )
+    shared.ledger.record_task(
+        TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
+    )
     return replace(result, resumed=resumed)

@@ -23,10 +23,10 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from engine import semconv as sc
-from engine.providers.simulator import FaultRates, stable_int
-from engine.runner import RunSummary, run_tasks
-from engine.telemetry import make_tracer_provider
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.providers.simulator import FaultRates, stable_int
+from agentdeck.engine.runner import RunSummary, run_tasks
+from agentdeck.engine.telemetry import make_tracer_provider
 
 DEFAULT_START_NS = 1_795_000_000_000_000_000  # 2026-11-18T09:46:40Z
 _UUID_KEYS = (sc.LANGGRAPH_CHECKPOINT_ID, sc.LANGGRAPH_TASK_ID)
@@ -44,24 +44,37 @@ class SampleBatch:
     faults: FaultRates | None = None  # None: FaultRates.realistic()
 
 
-def generate(batches: Sequence[SampleBatch], *, checkpoint_db: str | Path,
-             start_time_ns: int = DEFAULT_START_NS) -> tuple[list[ReadableSpan], list[RunSummary]]:
+def generate(
+    batches: Sequence[SampleBatch], *, checkpoint_db: str | Path, start_time_ns: int = DEFAULT_START_NS
+) -> tuple[list[ReadableSpan], list[RunSummary]]:
     """Run the batches one after another (deterministic ids, virtual time, no sleeping)."""
     exporter = InMemorySpanExporter()
     provider = make_tracer_provider(exporters=[exporter], deterministic_ids=True)
     summaries = []
     offset = start_time_ns
     for batch in batches:
-        summaries.append(run_tasks(
-            batch.workflow, batch.tasks, seed=batch.seed, chaos=batch.chaos, checkpoint_db=checkpoint_db,
-            latency_scale=0.0, budget_usd=batch.budget_usd, deadline_ms=batch.deadline_ms,
-            tracer_provider=provider, faults=batch.faults, prompt_overrides=batch.prompt_overrides,
-            deterministic_ids=True, start_time_ns=offset,
-        ))
+        summaries.append(
+            run_tasks(
+                batch.workflow,
+                batch.tasks,
+                seed=batch.seed,
+                chaos=batch.chaos,
+                checkpoint_db=checkpoint_db,
+                latency_scale=0.0,
+                budget_usd=batch.budget_usd,
+                deadline_ms=batch.deadline_ms,
+                tracer_provider=provider,
+                faults=batch.faults,
+                prompt_overrides=batch.prompt_overrides,
+                deterministic_ids=True,
+                start_time_ns=offset,
+            )
+        )
         offset += int((batch.tasks * 2.5 + 3600) * 1e9)  # batches follow each other
     provider.shutdown()
-    spans = sorted(exporter.get_finished_spans(),
-                   key=lambda s: (s.start_time or 0, s.context.trace_id, s.context.span_id))
+    spans = sorted(
+        exporter.get_finished_spans(), key=lambda s: (s.start_time or 0, s.context.trace_id, s.context.span_id)
+    )
     return spans, summaries
 
 
@@ -83,11 +96,22 @@ def _stable_ids(spans: list[ReadableSpan]) -> list[ReadableSpan]:
         ns = attrs.get(sc.LANGGRAPH_CHECKPOINT_NS)
         if isinstance(ns, str) and ":" in ns and attrs.get(sc.LANGGRAPH_TASK_ID):
             attrs[sc.LANGGRAPH_CHECKPOINT_NS] = f"{ns.split(':')[0]}:{attrs[sc.LANGGRAPH_TASK_ID]}"
-        out.append(ReadableSpan(
-            name=s.name, context=s.context, parent=s.parent, resource=s.resource, attributes=attrs,
-            events=s.events, links=s.links, kind=s.kind, status=s.status, start_time=s.start_time,
-            end_time=s.end_time, instrumentation_scope=s.instrumentation_scope,
-        ))
+        out.append(
+            ReadableSpan(
+                name=s.name,
+                context=s.context,
+                parent=s.parent,
+                resource=s.resource,
+                attributes=attrs,
+                events=s.events,
+                links=s.links,
+                kind=s.kind,
+                status=s.status,
+                start_time=s.start_time,
+                end_time=s.end_time,
+                instrumentation_scope=s.instrumentation_scope,
+            )
+        )
     return out
 
 
@@ -101,8 +125,10 @@ def to_otlp_json(spans: Sequence[ReadableSpan]) -> str:
 
     def fix(obj: Any) -> Any:
         if isinstance(obj, dict):
-            return {k: (base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId") and v else fix(v))
-                    for k, v in obj.items()}
+            return {
+                k: (base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId") and v else fix(v))
+                for k, v in obj.items()
+            }
         if isinstance(obj, list):
             return [fix(v) for v in obj]
         return obj
@@ -110,9 +136,15 @@ def to_otlp_json(spans: Sequence[ReadableSpan]) -> str:
     return json.dumps(fix(data), sort_keys=True)
 
 
-def write_sample_traces(path: str | Path, batches: Sequence[SampleBatch], *, checkpoint_db: str | Path,
-                        start_time_ns: int = DEFAULT_START_NS, stable_langgraph_ids: bool = True,
-                        fmt: str = "protobuf") -> list[RunSummary]:
+def write_sample_traces(
+    path: str | Path,
+    batches: Sequence[SampleBatch],
+    *,
+    checkpoint_db: str | Path,
+    start_time_ns: int = DEFAULT_START_NS,
+    stable_langgraph_ids: bool = True,
+    fmt: str = "protobuf",
+) -> list[RunSummary]:
     """Write one OTLP ExportTraceServiceRequest (fmt "protobuf" or "json") holding every batch's spans."""
     if fmt not in ("protobuf", "json"):
         raise ValueError(f"fmt must be 'protobuf' or 'json', got {fmt!r}")

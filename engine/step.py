@@ -28,15 +28,15 @@ from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from pydantic import BaseModel, ValidationError
 
-from engine import semconv as sc
-from engine.agents import Agent, Prompt, model_for, prompt_version_of
-from engine.calls import chat, run_tool
-from engine.clock import Cursor
-from engine.context import RunContext
-from engine.policies import TaskHalted, route, snapshot
-from engine.providers.base import LLMRequest, Message, ProviderError, ToolSpec
-from engine.providers.simulator import FEEDBACK_MARKER, stable_int
-from engine.telemetry import new_span
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.agents import Agent, Prompt, model_for, prompt_version_of
+from agentdeck.engine.calls import chat, run_tool
+from agentdeck.engine.clock import Cursor
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.policies import TaskHalted, route, snapshot
+from agentdeck.engine.providers.base import LLMRequest, Message, ProviderError, ToolSpec
+from agentdeck.engine.providers.simulator import FEEDBACK_MARKER, stable_int
+from agentdeck.engine.telemetry import new_span
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -97,8 +97,17 @@ def contained(node: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str
         try:
             return node(state)
         except AgentDeadLettered as exc:
-            return {BRANCH_FAILURES: [{"kind": "dead_letter", "agent": exc.agent, "error_type": exc.error_type,
-                                       "error": exc.error, "dead_letter_id": exc.dead_letter_id}]}
+            return {
+                BRANCH_FAILURES: [
+                    {
+                        "kind": "dead_letter",
+                        "agent": exc.agent,
+                        "error_type": exc.error_type,
+                        "error": exc.error,
+                        "dead_letter_id": exc.dead_letter_id,
+                    }
+                ]
+            }
         except TaskHalted as exc:
             return {BRANCH_FAILURES: [{"kind": "halted", "reason": exc.reason}]}
 
@@ -109,8 +118,9 @@ def raise_branch_failures(state: Mapping[str, Any]) -> None:
     """At a join: re-raise the first failure a contained parallel branch recorded."""
     for failure in state.get(BRANCH_FAILURES) or []:
         if failure["kind"] == "dead_letter":
-            raise AgentDeadLettered(failure["agent"], failure["error_type"], failure["error"],
-                                    failure["dead_letter_id"])
+            raise AgentDeadLettered(
+                failure["agent"], failure["error_type"], failure["error"], failure["dead_letter_id"]
+            )
         raise TaskHalted(failure["reason"])
 
 
@@ -141,8 +151,13 @@ def current_context() -> RunContext:
     return ctx
 
 
-def run_agent(agent: Agent, inputs: Mapping[str, Any], *, state: Mapping[str, Any],
-              attributes: Mapping[str, AttributeValue] | None = None) -> StepResult[Any]:
+def run_agent(
+    agent: Agent,
+    inputs: Mapping[str, Any],
+    *,
+    state: Mapping[str, Any],
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> StepResult[Any]:
     """Run `agent` in the current LangGraph node on `inputs`; `state` is snapshotted on dead letter.
 
     `attributes` go on every `invoke_agent` span of this step (e.g. the iteration of a loop)."""
@@ -151,10 +166,13 @@ def run_agent(agent: Agent, inputs: Mapping[str, Any], *, state: Mapping[str, An
     meta = get_config().get("metadata", {})
     ei = runtime.execution_info
     info = _NodeInfo(
-        step=int(meta.get("langgraph_step", 0)), node=str(meta.get("langgraph_node", agent.name)),
-        checkpoint_id=ei.checkpoint_id if ei else "", task_id=ei.task_id if ei else "",
+        step=int(meta.get("langgraph_step", 0)),
+        node=str(meta.get("langgraph_node", agent.name)),
+        checkpoint_id=ei.checkpoint_id if ei else "",
+        task_id=ei.task_id if ei else "",
         thread_id=ei.thread_id if ei and ei.thread_id else ctx.thread_id,
-        checkpoint_ns=ei.checkpoint_ns if ei else "", extra=dict(attributes or {}),
+        checkpoint_ns=ei.checkpoint_ns if ei else "",
+        extra=dict(attributes or {}),
     )
     cursor = ctx.clock.begin_node(info.step, info.task_id or f"{info.node}/{info.step}")
     try:
@@ -166,22 +184,29 @@ def run_agent(agent: Agent, inputs: Mapping[str, Any], *, state: Mapping[str, An
 def _agent_span(ctx: RunContext, agent: Agent, info: _NodeInfo, cursor: Cursor) -> Span:
     name = f"invoke_agent {agent.name}"
     parent_id = ctx.root_span.get_span_context().span_id
-    span = new_span(ctx.tracer, name, parent=ctx.root_context, start_ns=cursor.now_ns(),
-                    span_id=ctx.span_ids.span_id(parent_id, name, info.step) if ctx.span_ids else None)
-    span.set_attributes({
-        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
-        sc.GEN_AI_AGENT_NAME: agent.name,
-        sc.GEN_AI_WORKFLOW_NAME: ctx.workflow,
-        sc.AD_AGENT_ROLE: agent.role,
-        sc.AD_AGENT_OPTIONAL: agent.optional,
-        sc.AD_TASK_ID: ctx.task_id,
-        sc.LANGGRAPH_THREAD_ID: info.thread_id,
-        sc.LANGGRAPH_CHECKPOINT_ID: info.checkpoint_id,
-        sc.LANGGRAPH_CHECKPOINT_NS: info.checkpoint_ns,
-        sc.LANGGRAPH_TASK_ID: info.task_id,
-        sc.LANGGRAPH_NODE: info.node,
-        sc.LANGGRAPH_STEP: info.step,
-    })
+    span = new_span(
+        ctx.tracer,
+        name,
+        parent=ctx.root_context,
+        start_ns=cursor.now_ns(),
+        span_id=ctx.span_ids.span_id(parent_id, name, info.step) if ctx.span_ids else None,
+    )
+    span.set_attributes(
+        {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
+            sc.GEN_AI_AGENT_NAME: agent.name,
+            sc.GEN_AI_WORKFLOW_NAME: ctx.workflow,
+            sc.AD_AGENT_ROLE: agent.role,
+            sc.AD_AGENT_OPTIONAL: agent.optional,
+            sc.AD_TASK_ID: ctx.task_id,
+            sc.LANGGRAPH_THREAD_ID: info.thread_id,
+            sc.LANGGRAPH_CHECKPOINT_ID: info.checkpoint_id,
+            sc.LANGGRAPH_CHECKPOINT_NS: info.checkpoint_ns,
+            sc.LANGGRAPH_TASK_ID: info.task_id,
+            sc.LANGGRAPH_NODE: info.node,
+            sc.LANGGRAPH_STEP: info.step,
+        }
+    )
     span.set_attributes(info.extra)
     return span
 
@@ -195,14 +220,22 @@ def _end(span: Span, cursor: Cursor, error_type: str | None = None, message: str
     span.end(end_time=cursor.now_ns())
 
 
-def _run(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[str, Any], cursor: Cursor,
-         info: _NodeInfo, fallback_for: str | None) -> StepResult[Any]:
+def _run(
+    ctx: RunContext,
+    agent: Agent,
+    inputs: dict[str, Any],
+    state: Mapping[str, Any],
+    cursor: Cursor,
+    info: _NodeInfo,
+    fallback_for: str | None,
+) -> StepResult[Any]:
     if ctx.budget.fraction() >= 1.0:
         raise TaskHalted("budget")
     if ctx.deadline.fraction(cursor.now_ns()) >= 1.0:
         raise TaskHalted("deadline")
-    routing = route(agent.tier, budget_fraction=ctx.budget.fraction(),
-                    deadline_fraction=ctx.deadline.fraction(cursor.now_ns()))
+    routing = route(
+        agent.tier, budget_fraction=ctx.budget.fraction(), deadline_fraction=ctx.deadline.fraction(cursor.now_ns())
+    )
     if agent.optional and routing.skip_optional:
         span = _agent_span(ctx, agent, info, cursor)
         span.set_attribute(sc.AD_AGENT_SKIPPED, routing.skip_optional)
@@ -218,8 +251,18 @@ def _run(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[s
             span.set_attribute(sc.AD_CIRCUIT_STATE, circuit)
             cursor.advance(0.0)
             _end(span, cursor, "circuit_open", f"circuit breaker for {agent.name} is open")
-            return _give_up(ctx, agent, inputs, state, cursor, info, "circuit_open",
-                            f"circuit breaker for {agent.name} is open", 0, fallback_for)
+            return _give_up(
+                ctx,
+                agent,
+                inputs,
+                state,
+                cursor,
+                info,
+                "circuit_open",
+                f"circuit breaker for {agent.name} is open",
+                0,
+                fallback_for,
+            )
     else:
         circuit = "closed"
     template = ctx.prompt_overrides.get(agent.name, agent.prompt.template)
@@ -235,17 +278,20 @@ def _run(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[s
                 breaker.release()
             raise TaskHalted("deadline")
         attempt += 1
-        routing = route(agent.tier, budget_fraction=ctx.budget.fraction(),
-                        deadline_fraction=ctx.deadline.fraction(cursor.now_ns()))
+        routing = route(
+            agent.tier, budget_fraction=ctx.budget.fraction(), deadline_fraction=ctx.deadline.fraction(cursor.now_ns())
+        )
         span = _agent_span(ctx, agent, info, cursor)
-        span.set_attributes({
-            sc.AD_ATTEMPT: attempt,
-            sc.AD_MODEL_TIER: routing.tier.value,
-            sc.GEN_AI_REQUEST_MODEL: model_for(routing.tier),
-            sc.AD_PROMPT_VERSION: version,
-            sc.AD_PROMPT_TEMPLATE: template,
-            sc.AD_CIRCUIT_STATE: circuit,
-        })
+        span.set_attributes(
+            {
+                sc.AD_ATTEMPT: attempt,
+                sc.AD_MODEL_TIER: routing.tier.value,
+                sc.GEN_AI_REQUEST_MODEL: model_for(routing.tier),
+                sc.AD_PROMPT_VERSION: version,
+                sc.AD_PROMPT_TEMPLATE: template,
+                sc.AD_CIRCUIT_STATE: circuit,
+            }
+        )
         if reason:
             span.set_attribute(sc.AD_RETRY_REASON, reason)
         if routing.reason:
@@ -273,8 +319,11 @@ def _run(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[s
             continue
         except InvalidOutput as exc:
             last_type, last_error = exc.reason, exc.error
-            span.add_event(sc.EVENT_VALIDATION_FAILED, {sc.ERROR_TYPE: exc.reason, "message": exc.error[:2000]},
-                           timestamp=cursor.now_ns())
+            span.add_event(
+                sc.EVENT_VALIDATION_FAILED,
+                {sc.ERROR_TYPE: exc.reason, "message": exc.error[:2000]},
+                timestamp=cursor.now_ns(),
+            )
             _end(span, cursor, exc.reason, exc.error)
             if v_retries >= ctx.max_validation_retries:
                 break
@@ -306,8 +355,9 @@ def _backoff_ms(ctx: RunContext, agent: Agent, attempt: int, exc: ProviderError)
     return min(500.0 * 2 ** (attempt - 1), 8000.0) * jitter
 
 
-def _attempt(ctx: RunContext, agent: Agent, tier: Any, prompt: str, span: Span, cursor: Cursor,
-             info: _NodeInfo, attempt: int) -> BaseModel:
+def _attempt(
+    ctx: RunContext, agent: Agent, tier: Any, prompt: str, span: Span, cursor: Cursor, info: _NodeInfo, attempt: int
+) -> BaseModel:
     parent = trace.set_span_in_context(span)
     tools = {t.name: t for t in agent.tools}
     specs = tuple(ToolSpec(t.name, t.description, t.input_schema) for t in agent.tools)
@@ -316,19 +366,25 @@ def _attempt(ctx: RunContext, agent: Agent, tier: Any, prompt: str, span: Span, 
     for _ in range(MAX_TOOL_ROUNDS):
         deadline_left = ctx.deadline.remaining_s(cursor.now_ns())
         request = LLMRequest(
-            model=model_for(tier), system=agent.system_prompt(), messages=tuple(messages),
-            output_schema=schema, max_tokens=agent.max_output_tokens, tools=specs,
+            model=model_for(tier),
+            system=agent.system_prompt(),
+            messages=tuple(messages),
+            output_schema=schema,
+            max_tokens=agent.max_output_tokens,
+            tools=specs,
             timeout_s=min(agent.timeout_s, deadline_left) if deadline_left is not None else agent.timeout_s,
             nonce=attempt,
         )
-        response, key = chat(ctx, request, parent=parent, cursor=cursor, step=info.step,
-                             use_cache=not agent.tools)
+        response, key = chat(ctx, request, parent=parent, cursor=cursor, step=info.step, use_cache=not agent.tools)
         if response.tool_calls:
             messages.append(Message("assistant", response.text, tool_calls=response.tool_calls))
             for call in response.tool_calls:
                 tool = tools.get(call.name)
-                result = (run_tool(ctx, tool, call, parent=parent, cursor=cursor, step=info.step, attempt=attempt)
-                          if tool else f"error: no tool named {call.name}")
+                result = (
+                    run_tool(ctx, tool, call, parent=parent, cursor=cursor, step=info.step, attempt=attempt)
+                    if tool
+                    else f"error: no tool named {call.name}"
+                )
                 messages.append(Message("tool", result, tool_call_id=call.id))
             continue
         output = validate(agent, response.text)
@@ -361,20 +417,41 @@ def validate(agent: Agent, text: str) -> BaseModel:
         raise InvalidOutput("validation", text, str(exc)) from None
 
 
-def _give_up(ctx: RunContext, agent: Agent, inputs: dict[str, Any], state: Mapping[str, Any], cursor: Cursor,
-             info: _NodeInfo, error_type: str, error: str, attempts: int,
-             fallback_for: str | None) -> StepResult[Any]:
+def _give_up(
+    ctx: RunContext,
+    agent: Agent,
+    inputs: dict[str, Any],
+    state: Mapping[str, Any],
+    cursor: Cursor,
+    info: _NodeInfo,
+    error_type: str,
+    error: str,
+    attempts: int,
+    fallback_for: str | None,
+) -> StepResult[Any]:
     if agent.fallback is not None:
         return _run(ctx, agent.fallback, inputs, state, cursor, info, fallback_for=agent.name)
     if agent.optional:
         ctx.stats.add_skipped(agent.name)
         return StepResult(agent.name, None, "failed", f"{error_type}: {error}")
     dl_id = ctx.ledger.dead_letter(
-        created_ns=cursor.now_ns(), workflow=ctx.workflow, task_id=ctx.task_id, thread_id=ctx.thread_id,
-        trace_id=ctx.trace_id, checkpoint_id=info.checkpoint_id or None, agent=fallback_for or agent.name,
-        node=info.node, error_type=error_type, error=error, attempts=attempts,
-        failing_input=json.dumps(snapshot(inputs), sort_keys=True), state_snapshot=snapshot(dict(state)),
+        created_ns=cursor.now_ns(),
+        workflow=ctx.workflow,
+        task_id=ctx.task_id,
+        thread_id=ctx.thread_id,
+        trace_id=ctx.trace_id,
+        checkpoint_id=info.checkpoint_id or None,
+        agent=fallback_for or agent.name,
+        node=info.node,
+        error_type=error_type,
+        error=error,
+        attempts=attempts,
+        failing_input=json.dumps(snapshot(inputs), sort_keys=True),
+        state_snapshot=snapshot(dict(state)),
     )
-    ctx.root_span.add_event(sc.AD_DEAD_LETTER, {sc.GEN_AI_AGENT_NAME: agent.name, sc.ERROR_TYPE: error_type,
-                                                sc.AD_DEAD_LETTER_ID: dl_id}, timestamp=cursor.now_ns())
+    ctx.root_span.add_event(
+        sc.AD_DEAD_LETTER,
+        {sc.GEN_AI_AGENT_NAME: agent.name, sc.ERROR_TYPE: error_type, sc.AD_DEAD_LETTER_ID: dl_id},
+        timestamp=cursor.now_ns(),
+    )
     raise AgentDeadLettered(agent.name, error_type, error, dl_id)

@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Link, Span, SpanKind
 
-from engine.semconv import ENGINE_SCOPE, SERVICE_NAME
+from agentdeck.engine.semconv import ENGINE_SCOPE, SERVICE_NAME
 
 EXPORT_TIMEOUT_S = 5.0  # per export, on the exporter thread; shutdown stays bounded by SHUTDOWN_TIMEOUT_MS
 SHUTDOWN_TIMEOUT_MS = 3000
@@ -73,9 +73,7 @@ def make_tracer_provider(
     endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if endpoint:
         exporter = OTLPSpanExporter(endpoint=traces_url(endpoint), timeout=EXPORT_TIMEOUT_S)
-        provider.add_span_processor(
-            BatchSpanProcessor(exporter, export_timeout_millis=int(EXPORT_TIMEOUT_S * 2000))
-        )
+        provider.add_span_processor(BatchSpanProcessor(exporter, export_timeout_millis=int(EXPORT_TIMEOUT_S * 2000)))
     for extra in exporters:
         provider.add_span_processor(SimpleSpanProcessor(extra))
     return provider

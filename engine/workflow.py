@@ -8,7 +8,7 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
-from engine.agents import Agent
+from agentdeck.engine.agents import Agent
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,9 @@
 # Sourced by scripts/demo and scripts/test, which then call `bootstrap [EXTRAS]`: make .venv with
 # agentdeck installed (editable, with EXTRAS such as "dev") in it, put it first on PATH, and cd to the
-# repository. Reinstalls only when pyproject.toml changed since the last install.
+# repository. Reinstalls only when pyproject.toml or the set of Python files changed since the last
+# install. The editable install is strict (a tree of links under build/): only the `agentdeck` package
+# is importable, never the repository's engine/, collector/ or dashboard/ folders by their own names,
+# and type checkers see the same package the interpreter does.
 # Settings: AGENTDECK_VENV (default .venv in the repo), PYTHON (default python3).
 set -euo pipefail
 
@@ -21,12 +24,14 @@ bootstrap() {
       exit 1
     }
   fi
-  stamp="$venv/.agentdeck-install-$(sha256sum "$repo/pyproject.toml" | cut -c1-16)${extras:+-$extras}"
+  # A new module needs a new link in the strict editable tree: the file list is part of the stamp.
+  stamp="$venv/.agentdeck-install-$( (cat "$repo/pyproject.toml"; cd "$repo" && find src engine collector dashboard \
+    -name '*.py' -o -name '*.toml' -o -name py.typed | LC_ALL=C sort) | sha256sum | cut -c1-16)${extras:+-$extras}"
   # An install with extras (dev) also serves a plain one.
   if ! compgen -G "$stamp*" >/dev/null; then
     echo "==> installing agentdeck${extras:+[$extras]} into $venv (first run takes a minute or two)"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$repo${extras:+[$extras]}"
+    "$venv/bin/python" -m pip install --quiet --config-settings editable_mode=strict -e "$repo${extras:+[$extras]}"
     rm -f "$venv"/.agentdeck-install-*
     touch "$stamp"
   fi

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import streamlit.config
 
-from dashboard.launch import CHROMIUM_ARGS
+from agentdeck.cli.launch import CHROMIUM_ARGS
 
 # Tests never call the real Anthropic API: the engine would pick it when a key is set.
 os.environ.pop("ANTHROPIC_API_KEY", None)
@@ -77,9 +77,9 @@ def browser(chromium_path: str) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def sample_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real collector on a free port with sample_traces/ loaded through its ingest path."""
-    from collector.config import CollectorConfig
-    from collector.server import CollectorServer
-    from dashboard.otlp_files import find_files, load_files
+    from agentdeck.cli.otlp_files import find_files, load_files
+    from agentdeck.collector.config import CollectorConfig
+    from agentdeck.collector.server import CollectorServer
 
     db = tmp_path_factory.mktemp("sample-store") / "agentdeck.duckdb"
     with CollectorServer(CollectorConfig(db_path=db, host="127.0.0.1", port=0)) as server:
@@ -92,7 +92,7 @@ def sample_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def streamlit_server(env: dict[str, str | None], log: Path, app: Path | None = None) -> Iterator[str]:
     """A real Streamlit server (as `agentdeck dashboard` starts it) on a free port; `env` entries are
     added to the environment, or removed from it when None."""
-    from dashboard.launch import APP_PATH, streamlit_command, wait_until_ok
+    from agentdeck.cli.launch import APP_PATH, streamlit_command, wait_until_ok
 
     port = free_port()
     merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}

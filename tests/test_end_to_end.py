@@ -16,10 +16,10 @@ import duckdb
 import httpx
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from collector.config import CollectorConfig
-from collector.schema import COLUMN_NAMES
-from collector.server import CollectorServer
-from engine.runner import run_tasks
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
+from agentdeck.collector.store.schema import COLUMN_NAMES
+from agentdeck.engine.runner import run_tasks
 
 TRIAGE_AGENTS = {"classifier", "research", "response", "quality"}
 

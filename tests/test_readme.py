@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from dashboard.cli import build_parser
+from agentdeck.cli.main import build_parser
 
 # Environment variable names as they appear in code: quoted string literals.
 ENV_VAR = re.compile(r"[\"']((?:AGENTDECK|ANTHROPIC|OTEL_EXPORTER_OTLP)_[A-Z0-9_]*[A-Z0-9])[\"']")
@@ -55,7 +55,7 @@ def test_quickstart_has_exactly_two_commands_that_exist() -> None:
 
 
 def test_every_setting_and_environment_variable_is_in_the_readme() -> None:
-    from collector.config import SETTINGS
+    from agentdeck.collector.config import SETTINGS
 
     root = Path(__file__).resolve().parents[1]
     names = set()
@@ -71,7 +71,7 @@ def test_every_setting_and_environment_variable_is_in_the_readme() -> None:
 
 def test_the_settings_table_is_the_one_generated_from_the_settings() -> None:
     """Every default and meaning in the README's table matches collector/config.py."""
-    from collector.__main__ import settings_markdown
+    from agentdeck.collector.__main__ import settings_markdown
 
     block = re.search(r"<!-- settings:start[^>]*-->\n(.*?)\n<!-- settings:end -->", README, re.S)
     assert block is not None, "README.md lost its <!-- settings:start --> ... <!-- settings:end --> markers"

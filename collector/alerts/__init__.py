@@ -9,8 +9,8 @@ Entry points for the collector, the CLI and the dashboard:
 - `acknowledge(conn, alert_id)`, `silence(conn, alert_id, until_ns)`
 """
 
-from collector.alerts.delivery import Deliverer, DeliveryPolicy
-from collector.alerts.evaluator import (
+from agentdeck.collector.alerts.delivery import Deliverer, DeliveryPolicy
+from agentdeck.collector.alerts.evaluator import (
     AlertChange,
     CheckItem,
     CheckResult,
@@ -20,10 +20,10 @@ from collector.alerts.evaluator import (
     evaluate,
     evaluate_all,
 )
-from collector.alerts.metrics import METRICS, MetricSpec
-from collector.alerts.observe import Observation, observe_rule
-from collector.alerts.payloads import generic_payload, slack_payload
-from collector.alerts.rules import (
+from agentdeck.collector.alerts.metrics import METRICS, MetricSpec
+from agentdeck.collector.alerts.observe import Observation, observe_rule
+from agentdeck.collector.alerts.payloads import generic_payload, slack_payload
+from agentdeck.collector.alerts.rules import (
     DEFAULT_RULES_PATH,
     Channel,
     Rule,
@@ -34,8 +34,8 @@ from collector.alerts.rules import (
     parse_duration,
     parse_rules,
 )
-from collector.alerts.service import AlertService
-from collector.alerts.state import (
+from agentdeck.collector.alerts.service import AlertService
+from agentdeck.collector.alerts.state import (
     ALERT_STATES,
     Alert,
     acknowledge,

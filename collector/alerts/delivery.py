@@ -21,10 +21,10 @@ from typing import Final
 import duckdb
 import httpx
 
-from collector.alerts.evaluator import AlertChange
-from collector.alerts.payloads import generic_payload, slack_payload
-from collector.alerts.rules import Channel
-from collector.alerts.state import Alert, CursorSource, ensure_tables
+from agentdeck.collector.alerts.evaluator import AlertChange
+from agentdeck.collector.alerts.payloads import generic_payload, slack_payload
+from agentdeck.collector.alerts.rules import Channel
+from agentdeck.collector.alerts.state import Alert, CursorSource, ensure_tables
 
 log = logging.getLogger(__name__)
 

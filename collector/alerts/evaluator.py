@@ -17,9 +17,9 @@ from typing import Final
 
 import duckdb
 
-from collector.alerts.observe import MAX_TRACES, Observation, observe_rule
-from collector.alerts.rules import Rule, RuleSet, format_duration
-from collector.alerts.state import ALERT_COLUMNS, Alert, active_alerts, alert_from_row, ensure_tables
+from agentdeck.collector.alerts.observe import MAX_TRACES, Observation, observe_rule
+from agentdeck.collector.alerts.rules import Rule, RuleSet, format_duration
+from agentdeck.collector.alerts.state import ALERT_COLUMNS, Alert, active_alerts, alert_from_row, ensure_tables
 
 log = logging.getLogger(__name__)
 

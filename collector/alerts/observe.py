@@ -16,9 +16,9 @@ from typing import Final
 
 import duckdb
 
-from collector.alerts.rules import Rule
-from collector.schema import trace_range_sql
-from engine.semconv import (
+from agentdeck.collector.alerts.rules import Rule
+from agentdeck.collector.store.schema import trace_range_sql
+from agentdeck.engine.semconv import (
     AD_BUDGET_LIMIT_USD,
     AD_BUDGET_SPENT_USD,
     AD_MESSAGES,
@@ -48,7 +48,7 @@ class Observation:
 
 
 def _attr_num(key: str) -> str:
-    # Keys come from engine.semconv (fixed text), never from a rules file.
+    # Keys come from agentdeck.engine.semconv (fixed text), never from a rules file.
     return f"TRY_CAST(TRY(json_extract_string(attributes, '$.\"{key}\"')) AS DOUBLE)"
 
 

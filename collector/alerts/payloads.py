@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from collector.alerts.state import Alert
+from agentdeck.collector.alerts.state import Alert
 
 _SEVERITY_MARK: Final = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
 

@@ -16,7 +16,7 @@ from typing import Final
 
 import pyarrow as pa
 
-from collector.alerts.metrics import METRICS, MetricSpec
+from agentdeck.collector.alerts.metrics import METRICS, MetricSpec
 
 SCOPE_KINDS: Final = ("all", "workflow", "agent", "model", "service")
 COMPARISONS: Final = (">", ">=", "<", "<=")

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 
 import duckdb
 
-from collector.alerts.delivery import Deliverer, DeliveryPolicy
-from collector.alerts.evaluator import AlertChange, RuleFailure, evaluate_all
-from collector.alerts.rules import RuleSet
-from collector.alerts.state import CursorSource
+from agentdeck.collector.alerts.delivery import Deliverer, DeliveryPolicy
+from agentdeck.collector.alerts.evaluator import AlertChange, RuleFailure, evaluate_all
+from agentdeck.collector.alerts.rules import RuleSet
+from agentdeck.collector.alerts.state import CursorSource
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Final
 import duckdb
 import pyarrow as pa
 
-from collector.alerts.metrics import METRICS
+from agentdeck.collector.alerts.metrics import METRICS
 
 ALERT_STATES: Final = ("pending", "firing", "resolved")
 

@@ -7,8 +7,8 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_series, components, data, filters, theme
-from engine.semconv import RETRY_REASONS
+from agentdeck.dashboard import charts_series, components, data, filters, theme
+from agentdeck.engine.semconv import RETRY_REASONS
 
 st.title("Agents")
 

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import components, data, theme
+from agentdeck.dashboard import components, data, theme
 
 st.title("Alerts")
 

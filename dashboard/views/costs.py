@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_series, components, data, filters, theme
+from agentdeck.dashboard import charts_series, components, data, filters, theme
 
 st.title("Costs")
 DIMENSIONS = {"workflow": "Workflow", "agent": "Agent", "model": "Model"}

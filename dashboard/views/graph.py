@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import agent_graph, charts_graph, components, data, filters, theme
+from agentdeck.dashboard import agent_graph, charts_graph, components, data, filters, theme
 
 st.title("Agent graph")
 

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_series, components, data, filters, theme
+from agentdeck.dashboard import charts_series, components, data, filters, theme
 
 st.title("Overview")
 

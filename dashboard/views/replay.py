@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, components, data, replay_call_view, replay_compare_view, replay_data
-from dashboard import replay_history_view as history_view
-from dashboard import replay_run_view as run_view
-from engine.replay_history import ThreadHistory, checkpoint_tree, thread_of_trace
-from engine.replay_session import ReplayRun
+from agentdeck.dashboard import auth, components, data
+from agentdeck.dashboard.replay import call_view as replay_call_view
+from agentdeck.dashboard.replay import compare_view as replay_compare_view
+from agentdeck.dashboard.replay import data as replay_data
+from agentdeck.dashboard.replay import history_view, run_view
+from agentdeck.engine.replay.history import ThreadHistory, checkpoint_tree, thread_of_trace
+from agentdeck.engine.replay.session import ReplayRun
 
 # The entrypoint already asked for the login when one is in force; editing also checks can_edit().
 st.title("Replay")
@@ -33,18 +35,26 @@ def _compare(history: ThreadHistory, original_id: str) -> None:
     chosen = st.query_params.get("replay")
     if replays:
         ids = [t for t, _ in reversed(replays)]
-        st.selectbox("Replays of this task", ["", *ids], key="replay_pick",
-                     index=(["", *ids]).index(chosen) if chosen in ids else 0,
-                     format_func=lambda t: "pick one to compare" if not t else
-                     f"run {dict(replays)[t]} · trace {t}" + (" (just run)" if t in results else ""),
-                     on_change=lambda: st.query_params.update(replay=st.session_state["replay_pick"]))
+        st.selectbox(
+            "Replays of this task",
+            ["", *ids],
+            key="replay_pick",
+            index=(["", *ids]).index(chosen) if chosen in ids else 0,
+            format_func=lambda t: (
+                "pick one to compare"
+                if not t
+                else f"run {dict(replays)[t]} · trace {t}" + (" (just run)" if t in results else "")
+            ),
+            on_change=lambda: st.query_params.update(replay=st.session_state["replay_pick"]),
+        )
     if not chosen:
         return
     if chosen in results:
         replay_compare_view.render(results[chosen].comparison, original_trace_id=original_id, replay_trace_id=chosen)
         return
-    replay_compare_view.render(replay_data.compare_traces(original_id, chosen, history), original_trace_id=original_id,
-                               replay_trace_id=chosen)
+    replay_compare_view.render(
+        replay_data.compare_traces(original_id, chosen, history), original_trace_id=original_id, replay_trace_id=chosen
+    )
 
 
 def _thread(thread: str) -> None:
@@ -56,8 +66,10 @@ def _thread(thread: str) -> None:
     original_id = _original_trace(history)
     original_rows = replay_data.trace_rows(original_id)
     original_outcome = replay_data.outcome(original_rows)
-    st.markdown(f"**Task {history.task_id}** · workflow `{history.workflow}` · thread `{thread}` · "
-                f"original trace `{original_id}` · outcome **{original_outcome or 'unknown'}**")
+    st.markdown(
+        f"**Task {history.task_id}** · workflow `{history.workflow}` · thread `{thread}` · "
+        f"original trace `{original_id}` · outcome **{original_outcome or 'unknown'}**"
+    )
     _compare(history, original_id)  # a replay picked or just run: its comparison comes first
     st.subheader("Checkpoint history")
     picked = history_view.tree(history, original_id)
@@ -72,13 +84,20 @@ def _thread(thread: str) -> None:
         state_error = None
     except ValueError as exc:
         state, as_node, state_error = None, None, str(exc)
-    serve = st.toggle("Serve unchanged steps from recorded outputs (zero tokens)", value=True,
-                      key=run_view.CACHE_KEY)
+    serve = st.toggle("Serve unchanged steps from recorded outputs (zero tokens)", value=True, key=run_view.CACHE_KEY)
     c = st.columns([2, 3])
-    run = c[0].button("Run replay from this checkpoint", key=run_view.RUN_KEY, type="primary",
-                      icon=":material/play_arrow:", disabled=not picked.next_nodes)
-    resume = c[1].button("Resume the thread in place (re-run only the failed step)", key=run_view.RESUME_KEY,
-                         disabled=original_outcome == "success")
+    run = c[0].button(
+        "Run replay from this checkpoint",
+        key=run_view.RUN_KEY,
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=not picked.next_nodes,
+    )
+    resume = c[1].button(
+        "Resume the thread in place (re-run only the failed step)",
+        key=run_view.RESUME_KEY,
+        disabled=original_outcome == "success",
+    )
     with st.expander("Prompt versions", expanded=False):
         run_view.prompt_versions(history, settings.checkpoint_db)
     if run or resume:
@@ -87,10 +106,16 @@ def _thread(thread: str) -> None:
         else:
             try:
                 result = run_view.run_with_progress(
-                    history, checkpoint_id=picked.checkpoint_id if run else None, original_trace_id=original_id,
-                    original=replay_data.facts(original_rows), original_outcome=original_outcome,
-                    overrides=overrides, state=state if run else None, as_node=as_node if run else None,
-                    serve_recorded=serve)
+                    history,
+                    checkpoint_id=picked.checkpoint_id if run else None,
+                    original_trace_id=original_id,
+                    original=replay_data.facts(original_rows),
+                    original_outcome=original_outcome,
+                    overrides=overrides,
+                    state=state if run else None,
+                    as_node=as_node if run else None,
+                    serve_recorded=serve,
+                )
             except (ValueError, LookupError, TimeoutError) as exc:
                 st.error(f"Cannot replay: {exc}")
             else:

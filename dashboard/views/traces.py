@@ -7,7 +7,7 @@ from typing import Final
 
 import streamlit as st
 
-from dashboard import components, data, filters, trace_detail
+from agentdeck.dashboard import components, data, filters, trace_detail
 
 PAGE_SIZE: Final = 50
 STATUSES: Final = ["", "ok", "error", "incomplete", "dead_letter"]

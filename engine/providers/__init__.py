@@ -1,6 +1,6 @@
 """LLM providers: the protocol, the offline simulator (default) and Anthropic."""
 
-from engine.providers.base import (
+from agentdeck.engine.providers.base import (
     LLMRequest,
     LLMResponse,
     Message,

@@ -14,7 +14,7 @@ from typing import Any
 
 import anthropic
 
-from engine.providers.base import (
+from agentdeck.engine.providers.base import (
     BadRequest,
     LLMRequest,
     LLMResponse,
@@ -25,7 +25,7 @@ from engine.providers.base import (
     ToolCall,
     Usage,
 )
-from engine.semconv import PROVIDER_ANTHROPIC
+from agentdeck.engine.semconv import PROVIDER_ANTHROPIC
 
 SCHEMA_INSTRUCTION = "\n\nReply with one JSON object, and nothing else, that matches this JSON schema:\n"
 
@@ -64,8 +64,9 @@ class AnthropicProvider:
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise ValueError("the Anthropic provider needs an API key: set ANTHROPIC_API_KEY")
-        self.client = anthropic.Anthropic(api_key=key, base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL"),
-                                          max_retries=0)
+        self.client = anthropic.Anthropic(
+            api_key=key, base_url=base_url or os.environ.get("ANTHROPIC_BASE_URL"), max_retries=0
+        )
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         system = request.system + SCHEMA_INSTRUCTION + json.dumps(request.output_schema)
@@ -77,8 +78,9 @@ class AnthropicProvider:
             "timeout": request.timeout_s,
         }
         if request.tools:
-            kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema}
-                               for t in request.tools]
+            kwargs["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in request.tools
+            ]
         try:
             resp = self.client.messages.create(**kwargs)
         except anthropic.APITimeoutError as exc:
@@ -99,11 +101,21 @@ class AnthropicProvider:
         cache_read = u.cache_read_input_tokens or 0
         cache_write = u.cache_creation_input_tokens or 0
         text = "".join(b.text for b in resp.content if b.type == "text")
-        calls = tuple(ToolCall(id=b.id, name=b.name, arguments=dict(b.input))  # type: ignore[arg-type]
-                      for b in resp.content if b.type == "tool_use")
+        calls = tuple(
+            ToolCall(id=b.id, name=b.name, arguments=dict(b.input))  # type: ignore[arg-type]
+            for b in resp.content
+            if b.type == "tool_use"
+        )
         return LLMResponse(
-            id=resp.id, model=resp.model, text=text,
-            usage=Usage(input_tokens=u.input_tokens + cache_read + cache_write, output_tokens=u.output_tokens,
-                        cache_read_tokens=cache_read, cache_creation_tokens=cache_write),
-            finish_reason=resp.stop_reason or "end_turn", tool_calls=calls,
+            id=resp.id,
+            model=resp.model,
+            text=text,
+            usage=Usage(
+                input_tokens=u.input_tokens + cache_read + cache_write,
+                output_tokens=u.output_tokens,
+                cache_read_tokens=cache_read,
+                cache_creation_tokens=cache_write,
+            ),
+            finish_reason=resp.stop_reason or "end_turn",
+            tool_calls=calls,
         )

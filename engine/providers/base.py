@@ -31,8 +31,7 @@ class Message:
             if self.content:
                 parts.append({"type": "text", "content": self.content})
             parts.extend(
-                {"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments}
-                for c in self.tool_calls
+                {"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
             )
         return {"role": self.role, "parts": parts}
 
@@ -80,13 +79,14 @@ class LLMResponse:
 
 
 class ProviderError(Exception):
-    """A failed call. `reason` is one of the retry reasons in engine.semconv.RETRY_REASONS."""
+    """A failed call. `reason` is one of the retry reasons in agentdeck.engine.semconv.RETRY_REASONS."""
 
     reason = "server_error"
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after_s: float | None = None,
-                 latency_ms: float = 0.0) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after_s: float | None = None, latency_ms: float = 0.0
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after_s = retry_after_s

@@ -6,14 +6,67 @@ from __future__ import annotations
 import random
 import re
 
-_STOP = frozenset((
-    "about", "above", "advance", "after", "again", "against", "allowed", "analyse", "analysis",
-    "answer", "asking", "assess", "attempt", "could", "every", "exactly", "failed", "findings",
-    "first", "fixes", "given", "hello", "object", "order", "other", "please", "previous", "rated",
-    "rejected", "reply", "report", "review", "should", "since", "source", "status", "still", "thanks",
-    "their", "there", "these", "thing", "things", "third", "those", "ticket", "under", "urgent",
-    "using", "validation", "weeks", "whether", "which", "while", "would", "write", "written",
-))
+_STOP = frozenset(
+    (
+        "about",
+        "above",
+        "advance",
+        "after",
+        "again",
+        "against",
+        "allowed",
+        "analyse",
+        "analysis",
+        "answer",
+        "asking",
+        "assess",
+        "attempt",
+        "could",
+        "every",
+        "exactly",
+        "failed",
+        "findings",
+        "first",
+        "fixes",
+        "given",
+        "hello",
+        "object",
+        "order",
+        "other",
+        "please",
+        "previous",
+        "rated",
+        "rejected",
+        "reply",
+        "report",
+        "review",
+        "should",
+        "since",
+        "source",
+        "status",
+        "still",
+        "thanks",
+        "their",
+        "there",
+        "these",
+        "thing",
+        "things",
+        "third",
+        "those",
+        "ticket",
+        "under",
+        "urgent",
+        "using",
+        "validation",
+        "weeks",
+        "whether",
+        "which",
+        "while",
+        "would",
+        "write",
+        "written",
+    )
+)
 _TITLE = {"subject", "title", "headline"}
 _SHORT_LIST = {"findings", "issues", "red_flags", "risks", "conditions", "comments", "notes", "follow_ups"}
 _ADJ = ["stable", "weaker than expected", "in line with the plan", "better than last quarter", "at risk", "unclear"]
@@ -25,8 +78,14 @@ _SENTENCES = [
     "{A} looks {adj} compared with {b}.",
     "The {a} issue traces back to {b}; {num}.",
 ]
-_ITEMS = ["{A} needs a second look", "Confirm {a} with {b}", "{A}: {num_short}", "Check {a} before {b}",
-          "{A} {adj}", "Escalate {a} if {b} persists"]
+_ITEMS = [
+    "{A} needs a second look",
+    "Confirm {a} with {b}",
+    "{A}: {num_short}",
+    "Check {a} before {b}",
+    "{A} {adj}",
+    "Escalate {a} if {b} persists",
+]
 
 
 class TextWriter:
@@ -42,7 +101,10 @@ class TextWriter:
         a, b = self.rng.sample(self.words, 2) if len(self.words) > 1 else (self.words[0], "the process")
         num = self.rng.choice(self.numbers) if self.numbers else ""
         return template.format(
-            A=a.capitalize(), a=a, b=b, adj=self.rng.choice(_ADJ),
+            A=a.capitalize(),
+            a=a,
+            b=b,
+            adj=self.rng.choice(_ADJ),
             num=f"the figure to watch is {num}" if num else "no figures stood out",
             num_short=num or "no change",
         )
@@ -51,8 +113,9 @@ class TextWriter:
         key = name.lower()
         if key in _TITLE:
             a, b = self.rng.sample(self.words, 2) if len(self.words) > 1 else (self.words[0], "update")
-            text = self.rng.choice([f"Update on your {a} {b}", f"{a.capitalize()} and {b}: next steps",
-                                    f"{a.capitalize()} {b} review"])
+            text = self.rng.choice(
+                [f"Update on your {a} {b}", f"{a.capitalize()} and {b}: next steps", f"{a.capitalize()} {b} review"]
+            )
         elif key == "keywords":
             text = " ".join(self.rng.sample(self.words, min(2, len(self.words))))
         elif key == "files_changed":

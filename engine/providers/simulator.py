@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine.providers.base import (
+from agentdeck.engine.providers.base import (
     LLMRequest,
     LLMResponse,
     ProviderTimeout,
@@ -40,8 +40,8 @@ from engine.providers.base import (
     ToolCall,
     Usage,
 )
-from engine.providers.simtext import TextWriter
-from engine.semconv import PROVIDER_SIMULATED
+from agentdeck.engine.providers.simtext import TextWriter
+from agentdeck.engine.semconv import PROVIDER_SIMULATED
 
 ENUM_RULE = "allowed list"
 ID_RULE = "exactly as written"
@@ -65,16 +65,23 @@ class FaultRates:
     @classmethod
     def realistic(cls) -> FaultRates:
         """Rates that look like a busy production day."""
-        return cls(rate_limit=0.03, server_error=0.01, timeout=0.005, malformed_json=0.015,
-                   schema_violation=0.015, slow=0.03)
+        return cls(
+            rate_limit=0.03, server_error=0.01, timeout=0.005, malformed_json=0.015, schema_violation=0.015, slow=0.03
+        )
 
     def with_chaos(self, chaos: float) -> FaultRates:
         """Add `chaos` (0..1) as the extra chance that a call goes wrong, spread over the fault kinds,
         plus latency spikes at the same rate -- what `--chaos RATE` does."""
         if not 0.0 <= chaos <= 1.0:
             raise ValueError(f"chaos rate must be between 0 and 1, got {chaos}")
-        share = {"rate_limit": 0.3, "server_error": 0.15, "timeout": 0.1, "malformed_json": 0.25,
-                 "schema_violation": 0.2, "slow": 1.0}
+        share = {
+            "rate_limit": 0.3,
+            "server_error": 0.15,
+            "timeout": 0.1,
+            "malformed_json": 0.25,
+            "schema_violation": 0.2,
+            "slow": 1.0,
+        }
         return FaultRates(**{f: min(getattr(self, f) + chaos * w, 0.9) for f, w in share.items()})
 
 
@@ -103,15 +110,20 @@ class SimulatedProvider:
         f = self.faults
         roll = rng.random()
         if roll < f.rate_limit:
-            raise RateLimited("429 rate_limit_error: simulated", status=429,
-                              retry_after_s=round(rng.uniform(0.5, 3.0), 2), latency_ms=rng.uniform(40, 120))
+            raise RateLimited(
+                "429 rate_limit_error: simulated",
+                status=429,
+                retry_after_s=round(rng.uniform(0.5, 3.0), 2),
+                latency_ms=rng.uniform(40, 120),
+            )
         roll -= f.rate_limit
         if roll < f.server_error:
             raise ServerError("529 overloaded_error: simulated", status=529, latency_ms=rng.uniform(150, 600))
         roll -= f.server_error
         if roll < f.timeout:
-            raise ProviderTimeout(f"request timed out after {request.timeout_s:g}s (simulated)",
-                                  latency_ms=request.timeout_s * 1000)
+            raise ProviderTimeout(
+                f"request timed out after {request.timeout_s:g}s (simulated)", latency_ms=request.timeout_s * 1000
+            )
 
         prompt = "\n".join(m.content for m in request.messages if m.role == "user")
         base = prompt.split(FEEDBACK_MARKER)[0]
@@ -127,8 +139,7 @@ class SimulatedProvider:
         has_results = any(m.role == "tool" for m in request.messages)
         if request.tools and not has_results:
             tool_calls = tuple(
-                ToolCall(id=f"toolu_{key % 10**12:012d}_{i}", name=t.name,
-                         arguments=gen.value(t.input_schema, t.name))
+                ToolCall(id=f"toolu_{key % 10**12:012d}_{i}", name=t.name, arguments=gen.value(t.input_schema, t.name))
                 for i, t in enumerate(request.tools)
             )
             text = ""
@@ -148,23 +159,37 @@ class SimulatedProvider:
         cache_read = sys_tokens if cache_roll < 0.6 else 0
         cache_write = sys_tokens if 0.6 <= cache_roll < 0.75 else 0
         out_tokens = _tokens(text) + 30 * len(tool_calls)
-        usage = Usage(input_tokens=_tokens(transcript) + sys_tokens, output_tokens=out_tokens,
-                      cache_read_tokens=cache_read, cache_creation_tokens=cache_write)
+        usage = Usage(
+            input_tokens=_tokens(transcript) + sys_tokens,
+            output_tokens=out_tokens,
+            cache_read_tokens=cache_read,
+            cache_creation_tokens=cache_write,
+        )
         latency = (ttft * rng.uniform(0.7, 1.4) + usage.input_tokens * prefill + out_tokens / tps * 1000) * (
-            4.0 if rng.random() < f.slow else 1.0)
+            4.0 if rng.random() < f.slow else 1.0
+        )
         if latency > request.timeout_s * 1000:
-            raise ProviderTimeout(f"request timed out after {request.timeout_s:g}s (simulated)",
-                                  latency_ms=request.timeout_s * 1000)
-        return LLMResponse(id=f"msg_sim_{key:016x}", model=request.model, text=text, usage=usage,
-                           finish_reason=finish, tool_calls=tool_calls, latency_ms=round(latency, 3),
-                           fault=fault)
+            raise ProviderTimeout(
+                f"request timed out after {request.timeout_s:g}s (simulated)", latency_ms=request.timeout_s * 1000
+            )
+        return LLMResponse(
+            id=f"msg_sim_{key:016x}",
+            model=request.model,
+            text=text,
+            usage=usage,
+            finish_reason=finish,
+            tool_calls=tool_calls,
+            latency_ms=round(latency, 3),
+            fault=fault,
+        )
 
 
 class _Generator:
     """Builds a JSON value for a JSON schema, following (or missing) the prompt's instructions."""
 
-    def __init__(self, rng: random.Random, root: dict[str, Any], prompt: str, *, context: str, hard: bool,
-                 feedback: bool) -> None:
+    def __init__(
+        self, rng: random.Random, root: dict[str, Any], prompt: str, *, context: str, hard: bool, feedback: bool
+    ) -> None:
         self.rng = rng
         self.defs: dict[str, Any] = root.get("$defs", {})
         self.prompt = prompt

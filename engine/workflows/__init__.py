@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from engine.workflow import Workflow
-from engine.workflows import code_review, content, due_diligence, earnings, incident, triage
+from agentdeck.engine.workflow import Workflow
+from agentdeck.engine.workflows import code_review, content, due_diligence, earnings, incident, triage
 
-WORKFLOWS: dict[str, Workflow] = {w.name: w for w in (
-    triage.WORKFLOW, due_diligence.WORKFLOW, earnings.WORKFLOW, code_review.WORKFLOW, content.WORKFLOW,
-    incident.WORKFLOW,
-)}
+WORKFLOWS: dict[str, Workflow] = {
+    w.name: w
+    for w in (
+        triage.WORKFLOW,
+        due_diligence.WORKFLOW,
+        earnings.WORKFLOW,
+        code_review.WORKFLOW,
+        content.WORKFLOW,
+        incident.WORKFLOW,
+    )
+}
 
 
 def get_workflow(name: str) -> Workflow:

@@ -13,12 +13,12 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from engine import semconv as sc
-from engine.agents import Agent, Prompt, Tier
-from engine.context import RunContext
-from engine.providers.simulator import stable_int
-from engine.step import contained, dump, raise_branch_failures, run_agent
-from engine.workflow import Workflow
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.agents import Agent, Prompt, Tier
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.step import contained, dump, raise_branch_failures, run_agent
+from agentdeck.engine.workflow import Workflow
 
 MAX_ROUNDS = 3
 
@@ -35,15 +35,34 @@ class Critique(BaseModel):
     notes: list[str] = Field(max_length=3)
 
 
-WRITER = Agent("writer", "content writer",
-               Prompt("Write a {length}-word {kind} about {topic} for {audience}.{notes}", "v1"),
-               Tier.BALANCED, Draft, timeout_s=60, max_output_tokens=900)
-EDITOR = Agent("editor", "copy editor",
-               Prompt("Critique this {kind} for clarity and tone.\nTitle: {title}\n{body}", "v1"),
-               Tier.FAST, Critique, timeout_s=20, max_output_tokens=250)
-SEO = Agent("seo", "SEO reviewer",
-            Prompt("Critique this {kind} for search: target '{topic}'. Title: {title}; keywords: {keywords}", "v1"),
-            Tier.FAST, Critique, timeout_s=20, max_output_tokens=250, optional=True)
+WRITER = Agent(
+    "writer",
+    "content writer",
+    Prompt("Write a {length}-word {kind} about {topic} for {audience}.{notes}", "v1"),
+    Tier.BALANCED,
+    Draft,
+    timeout_s=60,
+    max_output_tokens=900,
+)
+EDITOR = Agent(
+    "editor",
+    "copy editor",
+    Prompt("Critique this {kind} for clarity and tone.\nTitle: {title}\n{body}", "v1"),
+    Tier.FAST,
+    Critique,
+    timeout_s=20,
+    max_output_tokens=250,
+)
+SEO = Agent(
+    "seo",
+    "SEO reviewer",
+    Prompt("Critique this {kind} for search: target '{topic}'. Title: {title}; keywords: {keywords}", "v1"),
+    Tier.FAST,
+    Critique,
+    timeout_s=20,
+    max_output_tokens=250,
+    optional=True,
+)
 
 
 class ContentState(TypedDict, total=False):
@@ -66,8 +85,14 @@ def _critic(agent: Agent) -> Any:
     def node(state: ContentState) -> dict[str, Any]:
         rnd = len(state["drafts"]) - 1
         draft = state["drafts"][-1] or {"title": "", "body": "", "keywords": []}
-        c = dump(run_agent(agent, {**state["brief"], **draft, "keywords": ", ".join(draft["keywords"])},
-                           state=state, attributes={sc.AD_ITERATION: rnd + 1}))
+        c = dump(
+            run_agent(
+                agent,
+                {**state["brief"], **draft, "keywords": ", ".join(draft["keywords"])},
+                state=state,
+                attributes={sc.AD_ITERATION: rnd + 1},
+            )
+        )
         return {"critiques": [{**c, "critic": agent.name, "round": rnd}] if c else []}
 
     return contained(node)
@@ -108,15 +133,36 @@ def build() -> StateGraph[Any, Any, Any, Any]:
 
 def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
     rng = random.Random(stable_int("content", seed))
-    topics = ["zero-downtime Postgres upgrades", "choosing a vector database", "remote onboarding",
-              "EU AI Act for startups", "observability for LLM agents", "pricing page experiments"]
-    return [{"brief": {"topic": rng.choice(topics), "kind": rng.choice(["blog post", "newsletter", "landing page"]),
-                       "audience": rng.choice(["CTOs", "developers", "founders", "product managers"]),
-                       "length": rng.choice([400, 800, 1200])}, "drafts": [], "critiques": []} for _ in range(n)]
+    topics = [
+        "zero-downtime Postgres upgrades",
+        "choosing a vector database",
+        "remote onboarding",
+        "EU AI Act for startups",
+        "observability for LLM agents",
+        "pricing page experiments",
+    ]
+    return [
+        {
+            "brief": {
+                "topic": rng.choice(topics),
+                "kind": rng.choice(["blog post", "newsletter", "landing page"]),
+                "audience": rng.choice(["CTOs", "developers", "founders", "product managers"]),
+                "length": rng.choice([400, 800, 1200]),
+            },
+            "drafts": [],
+            "critiques": [],
+        }
+        for _ in range(n)
+    ]
 
 
 WORKFLOW = Workflow(
-    name="content", pattern="critique",
+    name="content",
+    pattern="critique",
     description="Writer with editor + SEO critique rounds, iteration cap and deterministic tiebreaker",
-    agents=(WRITER, EDITOR, SEO), build=build, make_tasks=make_tasks, result_key="final", deadline_ms=300_000,
+    agents=(WRITER, EDITOR, SEO),
+    build=build,
+    make_tasks=make_tasks,
+    result_key="final",
+    deadline_ms=300_000,
 )

@@ -16,11 +16,11 @@ from typing import Annotated, Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from engine import semconv as sc
-from engine.agents import Agent, Prompt, Tier
-from engine.context import RunContext
-from engine.providers.simulator import stable_int
-from engine.step import (
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.agents import Agent, Prompt, Tier
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.step import (
     contained,
     current_context,
     dump,
@@ -29,7 +29,7 @@ from engine.step import (
     raise_branch_failures,
     run_agent,
 )
-from engine.workflow import Workflow
+from agentdeck.engine.workflow import Workflow
 
 AREAS = ("financial", "legal", "market", "technology")
 MERGE_MS = 120.0  # a specialist's read-merge-write of the shared dossier
@@ -52,26 +52,50 @@ def _specialist(area: str, tier: Tier, prompt: str, **kw: Any) -> Agent:
 
 
 SPECIALISTS = {
-    "financial": _specialist("financial", Tier.BALANCED,
-                             "Assess the financial health of {company} ({sector}), revenue ${revenue_m}M, "
-                             "debt ${debt_m}M. Rate the risk from the allowed list and list red flags.",
-                             timeout_s=40),
-    "legal": _specialist("legal", Tier.FRONTIER,
-                         "Review the filings of {company} for litigation and regulatory exposure. Rate the risk "
-                         "from the allowed list.\nFilings:\n{filings}",
-                         timeout_s=10, optional=True, max_provider_retries=1),
-    "market": _specialist("market", Tier.FAST,
-                          "Assess the market position of {company} in {sector} against {competitors}. "
-                          "Rate the risk from the allowed list.", timeout_s=20),
-    "technology": _specialist("technology", Tier.BALANCED,
-                              "Assess the technology stack and key-person risk of {company} ({employees} staff). "
-                              "Rate the risk from the allowed list.", timeout_s=30, optional=True),
+    "financial": _specialist(
+        "financial",
+        Tier.BALANCED,
+        "Assess the financial health of {company} ({sector}), revenue ${revenue_m}M, "
+        "debt ${debt_m}M. Rate the risk from the allowed list and list red flags.",
+        timeout_s=40,
+    ),
+    "legal": _specialist(
+        "legal",
+        Tier.FRONTIER,
+        "Review the filings of {company} for litigation and regulatory exposure. Rate the risk "
+        "from the allowed list.\nFilings:\n{filings}",
+        timeout_s=10,
+        optional=True,
+        max_provider_retries=1,
+    ),
+    "market": _specialist(
+        "market",
+        Tier.FAST,
+        "Assess the market position of {company} in {sector} against {competitors}. "
+        "Rate the risk from the allowed list.",
+        timeout_s=20,
+    ),
+    "technology": _specialist(
+        "technology",
+        Tier.BALANCED,
+        "Assess the technology stack and key-person risk of {company} ({employees} staff). "
+        "Rate the risk from the allowed list.",
+        timeout_s=30,
+        optional=True,
+    ),
 }
 SYNTHESIS = Agent(
-    "synthesis", "investment committee secretary",
-    Prompt("Write the due-diligence memo for {company}. Findings:\n{findings}\nMissing areas (no finding): "
-           "{missing}. Recommend from the allowed list; add conditions for missing areas.", "v1"),
-    Tier.FRONTIER, Memo, timeout_s=60, max_output_tokens=900,
+    "synthesis",
+    "investment committee secretary",
+    Prompt(
+        "Write the due-diligence memo for {company}. Findings:\n{findings}\nMissing areas (no finding): "
+        "{missing}. Recommend from the allowed list; add conditions for missing areas.",
+        "v1",
+    ),
+    Tier.FRONTIER,
+    Memo,
+    timeout_s=60,
+    max_output_tokens=900,
 )
 
 
@@ -117,8 +141,11 @@ def synthesize(state: DDState) -> dict[str, Any]:
     present = {a: f for a, f in findings.items() if f}
     missing = [a for a in AREAS if not findings.get(a)]
     text = "\n".join(f"- {a}: {f['risk']} risk; {f['summary']}" for a, f in sorted(present.items()))
-    r = run_agent(SYNTHESIS, {**state["company"], "findings": text or "(none)",
-                              "missing": ", ".join(missing) or "none"}, state=state)
+    r = run_agent(
+        SYNTHESIS,
+        {**state["company"], "findings": text or "(none)", "missing": ", ".join(missing) or "none"},
+        state=state,
+    )
     memo = dump(r)
     if memo is not None:
         memo["missing_areas"] = missing
@@ -136,11 +163,20 @@ def build() -> StateGraph[Any, Any, Any, Any]:
     return g
 
 
-_SECTORS = {"fintech": ["Stripe", "Adyen", "Klarna"], "logistics": ["Flexport", "project44", "Sennder"],
-            "healthtech": ["Doctolib", "Teladoc", "Oscar"], "devtools": ["GitLab", "JetBrains", "Vercel"]}
-_CLAUSES = ["Pending class action regarding data retention.", "Supplier contract with change-of-control clause.",
-            "GDPR inquiry closed without fine in 2025.", "Patent licence expiring 2027.",
-            "Earn-out obligations to former founders.", "Lease guarantees for three offices."]
+_SECTORS = {
+    "fintech": ["Stripe", "Adyen", "Klarna"],
+    "logistics": ["Flexport", "project44", "Sennder"],
+    "healthtech": ["Doctolib", "Teladoc", "Oscar"],
+    "devtools": ["GitLab", "JetBrains", "Vercel"],
+}
+_CLAUSES = [
+    "Pending class action regarding data retention.",
+    "Supplier contract with change-of-control clause.",
+    "GDPR inquiry closed without fine in 2025.",
+    "Patent licence expiring 2027.",
+    "Earn-out obligations to former founders.",
+    "Lease guarantees for three offices.",
+]
 
 
 def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
@@ -150,19 +186,30 @@ def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
         sector = rng.choice(sorted(_SECTORS))
         pages = rng.choice([2, 3, 4, 6, 8, 70, 90])  # long filings make the legal review time out
         filings = " ".join(f"[p{p}] {rng.choice(_CLAUSES)}" for p in range(pages * 4))
-        out.append({"company": {
-            "company": f"{rng.choice(['Nord', 'Blue', 'Atlas', 'Kite', 'Quanta', 'Lumen'])}"
-                       f"{rng.choice(['ly', 'io', 'Labs', 'Works', 'Systems'])} {i}",
-            "sector": sector, "competitors": ", ".join(_SECTORS[sector]),
-            "revenue_m": rng.randint(4, 400), "debt_m": rng.randint(0, 150), "employees": rng.randint(20, 2500),
-            "filings": filings,
-        }})
+        out.append(
+            {
+                "company": {
+                    "company": f"{rng.choice(['Nord', 'Blue', 'Atlas', 'Kite', 'Quanta', 'Lumen'])}"
+                    f"{rng.choice(['ly', 'io', 'Labs', 'Works', 'Systems'])} {i}",
+                    "sector": sector,
+                    "competitors": ", ".join(_SECTORS[sector]),
+                    "revenue_m": rng.randint(4, 400),
+                    "debt_m": rng.randint(0, 150),
+                    "employees": rng.randint(20, 2500),
+                    "filings": filings,
+                }
+            }
+        )
     return out
 
 
 WORKFLOW = Workflow(
-    name="due_diligence", pattern="fan_out",
+    name="due_diligence",
+    pattern="fan_out",
     description="Parallel specialists (financial, legal, market, technology) merged by a synthesis memo",
-    agents=(*SPECIALISTS.values(), SYNTHESIS), build=build, make_tasks=make_tasks, result_key="memo",
+    agents=(*SPECIALISTS.values(), SYNTHESIS),
+    build=build,
+    make_tasks=make_tasks,
+    result_key="memo",
     deadline_ms=180_000,
 )

@@ -14,12 +14,12 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from engine import semconv as sc
-from engine.agents import Agent, Prompt, Tier
-from engine.context import RunContext
-from engine.providers.simulator import stable_int
-from engine.step import current_context, dump, node_event, run_agent
-from engine.workflow import Workflow
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.agents import Agent, Prompt, Tier
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.step import current_context, dump, node_event, run_agent
+from agentdeck.engine.workflow import Workflow
 
 TOPICS = ("revenue", "margins", "guidance")
 
@@ -43,22 +43,45 @@ class EarningsReport(BaseModel):
 
 
 def _analyst(topic: str, tier: Tier) -> Agent:
-    return Agent(f"{topic}_analyst", f"{topic} analyst",
-                 Prompt("Analyse the {topic} of {ticker} for {quarter}. Transcript excerpt:\n{transcript}\n"
-                        "Use a trend from the allowed list.{feedback}", "v1"),
-                 tier, Analysis, timeout_s=40, max_output_tokens=500)
+    return Agent(
+        f"{topic}_analyst",
+        f"{topic} analyst",
+        Prompt(
+            "Analyse the {topic} of {ticker} for {quarter}. Transcript excerpt:\n{transcript}\n"
+            "Use a trend from the allowed list.{feedback}",
+            "v1",
+        ),
+        tier,
+        Analysis,
+        timeout_s=40,
+        max_output_tokens=500,
+    )
 
 
 ANALYSTS = {t: _analyst(t, Tier.FAST) for t in TOPICS}
 ESCALATED = {t: _analyst(t, Tier.BALANCED) for t in TOPICS}
-REVIEWER = Agent("supervisor", "head of research",
-                 Prompt("Review the {topic} analysis of {ticker} ({quarter}): trend {trend}, key figure "
-                        "{key_figure}, confidence {confidence}.\n{commentary}\nIs it satisfactory?", "v1"),
-                 Tier.BALANCED, Verdict, timeout_s=30, max_output_tokens=200)
-WRITER = Agent("report_writer", "equity research writer",
-               Prompt("Write the earnings note for {ticker} {quarter}.\n{analyses}\nRate it from the allowed list.",
-                      "v1"),
-               Tier.FRONTIER, EarningsReport, timeout_s=60, max_output_tokens=700)
+REVIEWER = Agent(
+    "supervisor",
+    "head of research",
+    Prompt(
+        "Review the {topic} analysis of {ticker} ({quarter}): trend {trend}, key figure "
+        "{key_figure}, confidence {confidence}.\n{commentary}\nIs it satisfactory?",
+        "v1",
+    ),
+    Tier.BALANCED,
+    Verdict,
+    timeout_s=30,
+    max_output_tokens=200,
+)
+WRITER = Agent(
+    "report_writer",
+    "equity research writer",
+    Prompt("Write the earnings note for {ticker} {quarter}.\n{analyses}\nRate it from the allowed list.", "v1"),
+    Tier.FRONTIER,
+    EarningsReport,
+    timeout_s=60,
+    max_output_tokens=700,
+)
 
 
 class EarningsState(TypedDict, total=False):
@@ -100,14 +123,18 @@ def analyse(state: EarningsState) -> dict[str, Any]:
         updates["incomplete_reason"] = "delegation_limit"
         return updates
     updates["depth"] = {**state.get("depth", {}), topic: new_depth}
-    updates["feedback"] = {**state.get("feedback", {}),
-                           topic: verdict.feedback if verdict else "the analysis failed validation"}
+    updates["feedback"] = {
+        **state.get("feedback", {}),
+        topic: verdict.feedback if verdict else "the analysis failed validation",
+    }
     return updates
 
 
 def write_report(state: EarningsState) -> dict[str, Any]:
-    text = "\n".join(f"- {t}: {a['trend']}, {a['key_figure']}" if a else f"- {t}: no analysis"
-                     for t, a in state.get("analyses", {}).items())
+    text = "\n".join(
+        f"- {t}: {a['trend']}, {a['key_figure']}" if a else f"- {t}: no analysis"
+        for t, a in state.get("analyses", {}).items()
+    )
     return {"report": dump(run_agent(WRITER, {**state["call"], "analyses": text}, state=state))}
 
 
@@ -127,9 +154,14 @@ def build() -> StateGraph[Any, Any, Any, Any]:
     return g
 
 
-_LINES = ["Revenue grew {g}% year over year, driven by subscriptions.", "Gross margin was {m}%, down 120 bps.",
-          "We now expect full-year revenue of ${r}B.", "Operating expenses rose on hiring in R&D.",
-          "FX was a {g} point headwind.", "Free cash flow reached ${f}M."]
+_LINES = [
+    "Revenue grew {g}% year over year, driven by subscriptions.",
+    "Gross margin was {m}%, down 120 bps.",
+    "We now expect full-year revenue of ${r}B.",
+    "Operating expenses rose on hiring in R&D.",
+    "FX was a {g} point headwind.",
+    "Free cash flow reached ${f}M.",
+]
 
 
 def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
@@ -137,17 +169,33 @@ def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
     out = []
     for _ in range(n):
         lines = rng.sample(_LINES, 4)
-        transcript = " ".join(s.format(g=rng.randint(-8, 35), m=rng.randint(30, 80), r=rng.randint(1, 90),
-                                       f=rng.randint(-200, 2000)) for s in lines)
-        out.append({"call": {"ticker": rng.choice(["ACME", "GLOBX", "INITech", "UMBR", "WAYN", "STRK"]),
-                             "quarter": f"Q{rng.randint(1, 4)} 2026", "transcript": transcript},
-                    "queue": list(TOPICS), "depth": {}, "feedback": {}, "analyses": {}})
+        transcript = " ".join(
+            s.format(g=rng.randint(-8, 35), m=rng.randint(30, 80), r=rng.randint(1, 90), f=rng.randint(-200, 2000))
+            for s in lines
+        )
+        out.append(
+            {
+                "call": {
+                    "ticker": rng.choice(["ACME", "GLOBX", "INITech", "UMBR", "WAYN", "STRK"]),
+                    "quarter": f"Q{rng.randint(1, 4)} 2026",
+                    "transcript": transcript,
+                },
+                "queue": list(TOPICS),
+                "depth": {},
+                "feedback": {},
+                "analyses": {},
+            }
+        )
     return out
 
 
 WORKFLOW = Workflow(
-    name="earnings", pattern="supervisor",
+    name="earnings",
+    pattern="supervisor",
     description="Supervisor delegates revenue/margins/guidance to analysts, reviews and re-delegates",
-    agents=(*ANALYSTS.values(), *ESCALATED.values(), REVIEWER, WRITER), build=build, make_tasks=make_tasks,
-    result_key="report", deadline_ms=240_000,
+    agents=(*ANALYSTS.values(), *ESCALATED.values(), REVIEWER, WRITER),
+    build=build,
+    make_tasks=make_tasks,
+    result_key="report",
+    deadline_ms=240_000,
 )

@@ -18,13 +18,13 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from engine import semconv as sc
-from engine.agents import Agent, Prompt, Tier, Tool
-from engine.bus import EventBus, dead_letter_event
-from engine.context import RunContext
-from engine.providers.simulator import stable_int
-from engine.step import dump, node_event, run_agent
-from engine.workflow import Workflow
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.agents import Agent, Prompt, Tier, Tool
+from agentdeck.engine.bus import EventBus, dead_letter_event
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.step import dump, node_event, run_agent
+from agentdeck.engine.workflow import Workflow
 
 MAX_EVENTS = 12
 
@@ -57,27 +57,68 @@ def _metrics(args: dict[str, Any]) -> str:
 
 
 METRIC_ARGS = {"type": "object", "properties": {"service": {"type": "string", "pattern": r"^svc-[a-z]+$"}}}
-TRIAGER = Agent("triager", "on-call triager",
-                Prompt("Alert {alert} on {service} exactly as written at {time}: {detail}. Pick the severity "
-                       "and component from the allowed list.", "v2"),
-                Tier.FAST, Triage, timeout_s=15, max_output_tokens=250,
-                tools=(Tool("query_metrics", "Current metrics for a service", _metrics, METRIC_ARGS),))
-DB_AGENT = Agent("db_agent", "database reliability engineer",
-                 Prompt("Diagnose the database side of the incident on {service}: {summary}", "v1"),
-                 Tier.BALANCED, Diagnosis, timeout_s=40, max_output_tokens=400)
-DEPLOY_AGENT = Agent("deploy_agent", "release engineer",
-                     Prompt("Diagnose whether the latest deploy of {service} caused: {summary}", "v1"),
-                     Tier.BALANCED, Diagnosis, timeout_s=40, max_output_tokens=400)
-COMMS = Agent("comms", "incident communications lead",
-              Prompt("Write a {severity} status update for {service}: {summary}", "v1"),
-              Tier.FAST, StatusUpdate, timeout_s=20, max_output_tokens=250, optional=True)
-POSTMORTEM = Agent("postmortem", "incident commander",
-                   Prompt("Write the postmortem for the {service} incident. Handled events: {handled}. "
-                          "Unhandled events: {unhandled}.", "v1"),
-                   Tier.BALANCED, Postmortem, timeout_s=60, max_output_tokens=700)
+TRIAGER = Agent(
+    "triager",
+    "on-call triager",
+    Prompt(
+        "Alert {alert} on {service} exactly as written at {time}: {detail}. Pick the severity "
+        "and component from the allowed list.",
+        "v2",
+    ),
+    Tier.FAST,
+    Triage,
+    timeout_s=15,
+    max_output_tokens=250,
+    tools=(Tool("query_metrics", "Current metrics for a service", _metrics, METRIC_ARGS),),
+)
+DB_AGENT = Agent(
+    "db_agent",
+    "database reliability engineer",
+    Prompt("Diagnose the database side of the incident on {service}: {summary}", "v1"),
+    Tier.BALANCED,
+    Diagnosis,
+    timeout_s=40,
+    max_output_tokens=400,
+)
+DEPLOY_AGENT = Agent(
+    "deploy_agent",
+    "release engineer",
+    Prompt("Diagnose whether the latest deploy of {service} caused: {summary}", "v1"),
+    Tier.BALANCED,
+    Diagnosis,
+    timeout_s=40,
+    max_output_tokens=400,
+)
+COMMS = Agent(
+    "comms",
+    "incident communications lead",
+    Prompt("Write a {severity} status update for {service}: {summary}", "v1"),
+    Tier.FAST,
+    StatusUpdate,
+    timeout_s=20,
+    max_output_tokens=250,
+    optional=True,
+)
+POSTMORTEM = Agent(
+    "postmortem",
+    "incident commander",
+    Prompt(
+        "Write the postmortem for the {service} incident. Handled events: {handled}. Unhandled events: {unhandled}.",
+        "v1",
+    ),
+    Tier.BALANCED,
+    Postmortem,
+    timeout_s=60,
+    max_output_tokens=700,
+)
 
-BUS = (EventBus().subscribe("alert.*", "triager").subscribe("diagnose.database", "db_agent")
-       .subscribe("diagnose.deploy", "deploy_agent").subscribe("incident.declared", "comms"))
+BUS = (
+    EventBus()
+    .subscribe("alert.*", "triager")
+    .subscribe("diagnose.database", "db_agent")
+    .subscribe("diagnose.deploy", "deploy_agent")
+    .subscribe("incident.declared", "comms")
+)
 
 
 class IncidentState(TypedDict, total=False):
@@ -106,8 +147,7 @@ def _consume(state: IncidentState, emitted: list[dict[str, Any]], finding: dict[
     findings = {**state.get("findings", {})}
     if finding is not None:
         findings[event["type"]] = finding
-    return {"queue": state["queue"][1:] + emitted, "handled": [*state.get("handled", []), event],
-            "findings": findings}
+    return {"queue": state["queue"][1:] + emitted, "handled": [*state.get("handled", []), event], "findings": findings}
 
 
 def triager(state: IncidentState) -> dict[str, Any]:
@@ -144,8 +184,11 @@ def unhandled(state: IncidentState) -> dict[str, Any]:
 def postmortem(state: IncidentState) -> dict[str, Any]:
     handled = ", ".join(e["type"] for e in state.get("handled", [])) or "none"
     missed = ", ".join(e["type"] for e in state.get("unhandled", [])) or "none"
-    return {"postmortem": dump(run_agent(POSTMORTEM, {**state["incident"], "handled": handled,
-                                                      "unhandled": missed}, state=state))}
+    return {
+        "postmortem": dump(
+            run_agent(POSTMORTEM, {**state["incident"], "handled": handled, "unhandled": missed}, state=state)
+        )
+    }
 
 
 def build() -> StateGraph[Any, Any, Any, Any]:
@@ -166,8 +209,12 @@ def build() -> StateGraph[Any, Any, Any, Any]:
     return g
 
 
-_ALERTS = [("alert.latency", "p99 latency above 2 s for 5 min"), ("alert.errors", "5xx rate above 5%"),
-           ("alert.saturation", "connection pool exhausted"), ("alert.cert", "TLS certificate expires in 3 days")]
+_ALERTS = [
+    ("alert.latency", "p99 latency above 2 s for 5 min"),
+    ("alert.errors", "5xx rate above 5%"),
+    ("alert.saturation", "connection pool exhausted"),
+    ("alert.cert", "TLS certificate expires in 3 days"),
+]
 
 
 def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
@@ -179,15 +226,28 @@ def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
         queue = [{"type": alert, "payload": {"alert": alert, "detail": detail}}]
         if rng.random() < 0.15:  # a stray event from a misconfigured exporter: nobody subscribes to it
             queue.append({"type": "metrics.heartbeat_missing", "payload": {"exporter": "node-exporter"}})
-        out.append({"incident": {"service": service, "time": f"2026-11-{rng.randint(1, 20):02d}T"
-                                 f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}Z"},
-                    "queue": queue, "handled": [], "unhandled": [], "findings": {}})
+        out.append(
+            {
+                "incident": {
+                    "service": service,
+                    "time": f"2026-11-{rng.randint(1, 20):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}Z",
+                },
+                "queue": queue,
+                "handled": [],
+                "unhandled": [],
+                "findings": {},
+            }
+        )
     return out
 
 
 WORKFLOW = Workflow(
-    name="incident", pattern="event_driven",
+    name="incident",
+    pattern="event_driven",
     description="Event-driven incident response on an in-process bus; unhandled events are dead-lettered",
-    agents=(TRIAGER, DB_AGENT, DEPLOY_AGENT, COMMS, POSTMORTEM), build=build, make_tasks=make_tasks,
-    result_key="postmortem", deadline_ms=300_000,
+    agents=(TRIAGER, DB_AGENT, DEPLOY_AGENT, COMMS, POSTMORTEM),
+    build=build,
+    make_tasks=make_tasks,
+    result_key="postmortem",
+    deadline_ms=300_000,
 )

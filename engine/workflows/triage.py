@@ -20,11 +20,11 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from engine.agents import Agent, Prompt, Tier, Tool
-from engine.context import RunContext
-from engine.providers.simulator import stable_int
-from engine.step import run_agent
-from engine.workflow import Workflow
+from agentdeck.engine.agents import Agent, Prompt, Tier, Tool
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.step import run_agent
+from agentdeck.engine.workflow import Workflow
 
 ORDER_ID = r"ORD-\d{6}"
 
@@ -71,25 +71,52 @@ def _lookup_order(args: dict[str, Any]) -> str:
 
 def _search_kb(args: dict[str, Any]) -> str:
     rng = random.Random(stable_int("kb", args.get("order_id", "")))
-    return "; ".join(rng.sample([
-        "KB-112 refunds are issued within 5 business days", "KB-207 reset 2FA from account settings",
-        "KB-318 delayed shipments get a free upgrade", "KB-404 duplicate charges are reversed automatically",
-        "KB-512 firmware 3.2 fixes the sync crash", "KB-630 address changes need a new order",
-    ], 2))
+    return "; ".join(
+        rng.sample(
+            [
+                "KB-112 refunds are issued within 5 business days",
+                "KB-207 reset 2FA from account settings",
+                "KB-318 delayed shipments get a free upgrade",
+                "KB-404 duplicate charges are reversed automatically",
+                "KB-512 firmware 3.2 fixes the sync crash",
+                "KB-630 address changes need a new order",
+            ],
+            2,
+        )
+    )
 
 
-ORDER_ARGS = {"type": "object", "properties": {"order_id": {"type": "string", "pattern": f"^{ORDER_ID}$"}},
-              "required": ["order_id"]}
+ORDER_ARGS = {
+    "type": "object",
+    "properties": {"order_id": {"type": "string", "pattern": f"^{ORDER_ID}$"}},
+    "required": ["order_id"],
+}
 
-CLASSIFIER = Agent("classifier", "support ticket classifier", Prompt(CLASSIFIER_PROMPT_WEAK, "v1"),
-                   Tier.FAST, Classification, timeout_s=20, max_output_tokens=200)
+CLASSIFIER = Agent(
+    "classifier",
+    "support ticket classifier",
+    Prompt(CLASSIFIER_PROMPT_WEAK, "v1"),
+    Tier.FAST,
+    Classification,
+    timeout_s=20,
+    max_output_tokens=200,
+)
 RESEARCH = Agent(
-    "research", "support researcher",
-    Prompt("Research ticket {ticket_id} ({category}, {priority}) for order {order_id}:\n{text}\n"
-           "Look the order up, then report findings. Copy the order id exactly as written.", "v3"),
-    Tier.BALANCED, Research, timeout_s=45, max_output_tokens=600,
-    tools=(Tool("lookup_order", "Order status by order id", _lookup_order, ORDER_ARGS),
-           Tool("search_kb", "Knowledge base articles for an order", _search_kb, ORDER_ARGS)),
+    "research",
+    "support researcher",
+    Prompt(
+        "Research ticket {ticket_id} ({category}, {priority}) for order {order_id}:\n{text}\n"
+        "Look the order up, then report findings. Copy the order id exactly as written.",
+        "v3",
+    ),
+    Tier.BALANCED,
+    Research,
+    timeout_s=45,
+    max_output_tokens=600,
+    tools=(
+        Tool("lookup_order", "Order status by order id", _lookup_order, ORDER_ARGS),
+        Tool("search_kb", "Knowledge base articles for an order", _search_kb, ORDER_ARGS),
+    ),
 )
 RESPONSE_PROMPT_WEAK = (
     "Write the reply to {customer} about ticket {ticket_id} ({category}).\nTicket:\n{text}\n"
@@ -97,14 +124,38 @@ RESPONSE_PROMPT_WEAK = (
 )
 RESPONSE_PROMPT_FIXED = RESPONSE_PROMPT_WEAK.replace("Mention the order id", "Cite the order id exactly as written:")
 RESPONSE_PROMPT = Prompt(RESPONSE_PROMPT_WEAK, "v2")
-RESPONSE = Agent("response", "support reply writer", RESPONSE_PROMPT, Tier.BALANCED, Reply, timeout_s=45,
-                 max_output_tokens=700,
-                 fallback=Agent("response_senior", "senior support reply writer", RESPONSE_PROMPT,
-                                Tier.FRONTIER, Reply, timeout_s=60, max_output_tokens=700))
-QUALITY = Agent("quality", "support quality reviewer",
-                Prompt("Review this reply for ticket {ticket_id} ({category}).\nSubject: {subject}\n{body}\n"
-                       "Approve it or list the issues.", "v1"),
-                Tier.FAST, Review, timeout_s=20, optional=True, max_output_tokens=250)
+RESPONSE = Agent(
+    "response",
+    "support reply writer",
+    RESPONSE_PROMPT,
+    Tier.BALANCED,
+    Reply,
+    timeout_s=45,
+    max_output_tokens=700,
+    fallback=Agent(
+        "response_senior",
+        "senior support reply writer",
+        RESPONSE_PROMPT,
+        Tier.FRONTIER,
+        Reply,
+        timeout_s=60,
+        max_output_tokens=700,
+    ),
+)
+QUALITY = Agent(
+    "quality",
+    "support quality reviewer",
+    Prompt(
+        "Review this reply for ticket {ticket_id} ({category}).\nSubject: {subject}\n{body}\n"
+        "Approve it or list the issues.",
+        "v1",
+    ),
+    Tier.FAST,
+    Review,
+    timeout_s=20,
+    optional=True,
+    max_output_tokens=250,
+)
 
 
 class TriageState(TypedDict, total=False):
@@ -128,8 +179,12 @@ def research(state: TriageState) -> dict[str, Any]:
 
 def respond(state: TriageState) -> dict[str, Any]:
     res = state["research"]
-    inputs = {**state["ticket"], **state["classification"], "findings": "; ".join(res["findings"]),
-              "order_status": res["order_status"]}
+    inputs = {
+        **state["ticket"],
+        **state["classification"],
+        "findings": "; ".join(res["findings"]),
+        "order_status": res["order_status"],
+    }
     r = run_agent(RESPONSE, inputs, state=state)
     return {"response": r.output.model_dump() if r.output else None}
 
@@ -160,8 +215,20 @@ _ISSUES = [
     ("shipping", "Can I change the delivery address for {order_id}? I moved yesterday."),
     ("billing", "The invoice for {order_id} shows the wrong VAT number for my company."),
 ]
-_NAMES = ["Ana Souza", "Liam O'Brien", "Mei Chen", "Oluwaseun Adeyemi", "Jonas Weber", "Priya Natarajan",
-          "Sofia Rossi", "Kenji Sato", "Fatima Zahra", "Carlos Mendoza", "Emma Johansson", "Noah Levi"]
+_NAMES = [
+    "Ana Souza",
+    "Liam O'Brien",
+    "Mei Chen",
+    "Oluwaseun Adeyemi",
+    "Jonas Weber",
+    "Priya Natarajan",
+    "Sofia Rossi",
+    "Kenji Sato",
+    "Fatima Zahra",
+    "Carlos Mendoza",
+    "Emma Johansson",
+    "Noah Levi",
+]
 
 
 def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
@@ -173,18 +240,28 @@ def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
             continue
         _, text = rng.choice(_ISSUES)
         order_id = f"ORD-{rng.randint(100000, 999999)}"
-        tickets.append({"ticket": {
-            "ticket_id": f"T-{seed:03d}-{i:05d}", "customer": rng.choice(_NAMES),
-            "channel": rng.choice(["email", "chat", "phone", "web form"]), "order_id": order_id,
-            "text": text.format(order_id=order_id)
-            + rng.choice(["", " This is urgent.", " Thanks in advance.", " Third time I'm asking!"]),
-        }})
+        tickets.append(
+            {
+                "ticket": {
+                    "ticket_id": f"T-{seed:03d}-{i:05d}",
+                    "customer": rng.choice(_NAMES),
+                    "channel": rng.choice(["email", "chat", "phone", "web form"]),
+                    "order_id": order_id,
+                    "text": text.format(order_id=order_id)
+                    + rng.choice(["", " This is urgent.", " Thanks in advance.", " Third time I'm asking!"]),
+                }
+            }
+        )
     return tickets
 
 
 WORKFLOW = Workflow(
-    name="triage", pattern="sequential",
+    name="triage",
+    pattern="sequential",
     description="Support triage pipeline: classifier -> research (tools) -> response -> quality review",
-    agents=(CLASSIFIER, RESEARCH, RESPONSE, QUALITY), build=build, make_tasks=make_tasks,
-    result_key="response", deadline_ms=90_000,
+    agents=(CLASSIFIER, RESEARCH, RESPONSE, QUALITY),
+    build=build,
+    make_tasks=make_tasks,
+    result_key="response",
+    deadline_ms=90_000,
 )

@@ -15,9 +15,9 @@ from typing import Final
 
 import duckdb
 
-from collector.schema import COLUMN_NAMES, TRACE_RANGES_SQL, SpanRow, create_table_sql
-from collector.store import append_trace_ranges
-from engine import semconv
+from agentdeck.collector.store.duckdb_store import append_trace_ranges
+from agentdeck.collector.store.schema import COLUMN_NAMES, TRACE_RANGES_SQL, SpanRow, create_table_sql
+from agentdeck.engine import semconv
 
 T0: Final = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z
 S: Final = 1_000_000_000

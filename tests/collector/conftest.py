@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.config import CollectorConfig
-from collector.server import CollectorServer
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.config import ConfigError
-from collector.server import CollectorServer
+from agentdeck.collector.config import ConfigError
+from agentdeck.collector.server import CollectorServer
 from tests.dashboard.alerts_seed import over_budget_task, post_task, wait_for_alert
 from tests.dashboard.otlp_seed import seed
 
@@ -141,7 +141,7 @@ BAD_RULES = (
 
 
 def test_a_bad_rules_file_stops_start_up_saying_what_to_fix(tmp_path: Path, db_path: Path) -> None:
-    from collector.config import CollectorConfig
+    from agentdeck.collector.config import CollectorConfig
 
     rules = tmp_path / "team.toml"
     rules.write_text(BAD_RULES)
@@ -155,7 +155,17 @@ def test_a_bad_rules_file_stops_start_up_saying_what_to_fix(tmp_path: Path, db_p
         CollectorConfig(db_path=str(db_path), alert_interval_s=0).validate()
 
     proc = subprocess.run(
-        [sys.executable, "-m", "collector", "--db", str(db_path), "--port", "0", "--alert-rules-path", str(rules)],
+        [
+            sys.executable,
+            "-m",
+            "agentdeck.collector",
+            "--db",
+            str(db_path),
+            "--port",
+            "0",
+            "--alert-rules-path",
+            str(rules),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

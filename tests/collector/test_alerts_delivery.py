@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from alerts_spans import HOUR, MIN, T0, Store, Task, rules_toml, simple_task
 
-from collector.alerts import (
+from agentdeck.collector.alerts import (
     AlertService,
     Deliverer,
     DeliveryPolicy,

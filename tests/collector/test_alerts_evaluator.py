@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from alerts_spans import HOUR, MIN, T0, Store, Task, rules_toml, simple_task
 
-from collector.alerts import (
+from agentdeck.collector.alerts import (
     Rule,
     RuleSet,
     Scope,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alerts_spans import HOUR, MIN, T0, Store, Task, rules_toml, simple_task
 
-from collector.alerts import AlertChange, RuleSet, check, evaluate, list_alerts, parse_rules
+from agentdeck.collector.alerts import AlertChange, RuleSet, check, evaluate, list_alerts, parse_rules
 
 DAY = 24 * HOUR
 

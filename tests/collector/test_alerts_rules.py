@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from alerts_spans import rules_toml
 
-from collector.alerts import DEFAULT_RULES_PATH, METRICS, RulesError, load_rules, parse_duration, parse_rules
-from collector.alerts import rules as rules_module
+from agentdeck.collector.alerts import DEFAULT_RULES_PATH, METRICS, RulesError, load_rules, parse_duration, parse_rules
+from agentdeck.collector.alerts import rules as rules_module
 
 CHANNELS = """
 [channels.oncall]

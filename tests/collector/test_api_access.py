@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from otlp_payloads import S, new_trace_id, request
 
-from collector.server import CollectorServer
+from agentdeck.collector.server import CollectorServer
 
 PB = {"Content-Type": "application/x-protobuf"}
 
@@ -104,7 +104,7 @@ def test_grpc_receiver_shares_the_pipeline(start_collector: Callable[..., Collec
 def test_a_busy_port_is_reported_and_the_store_released(
     start_collector: Callable[..., CollectorServer], db_path: Path, tmp_path: Path
 ) -> None:
-    from collector.config import CollectorConfig
+    from agentdeck.collector.config import CollectorConfig
 
     first = start_collector()
     port = int(first.url.rsplit(":", 1)[1])

@@ -7,11 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from collector.__main__ import config_from_args
-from collector.config import SETTINGS, CollectorConfig, ConfigError
-from collector.schema import COLUMN_NAMES, SCHEMA_VERSION
-from collector.server import CollectorServer
-from collector.store import Store, StoreError
+from agentdeck.collector.__main__ import config_from_args
+from agentdeck.collector.config import SETTINGS, CollectorConfig, ConfigError
+from agentdeck.collector.server import CollectorServer
+from agentdeck.collector.store.duckdb_store import Store, StoreError
+from agentdeck.collector.store.schema import COLUMN_NAMES, SCHEMA_VERSION
 
 
 def test_defaults_match_the_documented_contract() -> None:

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from otlp_payloads import S, json_body, merge, new_trace_id, request, to_otlp_json
 
-from collector.decode import decode_json, decode_protobuf, decode_request, decompress
-from collector.errors import DecodeError, IngestError, PayloadTooLarge, UnsupportedMediaType
+from agentdeck.collector.ingest.decode import decode_json, decode_protobuf, decode_request, decompress
+from agentdeck.collector.ingest.errors import DecodeError, IngestError, PayloadTooLarge, UnsupportedMediaType
 
 MiB = 1024 * 1024
 

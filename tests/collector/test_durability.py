@@ -19,9 +19,9 @@ PB = {"Content-Type": "application/x-protobuf"}
 
 
 def start(db: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = dict(os.environ)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collector", "--db-path", str(db), "--port", "0", "--flush-interval-ms", "2"],
+        [sys.executable, "-m", "agentdeck.collector", "--db-path", str(db), "--port", "0", "--flush-interval-ms", "2"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -100,9 +100,9 @@ def test_sigterm_drains_and_exits_cleanly(tmp_path: Path) -> None:
 
 
 def test_bad_settings_exit_with_a_message(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = dict(os.environ)
     result = subprocess.run(
-        [sys.executable, "-m", "collector", "--db-path", str(tmp_path / "x.duckdb"), "--host", "0.0.0.0"],
+        [sys.executable, "-m", "agentdeck.collector", "--db-path", str(tmp_path / "x.duckdb"), "--host", "0.0.0.0"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from otlp_payloads import S, new_trace_id, request
 
-from collector.server import CollectorServer
+from agentdeck.collector.server import CollectorServer
 
 HELD_FULL_MS = 8_000
 
@@ -69,7 +69,7 @@ def test_sdk_spans_land_when_the_queue_stays_full_for_8_seconds(
 
 
 def test_retry_after_grows_with_the_overload_and_is_capped() -> None:
-    from collector.writer import MAX_RETRY_AFTER_S, retry_after_s
+    from agentdeck.collector.ingest.writer import MAX_RETRY_AFTER_S, retry_after_s
 
     waits = [retry_after_s(t) for t in (0.0, 0.4, 1.0, 3.0, 9.0, 600.0)]
     assert waits == [1, 1, 2, 6, 18, MAX_RETRY_AFTER_S]

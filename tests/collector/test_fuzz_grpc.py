@@ -43,7 +43,7 @@ from otlp_payloads import S, new_trace_id, request
 from test_fuzz_corpus import LIMIT, PB, Case, corpus
 from test_fuzz_spans import DEFECTS, _span, _span_case
 
-from collector.server import CollectorServer
+from agentdeck.collector.server import CollectorServer
 
 EXAMPLES = int(os.environ.get("AGENTDECK_FUZZ_EXAMPLES", "120"))
 TOKEN = "grpc-fuzz-token"

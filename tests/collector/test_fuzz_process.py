@@ -1,4 +1,4 @@
-"""The hostile corpus (test_fuzz_corpus.py) against the collector process (`python -m collector`).
+"""The hostile corpus (test_fuzz_corpus.py) against the collector process (`python -m agentdeck.collector`).
 
 Every case must get its expected 2xx/4xx answer with a message, never a 5xx or a dropped
 connection; /health must answer after each case; the valid spans riding in the same requests must
@@ -40,8 +40,18 @@ def rss_kib(pid: int, field_name: str = "VmRSS") -> int:
 @pytest.fixture
 def collector_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     db = tmp_path / "fuzz.duckdb"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    argv = [sys.executable, "-m", "collector", "--db-path", str(db), "--port", "0", "--max-body-bytes", str(LIMIT)]
+    env = dict(os.environ)
+    argv = [
+        sys.executable,
+        "-m",
+        "agentdeck.collector",
+        "--db-path",
+        str(db),
+        "--port",
+        "0",
+        "--max-body-bytes",
+        str(LIMIT),
+    ]
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()

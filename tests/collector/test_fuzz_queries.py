@@ -16,7 +16,7 @@ import pytest
 from collector_helpers import stored_rows
 from otlp_payloads import S, new_trace_id, request
 
-from collector.server import CollectorServer
+from agentdeck.collector.server import CollectorServer
 
 HOSTILE = (
     "'",

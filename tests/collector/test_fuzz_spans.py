@@ -36,7 +36,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 from otlp_payloads import any_value
 
-from collector.server import CollectorServer
+from agentdeck.collector.server import CollectorServer
 
 EXAMPLES = int(os.environ.get("AGENTDECK_FUZZ_EXAMPLES", "200"))
 PB = "application/x-protobuf"

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from otlp_payloads import S, json_body, new_trace_id, request
 
-from collector.server import CollectorServer
+from agentdeck.collector.server import CollectorServer
 
 PB = {"Content-Type": "application/x-protobuf"}
 JS = {"Content-Type": "application/json"}

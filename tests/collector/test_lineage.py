@@ -9,7 +9,7 @@ import httpx
 from collector_helpers import stored_rows
 from otlp_payloads import S, merge, new_trace_id, request
 
-from collector.server import CollectorServer
+from agentdeck.collector.server import CollectorServer
 
 PB = {"Content-Type": "application/x-protobuf"}
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from otlp_payloads import S, new_trace_id, request
 
-from collector.decode import from_proto
-from collector.normalize import normalize
-from collector.schema import SpanRow
-from engine.pricing import load_prices
+from agentdeck.collector.ingest.decode import from_proto
+from agentdeck.collector.ingest.normalize import normalize
+from agentdeck.collector.store.schema import SpanRow
+from agentdeck.engine.pricing import load_prices
 
 PRICES = load_prices()
 

@@ -19,12 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from otlp_payloads import S, Value, new_trace_id, request
 
-from collector.decode import from_proto
-from collector.normalize import normalize
-from collector.redact import TEXT_COLUMNS, RedactionConfigError, Redactor
-from collector.schema import SpanRow
-from collector.server import CollectorServer
-from engine.pricing import load_prices
+from agentdeck.collector.ingest.decode import from_proto
+from agentdeck.collector.ingest.normalize import normalize
+from agentdeck.collector.ingest.redact import TEXT_COLUMNS, RedactionConfigError, Redactor
+from agentdeck.collector.server import CollectorServer
+from agentdeck.collector.store.schema import SpanRow
+from agentdeck.engine.pricing import load_prices
 
 PRICES = load_prices()
 RNG = random.Random(3)

@@ -16,8 +16,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from collector.config import CollectorConfig
-from collector.server import CollectorServer
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store-duckdb-1.1.3.duckdb"
 OLD_TRACE = "0af7651916cd43dd8448eb211c80319c"

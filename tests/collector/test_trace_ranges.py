@@ -13,10 +13,10 @@ from collector_helpers import stored_rows
 from otlp_payloads import S, new_trace_id, request
 from query_data import TRACE_A, build_rows
 
-from collector.query import run_query
-from collector.schema import COLUMN_NAMES, SCHEMA_VERSION, create_table_sql
-from collector.server import CollectorServer
-from collector.store import Store
+from agentdeck.collector.server import CollectorServer
+from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.store.query import run_query
+from agentdeck.collector.store.schema import COLUMN_NAMES, SCHEMA_VERSION, create_table_sql
 
 PB = {"Content-Type": "application/x-protobuf"}
 

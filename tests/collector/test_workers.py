@@ -8,14 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.decode import Encoding
-from collector.errors import DecodeError
-from collector.redact import Redactor
-from collector.schema import COLUMN_NAMES, SpanRow
-from collector.server import CollectorServer
-from collector.store import rows_to_arrow
-from collector.workers import DecodePool, RowFacts
-from engine.pricing import load_prices
+from agentdeck.collector.ingest.decode import Encoding
+from agentdeck.collector.ingest.errors import DecodeError
+from agentdeck.collector.ingest.redact import Redactor
+from agentdeck.collector.ingest.workers import DecodePool, RowFacts
+from agentdeck.collector.server import CollectorServer
+from agentdeck.collector.store.duckdb_store import rows_to_arrow
+from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow
+from agentdeck.engine.pricing import load_prices
 from tests.collector.collector_helpers import stored_rows
 from tests.collector.otlp_payloads import S, merge, new_trace_id, request
 

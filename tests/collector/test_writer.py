@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from otlp_payloads import S, new_trace_id, request
 
-from collector.decode import from_proto
-from collector.errors import DecodeError, Overloaded
-from collector.metrics import Metrics
-from collector.normalize import normalize
-from collector.schema import SpanRow
-from collector.store import Store
-from collector.writer import Writer
-from engine.pricing import load_prices
+from agentdeck.collector.ingest.decode import from_proto
+from agentdeck.collector.ingest.errors import DecodeError, Overloaded
+from agentdeck.collector.ingest.normalize import normalize
+from agentdeck.collector.ingest.writer import Writer
+from agentdeck.collector.self_metrics import Metrics
+from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.store.schema import SpanRow
+from agentdeck.engine.pricing import load_prices
 
 
 def rows(*names: str) -> list[SpanRow]:
@@ -53,7 +53,7 @@ def test_the_queue_bound_counts_spans_in_flight(tmp_path: Path) -> None:
 
 
 def test_trace_filter_never_forgets_and_rarely_guesses() -> None:
-    from collector.tracefilter import TraceFilter
+    from agentdeck.collector.ingest.trace_bloom import TraceFilter
 
     f = TraceFilter(bits=1 << 16)
     stored = [new_trace_id() for _ in range(2000)]

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from engine import semconv as sc
+from agentdeck.engine import semconv as sc
 from tests.dashboard.otlp_seed import TraceBuilder, otlp_body
 
 BUDGET_USD = 0.01

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from collector.config import CollectorConfig
-from collector.server import CollectorServer
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
 from tests.dashboard.otlp_seed import seed
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")

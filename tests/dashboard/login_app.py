@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.auth import can_edit, require_login
+from agentdeck.dashboard.auth import can_edit, require_login
 
 st.caption(f"may edit before the gate: {can_edit()}")  # what an ungated action handler would see
 require_login()

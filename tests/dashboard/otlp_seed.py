@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import httpx
 
-from engine import semconv as sc
+from agentdeck.engine import semconv as sc
 
 MS: Final = 1_000_000
 TRIAGE_OK: Final = "1" * 32

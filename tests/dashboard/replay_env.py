@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import CollectorConfig
-from collector.server import CollectorServer
-from dashboard.replay_seed import seed_replayable, wait_for_traces
-from engine.execution import TaskResult
-from engine.runner import RunSummary
+from agentdeck.cli.replay_seed import seed_replayable, wait_for_traces
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
+from agentdeck.engine.execution import TaskResult
+from agentdeck.engine.runner import RunSummary
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import CollectorConfig
-from collector.server import CollectorServer
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
 from tests.dashboard.alerts_seed import over_budget_task, post_task, wait_for_alert
 
 TASK = "c" * 32
@@ -24,7 +24,7 @@ def agentdeck(*args: str) -> subprocess.CompletedProcess[str]:
     cmd = (
         [str(AGENTDECK)]
         if AGENTDECK.exists()
-        else [sys.executable, "-c", "import sys; from dashboard.cli import main; sys.exit(main())"]
+        else [sys.executable, "-c", "import sys; from agentdeck.cli.main import main; sys.exit(main())"]
     )
     return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120)
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from collector.config import CollectorConfig
-from collector.server import CollectorServer
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
 from tests.dashboard.alerts_seed import over_budget_task, post_task, wait_for_alert
 from tests.dashboard.conftest import AppRunner
 from tests.dashboard.otlp_seed import seed

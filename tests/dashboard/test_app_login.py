@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth
+from agentdeck.dashboard import auth
 from tests.dashboard.conftest import APP
 
 

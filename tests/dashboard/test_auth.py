@@ -17,7 +17,7 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from dashboard.auth import (
+from agentdeck.dashboard.auth import (
     HASH_ENV,
     LOCAL_CLIENT,
     LOCKOUT_S,
@@ -226,7 +226,7 @@ def test_an_unusable_password_setting_fails_closed_with_a_message(
 
 def test_hash_command_prints_a_value_that_checks_the_password() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "dashboard.auth", "hash"],
+        [sys.executable, "-m", "agentdeck.dashboard.auth", "hash"],
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,
@@ -237,7 +237,7 @@ def test_hash_command_prints_a_value_that_checks_the_password() -> None:
     check = parse_hash(result.stdout.strip())
     assert check.matches(PASSWORD) and not check.matches(PASSWORD + " ")
     bad = subprocess.run(
-        [sys.executable, "-m", "dashboard.auth", "hash"], input="\n", capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "agentdeck.dashboard.auth", "hash"], input="\n", capture_output=True, text=True, cwd=REPO
     )
     assert bad.returncode == 2 and "empty" in bad.stderr
 

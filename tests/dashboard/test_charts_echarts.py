@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from dashboard import charts_graph, charts_series
+from agentdeck.dashboard import charts_graph, charts_series
 
 HOUR_NS = 3_600_000_000_000
 

@@ -15,7 +15,7 @@ from tests.test_readme import subcommands
 
 def agentdeck(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dashboard.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+        [sys.executable, "-m", "agentdeck", *args], capture_output=True, text=True, timeout=120, cwd=cwd
     )
 
 
@@ -35,7 +35,7 @@ def test_every_command_has_help(command: str) -> None:
         (("load", "missing-file.pb"), "missing-file.pb: no such file or directory"),
         (("collector", "--port", "70000"), "port 70000 is not a TCP port"),
         (("collector", "--host", "0.0.0.0"), "refusing to bind 0.0.0.0"),
-        # a feature command's error raised through `python -m dashboard.cli` (not a traceback)
+        # a feature command's error raised through `python -m agentdeck` (not a traceback)
         (("alerts", "check", "--db", "missing.duckdb"), "missing.duckdb is not a file"),
     ],
 )
@@ -57,8 +57,8 @@ def test_run_executes_tasks_offline_and_reports_outcomes(tmp_path: Path) -> None
 
 
 def test_run_uses_a_saved_prompt_version(tmp_path: Path, empty_collector: str) -> None:
-    from engine.prompts import PromptStore
-    from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+    from agentdeck.engine.prompts import PromptStore
+    from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
 
     db = tmp_path / "cp.sqlite"
     template = CLASSIFIER_PROMPT_FIXED

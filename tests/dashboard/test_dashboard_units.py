@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from dashboard import agent_graph, data, messages, theme, trace_detail
+from agentdeck.dashboard import agent_graph, data, messages, theme, trace_detail
 
 
 @pytest.mark.parametrize(
@@ -112,5 +112,3 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
         {"AGENTDECK_COLLECTOR_URL": "http://c:9/", "AGENTDECK_TOKEN": "t", "AGENTDECK_DASHBOARD_REFRESH_S": "0"}
     )
     assert (s.collector_url, s.token, s.refresh_s) == ("http://c:9", "t", 0.0)
-
-

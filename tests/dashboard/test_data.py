@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 import streamlit as st
 
-from collector.config import CollectorConfig
-from collector.server import CollectorServer
-from dashboard import data
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.server import CollectorServer
+from agentdeck.dashboard import data
 from tests.conftest import free_port
 from tests.dashboard.conftest import AppRunner
 from tests.dashboard.otlp_seed import TRIAGE_OK, build_traces, otlp_body, seed

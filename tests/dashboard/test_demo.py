@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dashboard.launch import port_is_free
-from dashboard.otlp_files import read_request
+from agentdeck.cli.launch import port_is_free
+from agentdeck.cli.otlp_files import read_request
 from tests.conftest import SAMPLES, free_port
 
 pytestmark = pytest.mark.slow
@@ -47,7 +47,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
 class Demo:
     def __init__(self, data_dir: Path, samples: Path, cport: int, dport: int, *extra: str) -> None:
         self.log = data_dir.parent / f"demo-{time.monotonic_ns()}.log"
-        cmd = [sys.executable, "-m", "dashboard.cli", "demo", "--data-dir", str(data_dir), "--samples", str(samples),
+        cmd = [sys.executable, "-m", "agentdeck", "demo", "--data-dir", str(data_dir), "--samples", str(samples),
                "--collector-port", str(cport), "--dashboard-port", str(dport), *extra]  # fmt: skip
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -109,7 +109,7 @@ def test_demo_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         out = subprocess.run(
-            [sys.executable, "-m", "dashboard.cli", "demo", "--data-dir", str(tmp_path),
+            [sys.executable, "-m", "agentdeck", "demo", "--data-dir", str(tmp_path),
              "--collector-port", str(port), "--dashboard-port", str(free_port())],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from dashboard.otlp_files import LoadError, find_files, latest_end_ns, read_request, shift, span_count, split
+from agentdeck.cli.otlp_files import LoadError, find_files, latest_end_ns, read_request, shift, span_count, split
 from tests.collector.otlp_payloads import json_body
 
 
@@ -118,15 +118,15 @@ def test_agentdeck_load_sends_json_and_protobuf_files_to_a_collector(tmp_path: P
 
     import httpx
 
-    from collector.config import CollectorConfig
-    from collector.server import CollectorServer
+    from agentdeck.collector.config import CollectorConfig
+    from agentdeck.collector.server import CollectorServer
 
     pb, js = make_request(2, 3), make_request(2, 3)
     (tmp_path / "one.pb").write_bytes(pb.SerializeToString())
     (tmp_path / "two.json").write_bytes(json_body(js))
     with CollectorServer(CollectorConfig(db_path=tmp_path / "s.duckdb", host="127.0.0.1", port=0)) as server:
         out = subprocess.run(
-            [sys.executable, "-m", "dashboard.cli", "load", str(tmp_path), "--collector-url", server.url],
+            [sys.executable, "-m", "agentdeck", "load", str(tmp_path), "--collector-url", server.url],
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert out.returncode == 0, out.stderr

@@ -8,7 +8,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard import theme
+from agentdeck.dashboard import theme
 from tests.conftest import free_port
 from tests.dashboard.conftest import AppRunner
 from tests.dashboard.otlp_seed import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from dashboard.progress import Progress
+from agentdeck.cli.progress import Progress
 
 
 def test_off_a_terminal_the_final_line_is_written_once() -> None:

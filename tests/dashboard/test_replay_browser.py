@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
 from tests.conftest import streamlit_server
 from tests.dashboard.replay_env import ReplayEnv, replay_env
 
@@ -33,8 +33,9 @@ def replay_dashboard(replay_env: ReplayEnv, tmp_path_factory: pytest.TempPathFac
         yield url
 
 
-def test_fix_a_weak_prompt_failure_in_replay(browser: Any, replay_dashboard: str, replay_env: ReplayEnv,
-                                             artifacts_dir: Path) -> None:
+def test_fix_a_weak_prompt_failure_in_replay(
+    browser: Any, replay_dashboard: str, replay_env: ReplayEnv, artifacts_dir: Path
+) -> None:
     from playwright.sync_api import expect
 
     dead = replay_env.weak_prompt_failure

@@ -12,14 +12,19 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from dashboard.auth import FORM_KEY, PASSWORD_ENV, PASSWORD_KEY, THROTTLE
-from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, CLASSIFIER_PROMPT_WEAK, RESPONSE_PROMPT_FIXED
+from agentdeck.dashboard.auth import FORM_KEY, PASSWORD_ENV, PASSWORD_KEY, THROTTLE
+from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, CLASSIFIER_PROMPT_WEAK, RESPONSE_PROMPT_FIXED
 from tests.dashboard.otlp_seed import REFUND_CALL_SPAN, TRIAGE_OK, seed
 from tests.dashboard.replay_env import ReplayEnv, replay_env
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-ENV = ("AGENTDECK_COLLECTOR_URL", "AGENTDECK_CHECKPOINT_DB", "AGENTDECK_DASHBOARD_REFRESH_S", PASSWORD_ENV,
-       "ANTHROPIC_API_KEY")
+ENV = (
+    "AGENTDECK_COLLECTOR_URL",
+    "AGENTDECK_CHECKPOINT_DB",
+    "AGENTDECK_DASHBOARD_REFRESH_S",
+    PASSWORD_ENV,
+    "ANTHROPIC_API_KEY",
+)
 __all__ = ["replay_env"]
 
 
@@ -27,8 +32,11 @@ __all__ = ["replay_env"]
 def env(replay_env: ReplayEnv) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in ENV}
     address = config.get_option("server.address")
-    os.environ.update(AGENTDECK_COLLECTOR_URL=replay_env.collector_url,
-                      AGENTDECK_CHECKPOINT_DB=str(replay_env.checkpoint_db), AGENTDECK_DASHBOARD_REFRESH_S="0")
+    os.environ.update(
+        AGENTDECK_COLLECTOR_URL=replay_env.collector_url,
+        AGENTDECK_CHECKPOINT_DB=str(replay_env.checkpoint_db),
+        AGENTDECK_DASHBOARD_REFRESH_S="0",
+    )
     os.environ.pop(PASSWORD_ENV, None)
     os.environ.pop("ANTHROPIC_API_KEY", None)
     config.set_option("server.address", "127.0.0.1")
@@ -86,11 +94,12 @@ def test_fix_the_weak_prompt_replay_succeeds_and_the_comparison_shows_it(replay_
     table = next(d.value for d in at.dataframe if "Step" in d.value.columns)
     classify = table[table["Step"] == "classify"].iloc[0]
     assert classify["Original"].startswith("failed") and classify["Replay"] == "ok" and classify["Changed"] == "yes"
-    assert any("-  \"category\"" in c.value and "+  \"category\"" in c.value for c in at.code)  # the diff
+    assert any('-  "category"' in c.value and '+  "category"' in c.value for c in at.code)  # the diff
 
     # the replay was traced to the collector, linked to the original
-    rows = httpx.get(f"{replay_env.collector_url}/api/query/trace",
-                     params={"trace_id": replay_trace, "format": "json"}, timeout=10).json()
+    rows = httpx.get(
+        f"{replay_env.collector_url}/api/query/trace", params={"trace_id": replay_trace, "format": "json"}, timeout=10
+    ).json()
     cols = rows["columns"]
     root = next(r for r in rows["rows"] if r[cols.index("parent_span_id")] is None)
     assert root[cols.index("replay_of")] == dead.trace_id

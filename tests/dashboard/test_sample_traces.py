@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from dashboard.otlp_files import find_files, read_request
-from dashboard.samples import Batch, write_samples
-from engine import semconv as sc
+from agentdeck.cli.otlp_files import find_files, read_request
+from agentdeck.cli.samples import Batch, write_samples
+from agentdeck.engine import semconv as sc
 from tests.conftest import SAMPLES
 
 

@@ -8,8 +8,8 @@ import pytest
 from engine_helpers import Run
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from engine.runner import run_tasks
-from engine.telemetry import make_tracer_provider
+from agentdeck.engine.runner import run_tasks
+from agentdeck.engine.telemetry import make_tracer_provider
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from engine.runner import RunSummary
+from agentdeck.engine.runner import RunSummary
 
 
 @dataclass
@@ -18,8 +18,10 @@ class Run:
     db: Path
 
     def trace(self, trace_id: str) -> list[ReadableSpan]:
-        return sorted((s for s in self.spans if format(s.context.trace_id, "032x") == trace_id),
-                      key=lambda s: (s.start_time, s.context.span_id))
+        return sorted(
+            (s for s in self.spans if format(s.context.trace_id, "032x") == trace_id),
+            key=lambda s: (s.start_time, s.context.span_id),
+        )
 
     def task(self, outcome: str) -> Any:
         return next(t for t in self.summary.tasks if t.outcome == outcome)

@@ -36,19 +36,33 @@ class FakeAnthropic:
                     fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                     status = fake.failures.popleft() if fake.failures else 200
                 if status != 200:
-                    payload = {"type": "error", "error": {"type": _ERRORS.get(status, "api_error"),
-                                                          "message": f"fake {status}"}}
+                    payload = {
+                        "type": "error",
+                        "error": {"type": _ERRORS.get(status, "api_error"), "message": f"fake {status}"},
+                    }
                     self._send(status, payload, {"retry-after": "0"} if status == 429 else {})
                     return
                 system = "".join(b["text"] for b in body["system"])
                 answer = next((a for key, a in fake.answers.items() if f'"{key}"' in system), {})
-                self._send(200, {
-                    "id": f"msg_fake_{len(fake.requests)}", "type": "message", "role": "assistant",
-                    "model": body["model"] + "-20251001", "stop_reason": "end_turn", "stop_sequence": None,
-                    "content": [{"type": "text", "text": json.dumps(answer)}],
-                    "usage": {"input_tokens": 120, "output_tokens": 40, "cache_read_input_tokens": 300,
-                              "cache_creation_input_tokens": 50},
-                }, {})
+                self._send(
+                    200,
+                    {
+                        "id": f"msg_fake_{len(fake.requests)}",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": body["model"] + "-20251001",
+                        "stop_reason": "end_turn",
+                        "stop_sequence": None,
+                        "content": [{"type": "text", "text": json.dumps(answer)}],
+                        "usage": {
+                            "input_tokens": 120,
+                            "output_tokens": 40,
+                            "cache_read_input_tokens": 300,
+                            "cache_creation_input_tokens": 50,
+                        },
+                    },
+                    {},
+                )
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
                 data = json.dumps(payload).encode()

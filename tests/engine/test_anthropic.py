@@ -9,9 +9,9 @@ import pytest
 from engine_helpers import Run
 from fake_anthropic import FakeAnthropic
 
-from engine import semconv as sc
-from engine.providers.anthropic import AnthropicProvider
-from engine.providers.base import BadRequest, LLMRequest, Message, RateLimited, ServerError
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.providers.anthropic import AnthropicProvider
+from agentdeck.engine.providers.base import BadRequest, LLMRequest, Message, RateLimited, ServerError
 
 TRIAGE_ANSWERS = {
     "category": {"category": "billing", "priority": "high", "confidence": 0.9},
@@ -22,9 +22,14 @@ TRIAGE_ANSWERS = {
 
 
 def _request() -> LLMRequest:
-    return LLMRequest(model="claude-haiku-4-5", system="You classify.", messages=(Message("user", "hi"),),
-                      output_schema={"type": "object", "properties": {"category": {"type": "string"}}},
-                      max_tokens=100, timeout_s=10)
+    return LLMRequest(
+        model="claude-haiku-4-5",
+        system="You classify.",
+        messages=(Message("user", "hi"),),
+        output_schema={"type": "object", "properties": {"category": {"type": "string"}}},
+        max_tokens=100,
+        timeout_s=10,
+    )
 
 
 def test_request_usage_and_error_mapping() -> None:
@@ -65,15 +70,17 @@ def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_engine_retries_each_attempt_is_a_span(run_workflow: Callable[..., Run]) -> None:
     with FakeAnthropic(TRIAGE_ANSWERS) as fake:
         fake.failures.extend([429, 529])
-        run = run_workflow("triage", 1, seed=0, provider=AnthropicProvider(api_key="k", base_url=fake.url),
-                           deterministic_ids=False)
+        run = run_workflow(
+            "triage", 1, seed=0, provider=AnthropicProvider(api_key="k", base_url=fake.url), deterministic_ids=False
+        )
     (task,) = run.summary.tasks
     assert task.outcome == "success" and task.result["order_id"] == "ORD-123456"
     spans = run.trace(task.trace_id)
     classifier = [s for s in spans if s.name == "invoke_agent classifier"]
-    assert [(s.attributes[sc.AD_ATTEMPT], s.attributes.get(sc.AD_RETRY_REASON), s.attributes.get(sc.ERROR_TYPE))
-            for s in classifier] == [(1, None, "rate_limit"), (2, "rate_limit", "server_error"),
-                                     (3, "server_error", None)]
+    assert [
+        (s.attributes[sc.AD_ATTEMPT], s.attributes.get(sc.AD_RETRY_REASON), s.attributes.get(sc.ERROR_TYPE))
+        for s in classifier
+    ] == [(1, None, "rate_limit"), (2, "rate_limit", "server_error"), (3, "server_error", None)]
     chat = next(s for s in spans if s.name == "chat claude-sonnet-4-5")
     assert chat.attributes[sc.GEN_AI_PROVIDER_NAME] == "anthropic"
     assert chat.attributes[sc.GEN_AI_RESPONSE_MODEL] == "claude-sonnet-4-5-20251001"

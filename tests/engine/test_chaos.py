@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from engine_helpers import Run
 
-from engine import semconv as sc
-from engine.ledger import Ledger
-from engine.providers.simulator import FaultRates
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.ledger import Ledger
+from agentdeck.engine.providers.simulator import FaultRates
 
 
 def test_with_chaos_validates_and_spreads_the_rate() -> None:
@@ -26,8 +26,7 @@ def test_with_chaos_validates_and_spreads_the_rate() -> None:
 def test_every_task_is_accounted_for_under_chaos(run_workflow: Callable[..., Run], workflow: str) -> None:
     budget = 0.03
     n = 24
-    run = run_workflow(workflow, n, seed=11, chaos=0.5, budget_usd=budget, concurrency=4,
-                       deterministic_ids=False)
+    run = run_workflow(workflow, n, seed=11, chaos=0.5, budget_usd=budget, concurrency=4, deterministic_ids=False)
     tasks = run.summary.tasks
     assert len(tasks) == n and len({t.task_id for t in tasks}) == n
     assert {t.outcome for t in tasks} <= {"success", "incomplete", "dead_letter"}

@@ -7,19 +7,25 @@ from collections.abc import Callable
 
 from engine_helpers import Run, tree
 
-from engine import semconv as sc
-from engine.ledger import Ledger
-from engine.providers.simulator import FaultRates
-from engine.workflows import WORKFLOWS
-from engine.workflows.code_review import MAX_CYCLES
-from engine.workflows.content import MAX_ROUNDS
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.ledger import Ledger
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.workflows import WORKFLOWS
+from agentdeck.engine.workflows.code_review import MAX_CYCLES
+from agentdeck.engine.workflows.content import MAX_ROUNDS
 
 NO_FAULTS = FaultRates()
 
 
 def test_registry_has_the_six_patterns() -> None:
     assert {w.pattern for w in WORKFLOWS.values()} == {
-        "sequential", "fan_out", "supervisor", "graph", "critique", "event_driven"}
+        "sequential",
+        "fan_out",
+        "supervisor",
+        "graph",
+        "critique",
+        "event_driven",
+    }
 
 
 def test_due_diligence_fans_out_and_the_memo_survives_a_specialist_timeout(run_workflow: Callable[..., Run]) -> None:
@@ -39,16 +45,20 @@ def test_due_diligence_fans_out_and_the_memo_survives_a_specialist_timeout(run_w
     assert legal[1].attributes[sc.AD_RETRY_REASON] == "timeout"
     synth = next(s for s in spans if s.name == "invoke_agent synthesis")
     assert synth.start_time >= max(s.end_time for s in specialists)
-    prompt = json.loads(next(s for s in spans if s.parent and s.parent.span_id == synth.context.span_id)
-                        .attributes[sc.GEN_AI_INPUT_MESSAGES])[0]["parts"][0]["content"]
+    prompt = json.loads(
+        next(s for s in spans if s.parent and s.parent.span_id == synth.context.span_id).attributes[
+            sc.GEN_AI_INPUT_MESSAGES
+        ]
+    )[0]["parts"][0]["content"]
     assert "Missing areas (no finding): legal" in prompt
     assert root.attributes[sc.AD_TASK_OUTCOME] == "success"
 
 
 def test_earnings_supervisor_redelegates_and_stops_at_the_depth_limit(run_workflow: Callable[..., Run]) -> None:
     run = run_workflow("earnings", 10, seed=2, faults=NO_FAULTS)
-    redelegated = [t for t in run.summary.tasks
-                   if any(e.name == sc.EVENT_DELEGATION for e in run.trace(t.trace_id)[0].events)]
+    redelegated = [
+        t for t in run.summary.tasks if any(e.name == sc.EVENT_DELEGATION for e in run.trace(t.trace_id)[0].events)
+    ]
     assert redelegated
     spans = run.trace(redelegated[0].trace_id)
     ev = next(e for e in spans[0].events if e.name == sc.EVENT_DELEGATION)
@@ -71,12 +81,18 @@ def test_code_review_routes_and_caps_fix_cycles(run_workflow: Callable[..., Run]
     assert by_outcome.get("incomplete", 0) >= 1
     for t in run.summary.tasks:
         spans = run.trace(t.trace_id)
-        nodes = [s.attributes[sc.LANGGRAPH_NODE] for s in spans
-                 if s.name.startswith("invoke_agent") and s.attributes.get(sc.AD_ATTEMPT) == 1]
+        nodes = [
+            s.attributes[sc.LANGGRAPH_NODE]
+            for s in spans
+            if s.name.startswith("invoke_agent") and s.attributes.get(sc.AD_ATTEMPT) == 1
+        ]
         reviews, fixes = nodes.count("review"), nodes.count("fix")
         assert 1 <= reviews <= MAX_CYCLES
-        cycles = [s.attributes[sc.AD_ITERATION] for s in spans
-                  if s.name == "invoke_agent reviewer" and s.attributes.get(sc.AD_ATTEMPT) == 1]
+        cycles = [
+            s.attributes[sc.AD_ITERATION]
+            for s in spans
+            if s.name == "invoke_agent reviewer" and s.attributes.get(sc.AD_ATTEMPT) == 1
+        ]
         assert cycles == list(range(1, reviews + 1))
         if t.outcome in ("success", "incomplete"):
             assert fixes == reviews - 1  # every fix is re-reviewed: the retry cycle
@@ -102,9 +118,15 @@ def test_content_critique_rounds_cap_and_tiebreaker(run_workflow: Callable[..., 
             scores: dict[int, int] = {}
             for s in spans:
                 if s.name in ("invoke_agent editor", "invoke_agent seo") and s.status.is_ok:
-                    out = json.loads(json.loads(next(
-                        c for c in spans if c.parent and c.parent.span_id == s.context.span_id
-                        and c.name.startswith("chat")).attributes[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"][0]["content"])
+                    out = json.loads(
+                        json.loads(
+                            next(
+                                c
+                                for c in spans
+                                if c.parent and c.parent.span_id == s.context.span_id and c.name.startswith("chat")
+                            ).attributes[sc.GEN_AI_OUTPUT_MESSAGES]
+                        )[0]["parts"][0]["content"]
+                    )
                     rnd = (s.attributes[sc.LANGGRAPH_STEP] - 2) // 3
                     scores[rnd] = scores.get(rnd, 0) + out["score"]
             best = max(scores.values())
@@ -120,12 +142,16 @@ def test_incident_bus_dead_letters_unhandled_events(run_workflow: Callable[..., 
     for d in letters:
         task = next(t for t in run.summary.tasks if t.task_id == d.task_id)
         assert d.trace_id == task.trace_id and d.agent is None
-        assert json.loads(d.failing_input)["type"] in ("metrics.heartbeat_missing", "diagnose.network",
-                                                       "diagnose.certificate")
+        assert json.loads(d.failing_input)["type"] in (
+            "metrics.heartbeat_missing",
+            "diagnose.network",
+            "diagnose.certificate",
+        )
         assert d.state_snapshot["incident"]["service"].startswith("svc-")
         root = run.trace(task.trace_id)[0]
-        assert any(e.name == sc.AD_DEAD_LETTER and e.attributes[sc.ERROR_TYPE] == "unhandled_event"
-                   for e in root.events)
+        assert any(
+            e.name == sc.AD_DEAD_LETTER and e.attributes[sc.ERROR_TYPE] == "unhandled_event" for e in root.events
+        )
     ok = next(t for t in run.summary.tasks if t.outcome == "success")
     names = tree(run.trace(ok.trace_id))
     assert names[:3] == ["invoke_workflow incident", "  invoke_agent triager", "    chat claude-haiku-4-5"]
@@ -136,13 +162,12 @@ def test_due_diligence_counts_shared_state_conflicts_consistently(run_workflow: 
     run = run_workflow("due_diligence", 8, seed=4, faults=NO_FAULTS, concurrency=4, deterministic_ids=False)
     for t in run.summary.tasks:
         root = run.trace(t.trace_id)[0]
-        from_events = sum(e.attributes[sc.AD_STATE_CONFLICTS] for e in root.events
-                          if e.name == sc.EVENT_STATE_CONFLICT)
+        from_events = sum(e.attributes[sc.AD_STATE_CONFLICTS] for e in root.events if e.name == sc.EVENT_STATE_CONFLICT)
         assert root.attributes[sc.AD_STATE_CONFLICTS] == from_events
 
 
 def test_due_diligence_dossier_conflicts_when_specialists_finish_together(run_workflow: Callable[..., Run]) -> None:
-    from engine.workflows.due_diligence import MERGE_MS
+    from agentdeck.engine.workflows.due_diligence import MERGE_MS
 
     run = run_workflow("due_diligence", 12, seed=1, faults=NO_FAULTS)
     conflicted = 0
@@ -151,11 +176,17 @@ def test_due_diligence_dossier_conflicts_when_specialists_finish_together(run_wo
         root = spans[0]
         events = [e for e in root.events if e.name == sc.EVENT_STATE_CONFLICT]
         assert root.attributes[sc.AD_STATE_CONFLICTS] == sum(e.attributes[sc.AD_STATE_CONFLICTS] for e in events)
-        ends = {s.attributes[sc.GEN_AI_AGENT_NAME]: s.end_time for s in spans
-                if s.name.endswith("_analyst") and s.parent and s.parent.span_id == root.context.span_id}
+        ends = {
+            s.attributes[sc.GEN_AI_AGENT_NAME]: s.end_time
+            for s in spans
+            if s.name.endswith("_analyst") and s.parent and s.parent.span_id == root.context.span_id
+        }
         for e in events:  # a conflict needs another specialist merging at the same time
             mine = ends[e.attributes[sc.GEN_AI_AGENT_NAME]]
-            assert any(abs(mine - other) < MERGE_MS * 1e6 for name, other in ends.items()
-                       if name != e.attributes[sc.GEN_AI_AGENT_NAME])
+            assert any(
+                abs(mine - other) < MERGE_MS * 1e6
+                for name, other in ends.items()
+                if name != e.attributes[sc.GEN_AI_AGENT_NAME]
+            )
         conflicted += bool(events)
     assert 0 < conflicted < len(run.summary.tasks)

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import pytest
 from engine_helpers import Run
 
-from engine import semconv as sc
-from engine.agents import Tier
-from engine.policies import Budget, CircuitBreaker, Deadline, VersionConflict, VersionedStore, route
-from engine.providers.simulator import FaultRates
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.agents import Tier
+from agentdeck.engine.policies import Budget, CircuitBreaker, Deadline, VersionConflict, VersionedStore, route
+from agentdeck.engine.providers.simulator import FaultRates
 
 NO_FAULTS = FaultRates()
 
@@ -87,8 +87,9 @@ def test_deadline_pressure_switches_to_fast_and_skips_optional(run_workflow: Cal
         assert t.outcome != "dead_letter" or t.detail.startswith("classifier: validation")  # not the deadline
         if t.outcome == "incomplete":
             assert t.detail == "deadline"
-        if t.outcome == "success" and any(s.name == "invoke_agent response" and sc.AD_ROUTING_REASON in s.attributes
-                                          for s in run.trace(t.trace_id)):
+        if t.outcome == "success" and any(
+            s.name == "invoke_agent response" and sc.AD_ROUTING_REASON in s.attributes for s in run.trace(t.trace_id)
+        ):
             quality = [s for s in run.trace(t.trace_id) if s.name == "invoke_agent quality"]
             assert quality[0].attributes[sc.AD_AGENT_SKIPPED] == "deadline"
     tight = run_workflow("triage", 6, seed=1, faults=NO_FAULTS, deadline_ms=deadline * 0.4)
@@ -103,8 +104,7 @@ def test_response_cache_serves_repeated_tickets_for_free(run_workflow: Callable[
     for h in hits:
         assert h.attributes[sc.GEN_AI_USAGE_COST] == 0.0 and h.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 0
     misses = [s for s in run.spans if s.attributes.get(sc.AD_CACHE_HIT) is False]
-    assert any(m.attributes[sc.GEN_AI_INPUT_MESSAGES] == hits[0].attributes[sc.GEN_AI_INPUT_MESSAGES]
-               for m in misses)
+    assert any(m.attributes[sc.GEN_AI_INPUT_MESSAGES] == hits[0].attributes[sc.GEN_AI_INPUT_MESSAGES] for m in misses)
 
 
 def test_circuit_breaker_opens_refuses_then_probes() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.providers.simulator import FaultRates
-from engine.runner import run_tasks
-from engine.telemetry import make_tracer_provider
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.runner import run_tasks
+from agentdeck.engine.telemetry import make_tracer_provider
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -47,18 +47,26 @@ def postgres_url() -> Iterator[str]:
     data = base / "data"
     if prefix:
         shutil.chown(base, "postgres", "postgres")
-    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
-                    "UTF8"], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h",
-                               "127.0.0.1", "-k", str(base)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(base)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            ready = subprocess.run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                                   capture_output=True)
+            ready = subprocess.run(
+                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+            )
             if ready.returncode == 0:
                 break
             if server.poll() is not None:
@@ -76,16 +84,32 @@ def postgres_url() -> Iterator[str]:
 def test_runs_checkpoint_to_postgres(postgres_url: str, tmp_path: Path) -> None:
     from langgraph.checkpoint.postgres import PostgresSaver
 
-    summary = run_tasks("triage", 4, seed=3, concurrency=2, checkpoint_db=postgres_url,
-                        dead_letter_db=tmp_path / "dlq.sqlite", latency_scale=0.0, faults=FaultRates(),
-                        tracer_provider=make_tracer_provider())
+    summary = run_tasks(
+        "triage",
+        4,
+        seed=3,
+        concurrency=2,
+        checkpoint_db=postgres_url,
+        dead_letter_db=tmp_path / "dlq.sqlite",
+        latency_scale=0.0,
+        faults=FaultRates(),
+        tracer_provider=make_tracer_provider(),
+    )
     assert len(summary.tasks) == 4
     with PostgresSaver.from_conn_string(postgres_url) as saver:
         for t in summary.tasks:
             metas = [c.metadata for c in saver.list({"configurable": {"thread_id": t.thread_id}})]
             assert metas and all(m["agentdeck_trace_id"] == t.trace_id for m in metas)
-    again = run_tasks("triage", 4, seed=3, checkpoint_db=postgres_url, dead_letter_db=tmp_path / "dlq.sqlite",
-                      latency_scale=0.0, faults=FaultRates(), tracer_provider=make_tracer_provider())
+    again = run_tasks(
+        "triage",
+        4,
+        seed=3,
+        checkpoint_db=postgres_url,
+        dead_letter_db=tmp_path / "dlq.sqlite",
+        latency_scale=0.0,
+        faults=FaultRates(),
+        tracer_provider=make_tracer_provider(),
+    )
     assert all(t.from_ledger for t in again.tasks)  # finished tasks are not run twice
 
 

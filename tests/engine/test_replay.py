@@ -10,12 +10,12 @@ from engine_helpers import Run
 from langgraph.checkpoint.sqlite import SqliteSaver
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from engine import semconv as sc
-from engine.ledger import Ledger
-from engine.providers.simulator import FaultRates
-from engine.replay import replay
-from engine.telemetry import make_tracer_provider
-from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.ledger import Ledger
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.replay.fork import replay
+from agentdeck.engine.telemetry import make_tracer_provider
+from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
 
 
 def test_replay_fixes_a_dead_lettered_task_and_links_to_the_original(run_workflow: Callable[..., Run]) -> None:
@@ -32,8 +32,14 @@ def test_replay_fixes_a_dead_lettered_task_and_links_to_the_original(run_workflo
     same = replay(dead.thread_id, checkpoint_db=run.db, checkpoint_id=at, tracer_provider=tp, faults=FaultRates())
     assert same.outcome == "dead_letter"  # the same prompt fails the same way: deterministic
 
-    fixed = replay(dead.thread_id, checkpoint_db=run.db, checkpoint_id=at, tracer_provider=tp, faults=FaultRates(),
-                   prompt_overrides={"classifier": CLASSIFIER_PROMPT_FIXED})
+    fixed = replay(
+        dead.thread_id,
+        checkpoint_db=run.db,
+        checkpoint_id=at,
+        tracer_provider=tp,
+        faults=FaultRates(),
+        prompt_overrides={"classifier": CLASSIFIER_PROMPT_FIXED},
+    )
     assert fixed.outcome == "success" and fixed.result["order_id"].startswith("ORD-")
     assert fixed.task_id == dead.task_id and fixed.trace_id not in (dead.trace_id, same.trace_id)
     spans = [s for s in exporter.get_finished_spans() if format(s.context.trace_id, "032x") == fixed.trace_id]
@@ -62,11 +68,17 @@ def test_replay_from_an_earlier_checkpoint_with_a_state_edit(run_workflow: Calla
     exporter = InMemorySpanExporter()
     tp = make_tracer_provider(exporters=[exporter])
     before_respond = next(c for c in history if c.metadata.get("step") == 2)  # research done, respond next
-    result = replay(ok.thread_id, checkpoint_db=run.db, checkpoint_id=before_respond.config["configurable"]
-                    ["checkpoint_id"], state_update={"research": {"order_id": "ORD-999999",
-                                                                  "findings": ["edited finding"],
-                                                                  "order_status": "lost in transit"}},
-                    as_node="research", faults=FaultRates(), tracer_provider=tp)
+    result = replay(
+        ok.thread_id,
+        checkpoint_db=run.db,
+        checkpoint_id=before_respond.config["configurable"]["checkpoint_id"],
+        state_update={
+            "research": {"order_id": "ORD-999999", "findings": ["edited finding"], "order_status": "lost in transit"}
+        },
+        as_node="research",
+        faults=FaultRates(),
+        tracer_provider=tp,
+    )
     assert result.outcome == "success"
     spans = [s for s in exporter.get_finished_spans() if format(s.context.trace_id, "032x") == result.trace_id]
     agents = [s.attributes[sc.GEN_AI_AGENT_NAME] for s in spans if s.name.startswith("invoke_agent")]
@@ -85,8 +97,9 @@ def test_unchanged_steps_are_served_from_the_record_at_zero_tokens(run_workflow:
     run = run_workflow("triage", 4, seed=2, faults=FaultRates())
     ok = next(t for t in run.summary.tasks if t.outcome == "success")
     conn = sqlite3.connect(run.db, check_same_thread=False)
-    before_respond = next(c for c in SqliteSaver(conn).list({"configurable": {"thread_id": ok.thread_id}})
-                          if c.metadata.get("step") == 2)
+    before_respond = next(
+        c for c in SqliteSaver(conn).list({"configurable": {"thread_id": ok.thread_id}}) if c.metadata.get("step") == 2
+    )
     conn.close()
     exporter = InMemorySpanExporter()
     tp = make_tracer_provider(exporters=[exporter])

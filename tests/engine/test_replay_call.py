@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fake_anthropic import FakeAnthropic
 
-from engine.replay_call import check_messages, rerun_call
+from agentdeck.engine.replay.call import check_messages, rerun_call
 
 
 def test_with_a_key_the_edited_call_goes_to_anthropic(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,12 +28,15 @@ def test_without_a_key_the_simulator_answers_and_depends_on_the_edit() -> None:
     assert a.text != b.text
 
 
-@pytest.mark.parametrize(("messages", "error"), [
-    ([], "non-empty JSON list"),
-    ({"role": "user"}, "non-empty JSON list"),
-    ([{"role": "robot", "content": "x"}], "message 0 must be"),
-    ([{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "last message must be the user's"),
-])
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        ([], "non-empty JSON list"),
+        ({"role": "user"}, "non-empty JSON list"),
+        ([{"role": "robot", "content": "x"}], "message 0 must be"),
+        ([{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "last message must be the user's"),
+    ],
+)
 def test_bad_messages_are_refused_with_what_to_fix(messages: object, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         check_messages(messages)

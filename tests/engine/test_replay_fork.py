@@ -8,13 +8,13 @@ from collections.abc import Callable
 import pytest
 from engine_helpers import Run
 
-from engine.agents import prompt_version_of
-from engine.prompts import PromptStore
-from engine.providers.simulator import FaultRates
-from engine.replay_compare import facts_from_sdk
-from engine.replay_history import checkpoint_tree, failed_tasks, thread_of_trace
-from engine.replay_session import ReplayRun, run_replay
-from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, CLASSIFIER_PROMPT_WEAK
+from agentdeck.engine.agents import prompt_version_of
+from agentdeck.engine.prompts import PromptStore
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.replay.compare import facts_from_sdk
+from agentdeck.engine.replay.history import checkpoint_tree, failed_tasks, thread_of_trace
+from agentdeck.engine.replay.session import ReplayRun, run_replay
+from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, CLASSIFIER_PROMPT_WEAK
 
 
 def _weak_failure(run_workflow: Callable[..., Run]) -> tuple[Run, object]:
@@ -25,21 +25,29 @@ def _weak_failure(run_workflow: Callable[..., Run]) -> tuple[Run, object]:
 
 def _replay(run: Run, task: object, **kwargs: object) -> ReplayRun:
     original = [facts_from_sdk(s) for s in run.trace(task.trace_id)]  # type: ignore[attr-defined]
-    return run_replay(task.thread_id, checkpoint_db=run.db, original=original,  # type: ignore[attr-defined]
-                      original_trace_id=task.trace_id, original_outcome=task.outcome,  # type: ignore[attr-defined]
-                      **kwargs)  # type: ignore[arg-type]
+    return run_replay(
+        task.thread_id,
+        checkpoint_db=run.db,
+        original=original,  # type: ignore[attr-defined]
+        original_trace_id=task.trace_id,
+        original_outcome=task.outcome,  # type: ignore[attr-defined]
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def _rows(db: object) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(str(db))
-    rows = conn.execute("SELECT thread_id, checkpoint_id, parent_checkpoint_id, checkpoint, metadata FROM checkpoints"
-                        " ORDER BY checkpoint_id").fetchall()
+    rows = conn.execute(
+        "SELECT thread_id, checkpoint_id, parent_checkpoint_id, checkpoint, metadata FROM checkpoints"
+        " ORDER BY checkpoint_id"
+    ).fetchall()
     conn.close()
     return rows
 
 
 def test_a_fixed_prompt_forks_a_new_branch_and_leaves_the_original_history_untouched(
-        run_workflow: Callable[..., Run]) -> None:
+    run_workflow: Callable[..., Run],
+) -> None:
     run, dead = _weak_failure(run_workflow)
     before = checkpoint_tree(run.db, dead.thread_id)  # type: ignore[attr-defined]
     at = max(before.checkpoints.values(), key=lambda c: c.checkpoint_id)
@@ -75,10 +83,13 @@ def test_a_fixed_prompt_forks_a_new_branch_and_leaves_the_original_history_untou
 
 
 def test_a_second_identical_replay_is_served_from_the_record_except_tool_steps(
-        run_workflow: Callable[..., Run]) -> None:
+    run_workflow: Callable[..., Run],
+) -> None:
     run, dead = _weak_failure(run_workflow)
-    at = max(checkpoint_tree(run.db, dead.thread_id).checkpoints.values(),  # type: ignore[attr-defined]
-             key=lambda c: c.checkpoint_id).checkpoint_id
+    at = max(
+        checkpoint_tree(run.db, dead.thread_id).checkpoints.values(),  # type: ignore[attr-defined]
+        key=lambda c: c.checkpoint_id,
+    ).checkpoint_id
     fix = {"classifier": CLASSIFIER_PROMPT_FIXED}
     first = _replay(run, dead, checkpoint_id=at, prompt_overrides=fix)
     second = _replay(run, dead, checkpoint_id=at, prompt_overrides=fix)
@@ -97,10 +108,15 @@ def test_a_second_identical_replay_is_served_from_the_record_except_tool_steps(
 def test_resume_in_place_reruns_only_the_failed_step(run_workflow: Callable[..., Run]) -> None:
     run = run_workflow("triage", 12, seed=1, faults=FaultRates())
     dead = next(t for t in run.summary.tasks if t.detail.startswith("response_senior"))  # failed at step 3
-    resumed = _replay(run, dead, checkpoint_id=None,
-                      prompt_overrides={"response": "Reply to {customer}. Cite the order id exactly: {order_id}.",
-                                        "response_senior": "Reply to {customer}. Cite the order id exactly: "
-                                                           "{order_id}."})
+    resumed = _replay(
+        run,
+        dead,
+        checkpoint_id=None,
+        prompt_overrides={
+            "response": "Reply to {customer}. Cite the order id exactly: {order_id}.",
+            "response_senior": "Reply to {customer}. Cite the order id exactly: {order_id}.",
+        },
+    )
     assert resumed.result.outcome == "success"
     assert [s.node for s in resumed.steps] == ["respond", "review"]  # classify and research were not re-run
     respond = next(p for p in resumed.comparison.pairs if p.node == "respond")
@@ -117,8 +133,10 @@ def test_bad_edits_are_refused_with_the_choices(run_workflow: Callable[..., Run]
         _replay(run, dead, checkpoint_id="nope")
     with pytest.raises(LookupError, match="no thread missing-thread"):
         run_replay("missing-thread", checkpoint_db=run.db, original=[], original_trace_id="")
-    at = max(checkpoint_tree(run.db, dead.thread_id).checkpoints.values(),  # type: ignore[attr-defined]
-             key=lambda c: c.checkpoint_id).checkpoint_id
+    at = max(
+        checkpoint_tree(run.db, dead.thread_id).checkpoints.values(),  # type: ignore[attr-defined]
+        key=lambda c: c.checkpoint_id,
+    ).checkpoint_id
     with pytest.raises(ValueError, match="no field 'classfication'; its fields are: classification"):
         _replay(run, dead, checkpoint_id=at, state_update={"classfication": {}})
     with pytest.raises(ValueError, match="state field ticket: Input should be a valid dictionary"):
@@ -147,7 +165,9 @@ def test_prompt_versions_are_saved_listed_and_used_by_a_replay(run_workflow: Cal
             store.versions("triage", "nobody")
         versions = store.versions("triage", "classifier")
         assert [(v.version, v.author, v.reason) for v in versions] == [
-            ("v1", "built-in", "the workflow's own prompt"), ("v2", "ana", "use the list")]
+            ("v1", "built-in", "the workflow's own prompt"),
+            ("v2", "ana", "use the list"),
+        ]
         overrides = store.overrides("triage", {"classifier": "v2"})
         with pytest.raises(KeyError, match="no prompt version 'v9'; choose one of: v1, v2"):
             store.overrides("triage", {"classifier": "v9"})

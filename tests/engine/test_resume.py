@@ -15,15 +15,15 @@ import pytest
 from engine_helpers import Run
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from engine import semconv as sc
-from engine.providers.simulator import FaultRates
-from engine.workflows import WORKFLOWS
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.workflows import WORKFLOWS
 
 TASKS = 12
 SCRIPT = """
 import sys
-from engine.providers.simulator import FaultRates
-from engine.runner import run_tasks
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.runner import run_tasks
 run_tasks("triage", {tasks}, seed=7, concurrency=2, checkpoint_db=sys.argv[1], latency_scale=0.05,
           faults=FaultRates(), endpoint=None)
 """
@@ -40,11 +40,12 @@ def _recorded(db: Path) -> int:
 @pytest.mark.slow
 def test_resume_after_sigkill(tmp_path: Path, run_workflow: Callable[..., Run], pytestconfig: pytest.Config) -> None:
     db = tmp_path / "killed.sqlite"
-    env = {**os.environ, "PYTHONPATH": str(pytestconfig.rootpath)}
+    env = dict(os.environ)
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     env.pop("ANTHROPIC_API_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(tasks=TASKS), str(db)], env=env,
-                            cwd=pytestconfig.rootpath)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(tasks=TASKS), str(db)], env=env, cwd=pytestconfig.rootpath
+    )
     try:
         deadline = time.monotonic() + 60
         while _recorded(db) < 3 and time.monotonic() < deadline and proc.poll() is None:

@@ -9,11 +9,11 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel
 
-from engine.execution import TaskResult
-from engine.providers.base import LLMRequest, Message
-from engine.providers.simulator import ENUM_RULE, FaultRates, SimulatedProvider
-from engine.runner import run_tasks
-from engine.telemetry import make_tracer_provider
+from agentdeck.engine.execution import TaskResult
+from agentdeck.engine.providers.base import LLMRequest, Message
+from agentdeck.engine.providers.simulator import ENUM_RULE, FaultRates, SimulatedProvider
+from agentdeck.engine.runner import run_tasks
+from agentdeck.engine.telemetry import make_tracer_provider
 
 
 class Pick(BaseModel):
@@ -22,8 +22,13 @@ class Pick(BaseModel):
 
 
 def _req(prompt: str, nonce: int = 0) -> LLMRequest:
-    return LLMRequest(model="claude-haiku-4-5", system="s", messages=(Message("user", prompt),),
-                      output_schema=Pick.model_json_schema(), nonce=nonce)
+    return LLMRequest(
+        model="claude-haiku-4-5",
+        system="s",
+        messages=(Message("user", prompt),),
+        output_schema=Pick.model_json_schema(),
+        nonce=nonce,
+    )
 
 
 def test_simulator_is_deterministic_schema_valid_and_prompt_sensitive() -> None:
@@ -46,11 +51,13 @@ def _valid(text: str) -> bool:
 
 
 def test_simulator_injects_each_fault_kind() -> None:
-    from engine.providers.base import ProviderTimeout, RateLimited, ServerError
+    from agentdeck.engine.providers.base import ProviderTimeout, RateLimited, ServerError
 
     seen: set[str] = set()
-    sim = SimulatedProvider(seed=1, faults=FaultRates(rate_limit=0.2, server_error=0.2, timeout=0.2,
-                                                      malformed_json=0.3, schema_violation=0.3))
+    sim = SimulatedProvider(
+        seed=1,
+        faults=FaultRates(rate_limit=0.2, server_error=0.2, timeout=0.2, malformed_json=0.3, schema_violation=0.3),
+    )
     for i in range(200):
         try:
             r = sim.complete(_req(f"p{i}"))
@@ -74,8 +81,16 @@ def test_bad_arguments_are_clear_errors(tmp_path: Path) -> None:
 
 def test_progress_is_reported_once_per_task(tmp_path: Path) -> None:
     seen: list[TaskResult] = []
-    summary = run_tasks("content", 5, seed=2, concurrency=3, checkpoint_db=tmp_path / "c.sqlite",
-                        latency_scale=0.0, on_progress=seen.append, tracer_provider=make_tracer_provider())
+    summary = run_tasks(
+        "content",
+        5,
+        seed=2,
+        concurrency=3,
+        checkpoint_db=tmp_path / "c.sqlite",
+        latency_scale=0.0,
+        on_progress=seen.append,
+        tracer_provider=make_tracer_provider(),
+    )
     assert sorted(t.task_id for t in seen) == [t.task_id for t in summary.tasks]
     assert sum(summary.counts.values()) == 5
     assert summary.total_cost_usd == pytest.approx(sum(t.cost_usd for t in seen))

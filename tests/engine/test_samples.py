@@ -7,13 +7,16 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from engine import semconv as sc
-from engine.samples import SampleBatch, write_sample_traces
-from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.samples import SampleBatch, write_sample_traces
+from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
 
-BATCHES = [SampleBatch("triage", 8, seed=1), SampleBatch("due_diligence", 3, seed=2),
-           SampleBatch("triage", 3, seed=9, budget_usd=0.002),
-           SampleBatch("incident", 3, seed=1, prompt_overrides={"classifier": CLASSIFIER_PROMPT_FIXED})]
+BATCHES = [
+    SampleBatch("triage", 8, seed=1),
+    SampleBatch("due_diligence", 3, seed=2),
+    SampleBatch("triage", 3, seed=9, budget_usd=0.002),
+    SampleBatch("incident", 3, seed=1, prompt_overrides={"classifier": CLASSIFIER_PROMPT_FIXED}),
+]
 
 
 def test_same_batches_same_bytes(tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from engine import semconv as sc
-from engine.providers.simulator import FaultRates
-from engine.runner import run_tasks
-from engine.telemetry import make_tracer_provider, shutdown, traces_url
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.runner import run_tasks
+from agentdeck.engine.telemetry import make_tracer_provider, shutdown, traces_url
 
 
 class Receiver:
@@ -69,8 +69,15 @@ def test_traces_url() -> None:
 
 
 def test_spans_reach_an_otlp_endpoint(receiver: Receiver, tmp_path: Path) -> None:
-    summary = run_tasks("triage", 3, seed=1, checkpoint_db=tmp_path / "c.sqlite", endpoint=receiver.url,
-                        latency_scale=0.0, faults=FaultRates())
+    summary = run_tasks(
+        "triage",
+        3,
+        seed=1,
+        checkpoint_db=tmp_path / "c.sqlite",
+        endpoint=receiver.url,
+        latency_scale=0.0,
+        faults=FaultRates(),
+    )
     assert receiver.paths and set(receiver.paths) == {"/v1/traces"}
     spans = receiver.spans()
     roots = [s for s in spans if not s.parent_span_id]
@@ -94,7 +101,14 @@ def test_missing_collector_does_not_break_the_run(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     provider = make_tracer_provider(f"http://127.0.0.1:{port}")
-    summary = run_tasks("triage", 4, seed=1, checkpoint_db=tmp_path / "c.sqlite", latency_scale=0.0,
-                        tracer_provider=provider, faults=FaultRates())
+    summary = run_tasks(
+        "triage",
+        4,
+        seed=1,
+        checkpoint_db=tmp_path / "c.sqlite",
+        latency_scale=0.0,
+        tracer_provider=provider,
+        faults=FaultRates(),
+    )
     assert len(summary.tasks) == 4 and {t.outcome for t in summary.tasks} <= {"success", "dead_letter"}
     shutdown(provider)  # bounded flush: drops what it cannot send, never raises

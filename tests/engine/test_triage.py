@@ -5,11 +5,11 @@ from collections.abc import Callable
 
 from engine_helpers import Run, snapshot, tree
 
-from engine import semconv as sc
-from engine.ledger import Ledger
-from engine.providers.simulator import FaultRates
-from engine.runner import task_id_for
-from engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, RESPONSE_PROMPT_FIXED
+from agentdeck.engine import semconv as sc
+from agentdeck.engine.ledger import Ledger
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.runner import task_id_for
+from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, RESPONSE_PROMPT_FIXED
 
 NO_FAULTS = FaultRates()
 
@@ -21,8 +21,12 @@ def test_successful_task_has_the_full_span_tree(run_workflow: Callable[..., Run]
     names = tree(spans)
     assert names[0] == "invoke_workflow triage"
     agents = list(dict.fromkeys(n.strip() for n in names if n.startswith("  invoke_agent")))
-    assert agents == ["invoke_agent classifier", "invoke_agent research", "invoke_agent response",
-                      "invoke_agent quality"]
+    assert agents == [
+        "invoke_agent classifier",
+        "invoke_agent research",
+        "invoke_agent response",
+        "invoke_agent quality",
+    ]
     assert "    execute_tool lookup_order" in names and "    execute_tool search_kb" in names
     root = spans[0]
     assert root.attributes[sc.AD_TASK_OUTCOME] == "success"
@@ -56,8 +60,17 @@ def test_same_seed_gives_same_ids_and_timestamps(run_workflow: Callable[..., Run
     b = run_workflow("triage", 6, seed=3)
 
     def key(run: Run) -> list[tuple[object, ...]]:
-        return sorted((s.context.trace_id, s.context.span_id, s.name, s.start_time, s.end_time,
-                       s.attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)) for s in run.spans)
+        return sorted(
+            (
+                s.context.trace_id,
+                s.context.span_id,
+                s.name,
+                s.start_time,
+                s.end_time,
+                s.attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS),
+            )
+            for s in run.spans
+        )
 
     assert key(a) == key(b)
     assert key(a) != key(run_workflow("triage", 6, seed=4))
@@ -78,8 +91,10 @@ def test_weak_prompt_dead_letters_and_the_fixed_prompt_succeeds(run_workflow: Ca
     prompt = json.loads(retry_chat.attributes[sc.GEN_AI_INPUT_MESSAGES])[0]["parts"][0]["content"]
     assert "previous answer was rejected" in prompt and "category" in prompt and "Input should be" in prompt
     first_answer = json.loads(
-        next(s for s in spans if s.parent and s.parent.span_id == attempts[0].context.span_id)
-        .attributes[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"][0]["content"]
+        next(s for s in spans if s.parent and s.parent.span_id == attempts[0].context.span_id).attributes[
+            sc.GEN_AI_OUTPUT_MESSAGES
+        ]
+    )[0]["parts"][0]["content"]
     assert first_answer in prompt
     # dead letter: state snapshot, failing input, error, trace id
     ledger = Ledger(weak.db)
@@ -125,8 +140,11 @@ def test_trace_id_is_in_checkpoint_metadata(run_workflow: Callable[..., Run]) ->
 
 def test_fallback_agent_rescues_a_failing_step(run_workflow: Callable[..., Run]) -> None:
     run = run_workflow("triage", 60, seed=1, faults=NO_FAULTS)
-    rescued = [t for t in run.summary.tasks if t.outcome == "success"
-               and any(s.name == "invoke_agent response_senior" for s in run.trace(t.trace_id))]
+    rescued = [
+        t
+        for t in run.summary.tasks
+        if t.outcome == "success" and any(s.name == "invoke_agent response_senior" for s in run.trace(t.trace_id))
+    ]
     assert rescued
     spans = run.trace(rescued[0].trace_id)
     primary = [s for s in spans if s.name == "invoke_agent response"]

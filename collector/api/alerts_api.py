@@ -1,0 +1,273 @@
+"""The alerts over HTTP: list, one alert with its traces, acknowledge, silence, rules, deliveries,
+and a one-shot check (what `agentdeck alerts check --collector-url` calls). See docs/ALERTS.md.
+
+Every handler runs its DuckDB work on a thread with its own cursor from the store; answers are JSON,
+errors are `{"error": message}` with 400 (bad input) or 404 (no such alert).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import duckdb
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from agentdeck.collector.alerts import (
+    ALERT_STATES,
+    Alert,
+    AlertService,
+    RulesError,
+    RuleSet,
+    acknowledge,
+    check,
+    get_alert,
+    list_alerts,
+    list_deliveries,
+    list_rule_status,
+    parse_duration,
+    parse_rules,
+    silence,
+)
+from agentdeck.collector.alerts.state import alert_from_row
+from agentdeck.collector.api import query_api
+from agentdeck.collector.store.duckdb_store import Store
+
+MAX_LIMIT: Final = 1000
+MAX_RULES_BYTES: Final = 256 * 1024
+_WRITE_ATTEMPTS: Final = 5  # an acknowledge can meet the evaluator updating the same row: retry
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def alert_json(alert: Alert, now_ns: int) -> dict[str, Any]:
+    """One alert as the API answers it: the stored fields plus `target` and `silenced`."""
+    body = dataclasses.asdict(alert)
+    body["trace_ids"] = list(alert.trace_ids)
+    body["target"] = alert.target
+    body["silenced"] = alert.silenced_at(now_ns)
+    return body
+
+
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a whole number, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _alert_id(request: Request) -> int:
+    return int(request.path_params["alert_id"])
+
+
+def _with_cursor(store: Store, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+    cursor = store.reader()
+    try:
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                return work(cursor)
+            except duckdb.TransactionException:
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise ApiError(503, "the alert is being updated by the evaluator; try again") from None
+                time.sleep(0.05 * (attempt + 1))
+    finally:
+        cursor.close()
+
+
+def _list(cursor: duckdb.DuckDBPyConnection, state: str | None, limit: int) -> list[dict[str, Any]]:
+    """Firing first, then pending, then resolved (the order `list_alerts` gives)."""
+    now = time.time_ns()
+    table = list_alerts(cursor, state=state, limit=limit)
+    return [alert_json(alert_from_row(tuple(row.values())), now) for row in table.to_pylist()]
+
+
+_TRACES_SQL: Final = """SELECT trace_id,
+    any_value(workflow_name) FILTER (WHERE workflow_name IS NOT NULL) AS workflow,
+    min(start_ns) AS start_ns,
+    (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
+    coalesce(sum(cost_usd) FILTER (WHERE usage_counted), 0.0) AS cost_usd,
+    any_value(outcome) FILTER (WHERE outcome IS NOT NULL) AS outcome,
+    count(*) FILTER (WHERE status_code = 'ERROR') AS errors,
+    list_sort(list_distinct(list(agent_name) FILTER (WHERE agent_name IS NOT NULL))) AS agents
+  FROM spans WHERE list_contains($ids, trace_id) GROUP BY trace_id"""
+
+
+def _detail(cursor: duckdb.DuckDBPyConnection, alert_id: int) -> dict[str, Any]:
+    alert = get_alert(cursor, alert_id)
+    if alert is None:
+        raise ApiError(404, f"no alert with id {alert_id}; GET /api/alerts lists them")
+    rows = cursor.execute(_TRACES_SQL, {"ids": list(alert.trace_ids)}).fetchall()
+    by_id = {
+        r[0]: {
+            "trace_id": r[0],
+            "workflow": r[1],
+            "start_ns": r[2],
+            "duration_ms": r[3],
+            "cost_usd": r[4],
+            "outcome": r[5],
+            "errors": r[6],
+            "agents": list(r[7]),
+        }
+        for r in rows
+    }
+    return {
+        "alert": alert_json(alert, time.time_ns()),
+        "traces": [by_id[t] for t in alert.trace_ids if t in by_id],  # worst first, as stored
+        "deliveries": query_api.json_rows(list_deliveries(cursor, alert_id=alert_id, limit=100)),
+    }
+
+
+def routes(store: Store, service: AlertService | None) -> list[Route]:
+    """The /api/alerts routes, bound to the store and the running alert service."""
+
+    async def guarded(work: Callable[[], Any]) -> Response:
+        try:
+            return JSONResponse(await run_in_threadpool(work))
+        except ApiError as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    async def alerts(request: Request) -> Response:
+        state = request.query_params.get("state") or None
+        if state is not None and state not in ALERT_STATES:
+            return JSONResponse(
+                {"error": f"state {state[:40]!r} is not an alert state: use {', '.join(ALERT_STATES)}"},
+                status_code=400,
+            )
+        try:
+            limit = _int_param(request, "limit", 200, 1, MAX_LIMIT)
+        except ApiError as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        assert limit is not None
+        return await guarded(lambda: {"alerts": _with_cursor(store, lambda c: _list(c, state, limit))})
+
+    async def one_alert(request: Request) -> Response:
+        alert_id = _alert_id(request)
+        return await guarded(lambda: _with_cursor(store, lambda c: _detail(c, alert_id)))
+
+    async def ack(request: Request) -> Response:
+        alert_id = _alert_id(request)
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            if not acknowledge(cursor, alert_id):
+                raise ApiError(404, f"no alert with id {alert_id}; GET /api/alerts lists them")
+            alert = get_alert(cursor, alert_id)
+            assert alert is not None
+            return {"alert": alert_json(alert, time.time_ns())}
+
+        return await guarded(lambda: _with_cursor(store, work))
+
+    async def mute(request: Request) -> Response:
+        alert_id = _alert_id(request)
+        duration = request.query_params.get("duration")
+        if duration is None:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            duration = body.get("duration") if isinstance(body, dict) else None
+        if not isinstance(duration, str) or not duration:
+            return JSONResponse(
+                {"error": 'say how long: ?duration=1h or a JSON body {"duration": "30m"} (s, m, h or d; 0s unmutes)'},
+                status_code=400,
+            )
+        try:
+            length_ns = parse_duration(duration)
+        except ValueError as exc:
+            return JSONResponse({"error": f"duration: {exc}"}, status_code=400)
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            now = time.time_ns()
+            if not silence(cursor, alert_id, now + length_ns):
+                raise ApiError(404, f"no alert with id {alert_id}; GET /api/alerts lists them")
+            alert = get_alert(cursor, alert_id)
+            assert alert is not None
+            return {"alert": alert_json(alert, now)}
+
+        return await guarded(lambda: _with_cursor(store, work))
+
+    async def rules(request: Request) -> Response:
+        if service is None:
+            return JSONResponse({"error": "the alert service is not running in this collector"}, status_code=503)
+        rule_set = service.rules
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            status = list_rule_status(cursor)
+            return {
+                "source": rule_set.source,
+                "interval_s": service.interval_s,
+                "daily_budget_usd": next(
+                    (r.daily_budget_usd for r in rule_set.rules if r.metric == "budget_burn"), None
+                ),
+                "rules": query_api.json_rows(rule_set.to_table()),
+                "rule_columns": rule_set.to_table().column_names,
+                "status": [dict(zip(status.column_names, row, strict=True)) for row in query_api.json_rows(status)],
+                "errors": [{"rule": row["rule"], "error": row["error"]} for row in status.to_pylist() if row["error"]],
+            }
+
+        return await guarded(lambda: _with_cursor(store, work))
+
+    async def deliveries(request: Request) -> Response:
+        try:
+            limit = _int_param(request, "limit", 200, 1, MAX_LIMIT)
+            alert_id = _int_param(request, "alert_id", None, 1, 2**62)
+        except ApiError as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        assert limit is not None
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            table = list_deliveries(cursor, alert_id=alert_id, limit=limit)
+            return {"columns": table.column_names, "rows": query_api.json_rows(table)}
+
+        return await guarded(lambda: _with_cursor(store, work))
+
+    async def check_once(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_RULES_BYTES:
+            return JSONResponse({"error": f"the rules file is over {MAX_RULES_BYTES} bytes"}, status_code=413)
+        try:
+            rule_set = _rules_for_check(body, service)
+        except ApiError as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        now = time.time_ns()
+        return await guarded(lambda: json.loads(_with_cursor(store, lambda c: check(c, rule_set, now).to_json())))
+
+    return [
+        Route("/api/alerts", alerts, methods=["GET"]),
+        Route("/api/alerts/rules", rules, methods=["GET"]),
+        Route("/api/alerts/deliveries", deliveries, methods=["GET"]),
+        Route("/api/alerts/check", check_once, methods=["POST"]),
+        Route("/api/alerts/{alert_id:int}", one_alert, methods=["GET"]),
+        Route("/api/alerts/{alert_id:int}/acknowledge", ack, methods=["POST"]),
+        Route("/api/alerts/{alert_id:int}/silence", mute, methods=["POST"]),
+    ]
+
+
+def _rules_for_check(body: bytes, service: AlertService | None) -> RuleSet:
+    """The rules a check runs: the TOML in the body (a --rules file), else the collector's own."""
+    if body.strip():
+        try:
+            return parse_rules(body.decode("utf-8"), source="rules file")
+        except UnicodeDecodeError:
+            raise ApiError(400, "the rules file is not UTF-8 text") from None
+        except RulesError as exc:
+            raise ApiError(400, str(exc)) from None
+    if service is None:
+        raise ApiError(503, "the alert service is not running in this collector: send a rules file")
+    return service.rules

@@ -1,0 +1,92 @@
+"""GET /api/queries and /api/query/{name}: the named queries over HTTP, one cursor per request."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import decimal
+import math
+
+import duckdb
+import pyarrow as pa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from agentdeck.collector.store.duckdb_store import Store
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def list_queries() -> JSONResponse:
+    from agentdeck.collector.store import query  # imported per call: the query module is developed separately
+
+    return JSONResponse({"queries": query.list_queries()})
+
+
+async def run_named_query(request: Request, store: Store, timeout_s: float) -> Response:
+    from agentdeck.collector.store import query
+
+    name = request.path_params["name"]
+    params = {k: v for k, v in request.query_params.items() if k != "format"}
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "arrow"):
+        return JSONResponse({"error": f"format {fmt[:40]!r} is not supported: use json or arrow"}, status_code=400)
+    try:
+        table = await run_in_threadpool(_run, store, name, params, timeout_s)
+    except query.QueryError as exc:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    if fmt == "arrow":
+        return Response(arrow_ipc(table), media_type=ARROW_STREAM)
+    return JSONResponse(
+        {
+            "query": name,
+            "columns": table.column_names,
+            "rows": json_rows(table),
+            "truncated": query.is_truncated(table),
+        }
+    )
+
+
+def _run(store: Store, name: str, params: dict[str, str], timeout_s: float) -> pa.Table:
+    from agentdeck.collector.store import query
+
+    cursor = store.reader()
+    try:
+        return query.run_query(cursor, name, params, timeout_s=timeout_s)
+    except duckdb.InterruptException:
+        raise query.QueryError(503, f"query {name!r} took longer than {timeout_s:g} s; narrow it") from None
+    finally:
+        cursor.close()
+
+
+def arrow_ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def json_rows(table: pa.Table) -> list[list[object]]:
+    columns = [[json_safe(v) for v in table.column(i).to_pylist()] for i in range(table.num_columns)]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+
+
+def json_safe(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return str(value)

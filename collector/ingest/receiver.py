@@ -1,0 +1,125 @@
+"""The ingest pipeline shared by OTLP/HTTP and OTLP/gRPC: decode -> normalize -> redact -> writer queue,
+and the OTLP answers (ExportTraceServiceResponse with partial_success, or google.rpc.Status)."""
+
+from __future__ import annotations
+
+import os
+import time
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import cast
+
+import pyarrow as pa
+from google.protobuf import json_format
+from google.rpc import code_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceResponse,
+)
+
+from agentdeck.collector.ingest.decode import Encoding
+from agentdeck.collector.ingest.errors import IngestError, Overloaded
+from agentdeck.collector.ingest.lineage import SpanFacts
+from agentdeck.collector.ingest.model import DecodedRequest
+from agentdeck.collector.ingest.redact import Redactor
+from agentdeck.collector.ingest.workers import DecodePool
+from agentdeck.collector.ingest.writer import Writer, WriteResult
+from agentdeck.collector.self_metrics import Metrics
+from agentdeck.collector.store.schema import SpanRow
+from agentdeck.engine.pricing import PriceTable
+
+_GRPC_CODES = {
+    400: code_pb2.INVALID_ARGUMENT,
+    401: code_pb2.UNAUTHENTICATED,
+    413: code_pb2.INVALID_ARGUMENT,
+    415: code_pb2.INVALID_ARGUMENT,
+    429: code_pb2.RESOURCE_EXHAUSTED,
+    503: code_pb2.UNAVAILABLE,
+}
+_REASONS = {400: "undecodable", 401: "unauthorized", 413: "too_large", 415: "unsupported_media_type"}
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A request whose valid spans are queued; `durable` completes once they are committed."""
+
+    request: DecodedRequest
+    durable: Future[WriteResult]
+
+
+def default_workers() -> int:
+    """Decode worker processes when the `ingest_workers` setting is unset: one per core (at most 4),
+    none on a 1-core machine. The server process mostly waits on DuckDB, so on 2 cores two workers
+    beat one (22,600 vs 20,100 spans/s on a quiet machine, docs/BENCHMARKS.md)."""
+    cores = os.cpu_count() or 1
+    return min(4, cores) if cores > 1 else 0
+
+
+class Receiver:
+    def __init__(
+        self,
+        writer: Writer,
+        prices: PriceTable,
+        metrics: Metrics,
+        max_body_bytes: int,
+        redactor: Redactor,
+        workers: int | None = None,
+    ) -> None:
+        """`workers`: processes that decode large bodies (None: `default_workers()`, 0: none)."""
+        self.writer = writer
+        self.prices = prices
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.redactor = redactor
+        self.pool = DecodePool(prices, redactor, default_workers() if workers is None else workers)
+        weakref.finalize(self, self.pool.close)
+
+    def close(self) -> None:
+        """Stop the decode workers (the in-process path keeps working)."""
+        self.pool.close()
+
+    def accept_http(
+        self, body: bytes, content_type: str | None, content_encoding: str | None
+    ) -> tuple[Encoding, Accepted]:
+        """Decode and queue one OTLP/HTTP body. Raises IngestError (counted in metrics)."""
+        received_ns = time.time_ns()
+        try:
+            work = self.pool.run(
+                body, content_type, content_encoding, self.max_body_bytes, self.writer.queue_max_spans, received_ns
+            )
+        except IngestError as exc:
+            self.metrics.rejected_request(_REASONS.get(exc.status, "error"))
+            raise
+        return work.encoding, self._queue(work.decoded, work.rows, work.table)
+
+    def _queue(self, decoded: DecodedRequest, rows: Sequence[SpanFacts], table: pa.Table | None = None) -> Accepted:
+        self.metrics.rejected_spans("invalid_span", decoded.rejected)
+        try:
+            future = self.writer.submit(rows, table)
+        except IngestError as exc:
+            self.metrics.rejected_request("overloaded" if isinstance(exc, Overloaded) else "unavailable")
+            self.metrics.rejected_spans("overloaded" if isinstance(exc, Overloaded) else "unavailable", len(rows))
+            raise
+        self.metrics.received(cast(Sequence[SpanRow], rows))  # it reads service_name and convention
+        return Accepted(request=decoded, durable=future)
+
+
+def export_response(decoded: DecodedRequest) -> ExportTraceServiceResponse:
+    response = ExportTraceServiceResponse()
+    if decoded.rejected:
+        response.partial_success.CopyFrom(
+            ExportTracePartialSuccess(rejected_spans=decoded.rejected, error_message=decoded.error_message())
+        )
+    return response
+
+
+def encode_message(message: ExportTraceServiceResponse | status_pb2.Status, encoding: Encoding) -> bytes:
+    if encoding is Encoding.PROTOBUF:
+        return message.SerializeToString()
+    return json_format.MessageToJson(message, indent=None).encode("utf-8")
+
+
+def error_status(status: int, message: str) -> status_pb2.Status:
+    return status_pb2.Status(code=_GRPC_CODES.get(status, code_pb2.UNKNOWN), message=message)

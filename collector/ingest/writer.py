@@ -1,0 +1,230 @@
+"""The one writer: a bounded queue of normalized spans and a thread that owns the DuckDB
+connection and commits them in batches (group commit).
+
+Durability: `submit()` returns a future that completes only after the DuckDB transaction holding
+those spans has committed (DuckDB syncs its WAL on commit), and the HTTP/gRPC answer waits on it,
+so an acknowledged span survives a crash. Requests that arrive while a batch commits are grouped
+into the next one. Memory is bounded: spans queued or in flight never exceed `queue_max_spans`
+(the receiver refuses a request holding more spans than that with 413); past it `submit()` raises
+`Overloaded` and the receiver answers 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import cast
+
+import duckdb
+import pyarrow as pa
+
+from agentdeck.collector.ingest.errors import DecodeError, IngestError, Overloaded, StoreUnavailable
+from agentdeck.collector.ingest.lineage import SpanFacts, TraceIndex
+from agentdeck.collector.ingest.trace_bloom import TraceFilter
+from agentdeck.collector.self_metrics import Metrics
+from agentdeck.collector.store.duckdb_store import Store, rows_to_arrow
+from agentdeck.collector.store.schema import SpanRow
+
+log = logging.getLogger(__name__)
+
+# Failures caused by the data itself (answered 400, never retried), as opposed to the store (503).
+_DATA_ERRORS = (
+    OverflowError,
+    UnicodeError,
+    pa.ArrowException,
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+)
+
+
+MAX_RETRY_AFTER_S = 30
+
+
+def retry_after_s(full_for_s: float) -> int:
+    """Retry-After for a refusal when the queue has been full for `full_for_s` seconds.
+
+    It doubles with the length of the overload (1, 2, 6, 18, 30 s as a client keeps retrying), so a
+    client that honours Retry-After, like the OTel SDK exporter with its few attempts, spreads them
+    over the whole overload instead of spending them all in its first seconds.
+    """
+    return min(MAX_RETRY_AFTER_S, max(1, math.ceil(2 * full_for_s)))
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    accepted: int  # spans of the request now durable (resent duplicates included)
+
+
+@dataclass(slots=True)
+class _Item:
+    rows: Sequence[SpanFacts]  # SpanRows, or lighter facts when `table` holds the rows' columns
+    future: Future[WriteResult]
+    table: pa.Table | None = None  # the rows as Arrow (built by a decode worker), aligned with `rows`
+
+
+class Writer:
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        *,
+        queue_max_spans: int,
+        batch_max_spans: int,
+        flush_interval_ms: int,
+        index: TraceIndex | None = None,
+        trace_filter: TraceFilter | None = None,
+        on_commit: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        """`on_commit(trace_ids)` runs on the writer thread after each commit; it must be quick and
+        must not raise (the alert service only records the ids and wakes its own thread)."""
+        self.store = store
+        self.on_commit = on_commit
+        self.metrics = metrics
+        self.queue_max_spans = queue_max_spans
+        self.batch_max_spans = batch_max_spans
+        self.flush_interval_s = flush_interval_ms / 1000
+        self.index = index or TraceIndex()
+        self.trace_filter = trace_filter or TraceFilter()
+        self._items: deque[_Item] = deque()
+        self._queued = 0  # spans waiting
+        self._in_flight = 0  # spans in the batch being committed
+        self._cond = threading.Condition()
+        self._full_since: float | None = None  # when the current run of refusals began
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="agentdeck-writer", daemon=True)
+        metrics.queue_depth = self.depth
+
+    def depth(self) -> int:
+        with self._cond:
+            return self._queued + self._in_flight
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive() and not self._stopping
+
+    def start(self) -> None:
+        """Learn which traces the file holds, then start the writer thread."""
+        self.trace_filter.update(self.store.trace_ids())
+        self._thread.start()
+
+    def submit(self, rows: Sequence[SpanFacts], table: pa.Table | None = None) -> Future[WriteResult]:
+        """Queue `rows` (SpanRows; or any SpanFacts when `table` holds their columns, row for row)."""
+        if table is None and not all(isinstance(row, SpanRow) for row in rows):
+            raise TypeError("rows that are not SpanRows need their Arrow table")
+        if table is not None and table.num_rows != len(rows):
+            raise ValueError(f"the table has {table.num_rows} rows for {len(rows)} spans")
+        future: Future[WriteResult] = Future()
+        if not rows:
+            future.set_result(WriteResult(0))
+            return future
+        with self._cond:
+            if self._stopping or not self._thread.is_alive():
+                raise StoreUnavailable("the collector is not writing (shutting down or failed); retry later")
+            held = self._queued + self._in_flight
+            if held and held + len(rows) > self.queue_max_spans:
+                now = time.monotonic()
+                if self._full_since is None:
+                    self._full_since = now
+                retry_after = retry_after_s(now - self._full_since)
+                raise Overloaded(
+                    f"write queue is full ({held} of {self.queue_max_spans} spans); retry in {retry_after} s",
+                    retry_after_s=retry_after,
+                )
+            self._full_since = None
+            self._items.append(_Item(rows, future, table))
+            self._queued += len(rows)
+            self._cond.notify()
+        return future
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop taking spans, commit everything queued, and end the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    # --- writer thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            self._commit(batch)
+
+    def _take(self) -> list[_Item] | None:
+        with self._cond:
+            while not self._items and not self._stopping:
+                self._cond.wait()
+            if not self._items:
+                return None
+            deadline = time.monotonic() + self.flush_interval_s
+            while self._queued < self.batch_max_spans and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            batch: list[_Item] = []
+            taken = 0
+            while self._items and (not batch or taken + len(self._items[0].rows) <= self.batch_max_spans):
+                item = self._items.popleft()
+                batch.append(item)
+                taken += len(item.rows)
+            self._queued -= taken
+            self._in_flight = taken
+            return batch
+
+    def _commit(self, batch: list[_Item]) -> None:
+        rows = [row for item in batch for row in item.rows]
+        trace_ids = {row.trace_id for row in rows}
+        try:
+            missing = self.index.missing(trace_ids)
+            maybe_stored = [t for t in missing if t in self.trace_filter]
+            self.index.load(missing, self.store.load_traces(maybe_stored))
+            plan = self.index.apply(rows)
+            self.store.write(plan, _source(batch))
+            self.trace_filter.update({row.trace_id for row in plan.rows})
+        except Exception as exc:
+            self.index.discard(trace_ids)
+            self.metrics.failed_batch()
+            if len(batch) > 1:
+                # Isolate the request that cannot be stored so the others in the group still commit.
+                log.warning("a batch of %d requests failed (%s); committing them one by one", len(batch), exc)
+                for item in batch:
+                    self._commit([item])
+                return
+            log.exception("storing a request of %d spans failed", len(rows))
+            error: IngestError
+            if isinstance(exc, _DATA_ERRORS):
+                error = DecodeError(f"the spans cannot be stored: {type(exc).__name__}: {exc}")
+            else:
+                error = StoreUnavailable(f"the spans could not be stored ({type(exc).__name__}: {exc}); retry")
+            batch[0].future.set_exception(error)
+        else:
+            self.metrics.committed(len(plan.rows), plan.duplicates)
+            for item in batch:
+                item.future.set_result(WriteResult(accepted=len(item.rows)))
+            if self.on_commit is not None and plan.rows:
+                try:
+                    self.on_commit({row.trace_id for row in plan.rows})
+                except Exception:  # a listener never breaks ingest
+                    log.exception("on_commit listener failed")
+        finally:
+            with self._cond:
+                self._in_flight = 0
+
+
+def _source(batch: list[_Item]) -> pa.Table | None:
+    """The batch's rows as one Arrow table when a worker built some of it (None: build it from the rows)."""
+    if all(item.table is None for item in batch):
+        return None
+    tables = [
+        item.table if item.table is not None else rows_to_arrow(cast(Sequence[SpanRow], item.rows)) for item in batch
+    ]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)

@@ -1,1 +1,0 @@
-"""The named queries behind `collector.query` (import from there)."""

@@ -1,0 +1,66 @@
+"""Self-metrics of the collector, served as JSON on GET /metrics."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+
+from agentdeck.collector.store.schema import SpanRow
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.spans_received = 0
+        self.spans_stored = 0
+        self.spans_duplicate = 0
+        self.spans_rejected: Counter[str] = Counter()  # by reason
+        self.requests_rejected: Counter[str] = Counter()  # by reason
+        self.requests_accepted = 0
+        self.conventions: defaultdict[str, Counter[str]] = defaultdict(Counter)  # service -> convention -> spans
+        self.batches_committed = 0
+        self.batches_failed = 0
+        self.queue_depth: Callable[[], int] = lambda: 0
+
+    def received(self, rows: Iterable[SpanRow]) -> None:
+        per: Counter[tuple[str, str]] = Counter((r.service_name or "unknown", r.convention) for r in rows)
+        with self._lock:
+            self.requests_accepted += 1
+            for (service, convention), n in per.items():
+                self.spans_received += n
+                self.conventions[service][convention] += n
+
+    def rejected_spans(self, reason: str, count: int) -> None:
+        if count:
+            with self._lock:
+                self.spans_rejected[reason] += count
+
+    def rejected_request(self, reason: str) -> None:
+        with self._lock:
+            self.requests_rejected[reason] += 1
+
+    def committed(self, stored: int, duplicates: int) -> None:
+        with self._lock:
+            self.batches_committed += 1
+            self.spans_stored += stored
+            self.spans_duplicate += duplicates
+
+    def failed_batch(self) -> None:
+        with self._lock:
+            self.batches_failed += 1
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                "spans_received": self.spans_received,
+                "spans_stored": self.spans_stored,
+                "spans_duplicate": self.spans_duplicate,
+                "spans_rejected": dict(self.spans_rejected),
+                "requests_accepted": self.requests_accepted,
+                "requests_rejected": dict(self.requests_rejected),
+                "batches_committed": self.batches_committed,
+                "batches_failed": self.batches_failed,
+                "queue_depth": self.queue_depth(),
+                "conventions": {svc: dict(c) for svc, c in sorted(self.conventions.items())},
+            }

@@ -1,0 +1,295 @@
+"""The DuckDB file: schema creation, versioning (`meta` table) and forward migrations, batched
+Arrow inserts and the few lookups the writer needs. Only the writer thread writes through it.
+
+Dedup design: rows are unique on (trace_id, span_id) without a database index. The writer's
+`TraceIndex` holds every stored span of the traces it has seen recently; before a batch is
+planned, traces it does not hold are loaded from the file, but only those a Bloom filter of
+stored trace ids (`TraceFilter`) says may be there, in one `trace_id IN (...)` query per batch
+that reads only the row groups `trace_ranges` points at. Brand-new traces, the common case, cost
+no lookup. Resends are then
+dropped in memory. An ART primary key would also enforce it but makes
+every insert probe and grow an index that must stay in memory at 10M rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Final, cast
+
+import duckdb
+import pyarrow as pa
+
+from agentdeck.collector.ingest.lineage import Node, Plan, StoredSpan
+from agentdeck.collector.store.schema import (
+    COLUMN_NAMES,
+    COLUMNS,
+    SCHEMA_VERSION,
+    TRACE_RANGES_SQL,
+    SpanRow,
+    create_table_sql,
+    trace_key_sql,
+    trace_range_sql,
+)
+from agentdeck.engine import semconv as sc
+
+_ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
+_COLS: Final = ", ".join(COLUMN_NAMES)
+
+# DuckDB checkpoints (writes the WAL into compressed row groups) each time the WAL passes this size.
+# Its default, 16 MB, is ~16,000 of our spans, so the last, partly filled row group is rewritten many
+# times over; 64 MB made Arrow inserts 1.5x faster and the file ~30% smaller (docs/BENCHMARKS.md),
+# for up to 64 MB more memory and WAL to replay after a crash. Durability is unchanged. The
+# collector's `checkpoint_mb` setting overrides it.
+CHECKPOINT_MB: Final = 64
+CHECKPOINT_THRESHOLD: Final = f"{CHECKPOINT_MB}MB"
+
+# Migrations: MIGRATIONS[v] moves a file from schema version v to v + 1 (inside one transaction).
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def append_trace_ranges(conn: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """Record in `trace_ranges` where the traces of `rows` (a table or view of spans rows just
+    appended to `spans`, or `spans` itself) sit, by their `received_ns`."""
+    conn.execute(
+        f"INSERT INTO trace_ranges SELECT {trace_key_sql('trace_id')} AS trace_key, min(received_ns), "
+        f"max(received_ns) FROM {rows} GROUP BY trace_key ORDER BY 2"
+    )
+
+
+def _add_trace_ranges(conn: duckdb.DuckDBPyConnection) -> None:
+    """Version 1 -> 2: the `trace_ranges` table, built from the stored spans (~1.5 s at 10M spans)."""
+    conn.execute(TRACE_RANGES_SQL)
+    append_trace_ranges(conn, "spans")
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_trace_ranges}
+
+
+class StoreError(RuntimeError):
+    """The DuckDB file cannot be used; the message says why and what to do."""
+
+
+# DuckDB shares one database instance per file within a process, so a second Store on the same
+# file would be a second writer behind the first one's back: refuse it.
+_OPEN_PATHS: set[str] = set()
+_OPEN_LOCK = threading.Lock()
+
+
+def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
+    columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
+    arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+class Store:
+    def __init__(
+        self,
+        path: str | Path,
+        migrations: Mapping[int, Migration] = MIGRATIONS,
+        *,
+        memory_limit_mb: int | None = None,
+        checkpoint_mb: int = CHECKPOINT_MB,
+    ) -> None:
+        self.path = str(path)
+        self.migrations = migrations
+        self._key = self.path if self.path == ":memory:" else str(Path(self.path).resolve())
+        with _OPEN_LOCK:
+            if self._key != ":memory:" and self._key in _OPEN_PATHS:
+                raise StoreError(f"{self.path} is already open by a collector in this process: stop that one first")
+            _OPEN_PATHS.add(self._key)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            self._release()
+            raise StoreError(
+                f"cannot open {self.path}: {exc}. Another process (a running collector?) may hold it."
+            ) from None
+        self._cursor_lock = threading.Lock()
+        self._reader_root = self.conn.cursor()
+        try:
+            self.conn.execute(f"SET checkpoint_threshold = '{int(checkpoint_mb)}MB'")
+            if memory_limit_mb is not None:  # DuckDB's default is 80% of RAM, and its cache of the file grows to it
+                self.conn.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+            self.migrate()
+        except BaseException:
+            self._reader_root.close()
+            self.conn.close()
+            self._release()
+            raise
+
+    # --- schema ---------------------------------------------------------------------------
+    def schema_version(self) -> int | None:
+        has_meta = self.conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()
+        if not has_meta or not has_meta[0]:
+            return None
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    def migrate(self) -> None:
+        """Create the tables, or move an older file forward; refuse a file from a newer version."""
+        version = self.schema_version()
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this agentdeck ({SCHEMA_VERSION}): "
+                "upgrade agentdeck or point --db-path at another file"
+            )
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            if version is None:
+                self.conn.execute(create_table_sql("spans"))
+                self.conn.execute(TRACE_RANGES_SQL)
+                version = SCHEMA_VERSION
+            while version < SCHEMA_VERSION:
+                step = self.migrations.get(version)
+                if step is None:
+                    raise StoreError(f"no migration from schema version {version} of {self.path}")
+                step(self.conn)
+                version += 1
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # --- reads ----------------------------------------------------------------------------
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for one read request (safe to call from any thread)."""
+        with self._cursor_lock:
+            return self._reader_root.cursor()
+
+    def count(self) -> int:
+        with self.reader() as cur:
+            row = cur.execute("SELECT count(*) FROM spans").fetchone()
+        return int(row[0]) if row else 0
+
+    def trace_ids(self, chunk: int = 100_000) -> Iterator[str]:
+        """Every distinct trace id in the file (writer thread, at start)."""
+        reader: pa.RecordBatchReader = self.conn.sql("SELECT DISTINCT trace_id FROM spans").to_arrow_reader(chunk)
+        for batch in reader:
+            yield from batch.column(0).to_pylist()
+
+    def load_traces(self, trace_ids: Sequence[str]) -> list[StoredSpan]:
+        """Lineage facts of every stored span of `trace_ids` (writer thread)."""
+        if not trace_ids:
+            return []
+        ids = pa.table({"trace_id": pa.array(trace_ids, type=pa.string())})
+        self.conn.register("_wanted", ids)
+        try:
+            result = self.conn.execute(
+                f"""
+                WITH r AS ({trace_range_sql("SELECT trace_id FROM _wanted")})
+                SELECT trace_id, span_id, parent_span_id,
+                       CASE WHEN span_type = 'agent' THEN agent_name
+                            ELSE json_extract_string(attributes, '$."{sc.GEN_AI_AGENT_NAME}"') END AS own_agent,
+                       agent_name, span_type,
+                       scope_name = ? AND name = ? AS sdk_call,
+                       input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_usage,
+                       usage_counted, start_ns, end_ns, received_ns
+                FROM spans, r
+                WHERE received_ns BETWEEN r.lo AND r.hi AND trace_id IN (SELECT trace_id FROM _wanted)
+                """,
+                [sc.ANTHROPIC_SDK_SCOPE, sc.ANTHROPIC_SDK_SPAN_NAME],
+            ).fetchall()
+        finally:
+            self.conn.unregister("_wanted")
+        return [
+            StoredSpan(
+                trace_id=r[0],
+                span_id=r[1],
+                node=Node(
+                    parent=r[2],
+                    own_agent=r[3],
+                    agent=r[4],
+                    span_type=r[5],
+                    sdk_call=bool(r[6]),
+                    has_usage=bool(r[7]),
+                    usage_counted=bool(r[8]),
+                    start_ns=r[9],
+                    end_ns=r[10],
+                    received_ns=r[11],
+                ),
+            )
+            for r in result
+        ]
+
+    # --- writes (writer thread) -------------------------------------------------------------
+    def write(self, plan: Plan, source: pa.Table | None = None) -> None:
+        """Insert the plan's rows (with their resolved lineage) and apply its updates in one
+        transaction; durable when this returns. `source`, when given, is the Arrow table of every
+        row `plan` was made from (its rows are taken by `plan.positions`); without it, the plan's
+        rows must be `SpanRow`s."""
+        rows, updates = plan.rows, plan.updates
+        self.conn.execute("BEGIN")
+        try:
+            if rows:
+                if source is None:
+                    table = rows_to_arrow(cast(Sequence[SpanRow], rows))
+                elif len(plan.positions) == source.num_rows:
+                    table = source
+                else:
+                    table = source.take(pa.array(plan.positions, type=pa.int64()))
+                for name, values, typ in (
+                    ("agent_name", plan.agent_names, pa.string()),
+                    ("usage_counted", plan.usage_counted, pa.bool_()),
+                ):
+                    i = table.schema.get_field_index(name)
+                    table = table.set_column(i, table.schema.field(i), pa.array(values, type=typ))
+                self.conn.register("_batch", table)
+                try:
+                    self.conn.execute(f"INSERT INTO spans ({_COLS}) SELECT {_COLS} FROM _batch")
+                    append_trace_ranges(self.conn, "_batch")
+                finally:
+                    self.conn.unregister("_batch")
+            if updates:
+                table = pa.table(
+                    {
+                        "trace_id": [u.trace_id for u in updates],
+                        "span_id": [u.span_id for u in updates],
+                        "received_ns": pa.array([u.received_ns for u in updates], type=pa.int64()),
+                        "agent_name": pa.array([u.agent_name for u in updates], type=pa.string()),
+                        "usage_counted": [u.usage_counted for u in updates],
+                    }
+                )
+                self.conn.register("_updates", table)
+                received = [u.received_ns for u in updates]
+                try:
+                    # The constant received_ns range lets DuckDB skip every row group outside it
+                    # (rows are stored in arrival order), so a fix-up stays cheap at 10M rows.
+                    self.conn.execute(
+                        """
+                        UPDATE spans SET agent_name = u.agent_name, usage_counted = u.usage_counted
+                        FROM _updates u
+                        WHERE spans.received_ns BETWEEN ? AND ?
+                          AND spans.received_ns = u.received_ns
+                          AND spans.trace_id = u.trace_id AND spans.span_id = u.span_id
+                        """,
+                        [min(received), max(received)],
+                    )
+                finally:
+                    self.conn.unregister("_updates")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def _release(self) -> None:
+        with _OPEN_LOCK:
+            _OPEN_PATHS.discard(self._key)
+
+    def close(self) -> None:
+        try:
+            self.conn.execute("CHECKPOINT")
+        finally:
+            self._reader_root.close()
+            self.conn.close()
+            self._release()

@@ -1,0 +1,1 @@
+"""The named queries behind `agentdeck.collector.store.query` (import from there)."""

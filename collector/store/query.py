@@ -1,0 +1,85 @@
+"""The named queries the dashboard, the CLI and scripts read the span store with.
+
+`run_query(conn, name, params)` parses the text parameters of a request, runs the query with bound
+values only, and answers an Arrow table. Anything a caller got wrong raises `QueryError` with the
+HTTP status to answer (404 unknown query, 400 bad parameter, 503 timed out). See docs/QUERY_API.md.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+
+from agentdeck.collector.store.queries import costs, facets, graph, metrics, timeseries, traces
+from agentdeck.collector.store.queries.params import QueryError, parse_params
+from agentdeck.collector.store.queries.spec import QuerySpec
+from agentdeck.collector.store.queries.sql import Binder
+
+__all__ = ["DEFAULT_TIMEOUT_S", "QueryError", "is_truncated", "list_queries", "run_query"]
+
+DEFAULT_TIMEOUT_S: Final = 10.0
+TRUNCATED_KEY: Final = b"agentdeck.truncated"
+
+QUERIES: Final[dict[str, QuerySpec]] = {
+    spec.name: spec for module in (traces, metrics, timeseries, costs, graph, facets) for spec in module.SPECS
+}
+
+
+def list_queries() -> list[dict[str, object]]:
+    """Every named query with its description and parameters (type, default, allowed values)."""
+    return [spec.describe() for spec in QUERIES.values()]
+
+
+def run_query(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Mapping[str, str],
+    *,
+    timeout_s: float | None = DEFAULT_TIMEOUT_S,
+) -> pa.Table:
+    """Run the named query on `conn` (a connection or cursor) and answer its rows.
+
+    The table carries `agentdeck.truncated` in its schema metadata when more rows matched than
+    the query answers (see `is_truncated`). The key `format` is ignored (it belongs to the HTTP layer).
+    """
+    spec = QUERIES.get(name)
+    if spec is None:
+        raise QueryError(404, f"no query named {name[:80]!r}; the queries are: {', '.join(QUERIES)}")
+    args = parse_params(name, spec.params, params)
+    binder = Binder()
+    sql = spec.build(args, binder)
+    limit = spec.max_rows
+    if spec.limit_param is not None:
+        limit = min(args.integer(spec.limit_param), spec.max_rows)
+    row_limit = binder.bind("row_limit", limit + 1)
+    row_offset = binder.bind("row_offset", args.integer("offset") if "offset" in args.values else 0)
+    if not spec.pages_in_sql:
+        sql += f"\nLIMIT {row_limit} OFFSET {row_offset}"
+
+    timer = threading.Timer(timeout_s, conn.interrupt) if timeout_s else None
+    try:
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        table = conn.sql(sql, params=binder.values).to_arrow_table()
+    except duckdb.InterruptException:
+        raise QueryError(
+            503, f"query {name!r} took longer than {timeout_s:g} s; narrow the time range or filters"
+        ) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+    truncated = table.num_rows > limit
+    if truncated:
+        table = table.slice(0, limit)
+    return table.replace_schema_metadata({TRUNCATED_KEY: b"true" if truncated else b"false"})
+
+
+def is_truncated(table: pa.Table) -> bool:
+    """True when `run_query` left rows out (the JSON answer's `truncated`)."""
+    meta = table.schema.metadata or {}
+    return meta.get(TRUNCATED_KEY) == b"true"

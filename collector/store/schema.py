@@ -1,0 +1,131 @@
+"""The `spans` table: one normalized row per span, nothing a producer sent is dropped.
+
+This module is the single definition of the table. The writer creates it from `COLUMNS`, the
+normalizer fills `SpanRow`, and the query module selects from it by these names.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+# Bump when the table changes; the store migrates older files forward (see collector/store/duckdb_store.py).
+SCHEMA_VERSION: Final = 2
+
+SPAN_TYPES: Final = ("workflow", "agent", "llm", "tool", "task", "retriever", "embedding", "other")
+CONVENTIONS: Final = ("otel_genai", "openinference", "openllmetry", "agentdeck", "unknown")
+COST_SOURCES: Final = ("reported", "computed", "unknown-model")
+STATUS_CODES: Final = ("UNSET", "OK", "ERROR")
+
+
+class SpanRow(NamedTuple):
+    """A row of `spans`, immutable (a NamedTuple: built once per span on the ingest hot path, ~2.5x
+    cheaper than a frozen dataclass, and already the tuple Arrow columns are made from)."""
+
+    # identity and timing
+    trace_id: str  # 32 lowercase hex
+    span_id: str  # 16 lowercase hex
+    parent_span_id: str | None
+    name: str
+    kind: str  # INTERNAL | SERVER | CLIENT | PRODUCER | CONSUMER | UNSPECIFIED
+    start_ns: int
+    end_ns: int
+    duration_ms: float
+    status_code: str  # STATUS_CODES
+    status_message: str | None
+    error_type: str | None
+    service_name: str | None
+    scope_name: str | None
+    # meaning
+    convention: str  # CONVENTIONS
+    span_type: str  # SPAN_TYPES
+    operation_name: str | None
+    provider: str | None
+    request_model: str | None
+    response_model: str | None
+    agent_name: str | None  # own, or nearest agent ancestor (filled in late if parents arrive late)
+    workflow_name: str | None
+    conversation_id: str | None
+    user_id: str | None
+    tool_name: str | None
+    tool_call_id: str | None
+    # usage (input_tokens includes cache read/write tokens, as in OTel GenAI)
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    cache_read_tokens: int | None
+    cache_write_tokens: int | None
+    reasoning_tokens: int | None
+    cost_usd: float | None
+    cost_source: str | None  # COST_SOURCES, None when the span has no usage
+    usage_counted: bool  # False when another span already counts this call's tokens and cost
+    # engine extras
+    attempt: int | None
+    retry_reason: str | None
+    thread_id: str | None
+    checkpoint_id: str | None
+    node: str | None
+    step: int | None
+    task_id: str | None
+    replay_of: str | None
+    outcome: str | None  # success | incomplete | dead_letter | failed (workflow spans of our engine)
+    # payload, as JSON text
+    input_messages: str | None
+    output_messages: str | None
+    attributes: str  # every span attribute as sent
+    resource_attributes: str
+    events: str
+    links: str
+    received_ns: int  # when the collector accepted it
+
+
+_DUCKDB_TYPES: Final[dict[str, str]] = {
+    "str": "VARCHAR",
+    "str | None": "VARCHAR",
+    "int": "BIGINT",
+    "int | None": "BIGINT",
+    "float": "DOUBLE",
+    "float | None": "DOUBLE",
+    "bool": "BOOLEAN",
+}
+
+
+def field_types() -> dict[str, str]:
+    """SpanRow's field names with their annotations as written (e.g. "str | None")."""
+    return {name: getattr(typ, "__forward_arg__", str(typ)) for name, typ in SpanRow.__annotations__.items()}
+
+
+COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple((name, _DUCKDB_TYPES[typ]) for name, typ in field_types().items())
+COLUMN_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in COLUMNS)
+
+
+def create_table_sql(table: str = "spans") -> str:
+    cols = ",\n    ".join(f"{name} {typ}" for name, typ in COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols}\n)"
+
+
+# `trace_ranges`: where each trace's spans sit in the file. One row per (trace, committed batch): the
+# trace's key and the range of `received_ns` of its rows in that batch. Rows are appended in arrival
+# order, so a lookup by trace id reads this table (about a tenth of the rows, one BIGINT column to
+# compare), then only the row groups of `spans` whose `received_ns` zonemap overlaps the range,
+# instead of comparing every stored trace_id (35 ms -> 7 ms for one trace at 10M spans).
+# The key is the first 60 bits of the hex trace id: a collision only widens the range, because
+# every reader still filters `spans` on the full trace_id.
+TRACE_RANGES_SQL: Final = """CREATE TABLE IF NOT EXISTS trace_ranges (
+    trace_key BIGINT,
+    first_received_ns BIGINT,
+    last_received_ns BIGINT
+)"""
+
+
+def trace_key_sql(expr: str) -> str:
+    """SQL for the `trace_ranges.trace_key` of the hex trace id `expr` (a column or a bound value)."""
+    return f"TRY_CAST('0x' || left({expr}, 15) AS BIGINT)"
+
+
+def trace_range_sql(trace_ids: str, *, one: bool = False) -> str:
+    """SQL of one row `(lo, hi)`: the `received_ns` range holding every stored span of the traces
+    named by `trace_ids` (a query with a `trace_id` column, or with `one=True` a SQL expression of
+    one trace id); NULLs when none is stored. Join it to `spans` with `received_ns BETWEEN lo AND
+    hi`: DuckDB then reads only the row groups whose zonemap overlaps the range."""
+    keys = f"= {trace_key_sql(trace_ids)}" if one else f"IN (SELECT {trace_key_sql('trace_id')} FROM ({trace_ids}))"
+    return f"SELECT min(first_received_ns) AS lo, max(last_received_ns) AS hi FROM trace_ranges WHERE trace_key {keys}"

@@ -1,0 +1,185 @@
+"""Replay page, part 2: edit prompts (or a state field), run the fork with live progress, save versions."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import streamlit as st
+
+from agentdeck.dashboard import data, theme
+from agentdeck.engine.prompts import PromptStore
+from agentdeck.engine.replay.compare import SpanFacts
+from agentdeck.engine.replay.history import Checkpoint, ThreadHistory
+from agentdeck.engine.replay.session import ReplayRun, run_replay
+from agentdeck.engine.replay.validate import state_fields
+from agentdeck.engine.workflows import get_workflow
+
+RUN_KEY: Final = "replay_run"
+RESUME_KEY: Final = "replay_resume"
+CACHE_KEY: Final = "replay_serve_recorded"
+STATE_KEY: Final = "replay_state_edit"
+RESULTS: Final = "replay_results"  # session: replay trace id -> ReplayRun
+MAX_WAIT_S: Final = 300.0
+
+
+def prompt_key(agent: str) -> str:
+    return f"replay_prompt_{agent}"
+
+
+def prompt_editors(history: ThreadHistory, c: Checkpoint) -> dict[str, str]:
+    """A text area per agent, prefilled with the prompt in force; returns the edited ones."""
+    in_force = history.prompts_at(c.checkpoint_id)
+    builtin = history.prompts_at_defaults()
+    st.markdown("**Prompts** — edit one or more; fields in `{braces}` are filled from the agent's inputs.")
+    for agent, template in in_force.items():
+        key = prompt_key(agent)
+        if key not in st.session_state:
+            st.session_state[key] = template
+        st.text_area(f"Prompt: {agent}", key=key, height=110)
+    return {
+        a: str(st.session_state[prompt_key(a)]) for a in in_force if str(st.session_state[prompt_key(a)]) != builtin[a]
+    }
+
+
+def state_edit(history: ThreadHistory, c: Checkpoint) -> tuple[dict[str, Any] | None, str | None]:
+    """An optional JSON object of state fields to set before running; the node it is applied as."""
+    fields = ", ".join(sorted(state_fields(get_workflow(history.workflow))))
+    text = st.text_area(
+        f"State edit (optional JSON object; fields: {fields})",
+        key=STATE_KEY,
+        height=80,
+        placeholder='{"classification": {"category": "billing", "priority": "high", "confidence": 0.9}}',
+    )
+    if not text.strip():
+        return None, None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the state edit is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("the state edit must be a JSON object of field: value")
+    parent = history.checkpoints.get(c.parent_id or "")
+    return value, (parent.next_nodes[0] if parent and parent.next_nodes else None)
+
+
+def run_with_progress(
+    history: ThreadHistory,
+    *,
+    checkpoint_id: str | None,
+    original_trace_id: str,
+    original: list[SpanFacts],
+    original_outcome: str,
+    overrides: Mapping[str, str],
+    state: dict[str, Any] | None,
+    as_node: str | None,
+    serve_recorded: bool,
+) -> ReplayRun:
+    """Run the replay in a worker thread; show each agent step as it finishes."""
+    s = data.settings()
+    events: queue.Queue[SpanFacts] = queue.Queue()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["run"] = run_replay(
+                history.thread_id,
+                checkpoint_db=s.checkpoint_db,
+                original=original,
+                original_trace_id=original_trace_id,
+                original_outcome=original_outcome,
+                checkpoint_id=checkpoint_id,
+                prompt_overrides=dict(overrides),
+                state_update=state,
+                as_node=as_node,
+                endpoint=s.collector_url,
+                serve_recorded=serve_recorded,
+                on_span=lambda f: events.put(f) if f.span_type == "agent" else None,
+            )
+        except Exception as exc:  # shown to the user below, never a traceback
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="agentdeck-replay", daemon=True)
+    with st.status("Replaying…", expanded=True) as status:
+        worker.start()
+        deadline = time.monotonic() + MAX_WAIT_S
+        while worker.is_alive() and time.monotonic() < deadline:
+            _drain(events)
+            worker.join(timeout=0.1)
+        _drain(events)
+        if worker.is_alive():
+            status.update(label="The replay is still running after 5 minutes", state="error")
+            raise TimeoutError("the replay did not finish in 5 minutes; it keeps running in the background")
+        if "error" in box:
+            status.update(label="Replay failed to start", state="error")
+            raise box["error"]
+        run: ReplayRun = box["run"]
+        status.update(
+            label=f"Replay finished: {run.result.outcome} · {theme.usd(run.result.cost_usd)}",
+            state="complete",
+            expanded=False,
+        )
+    return run
+
+
+def _drain(events: queue.Queue[SpanFacts]) -> None:
+    while True:
+        try:
+            f = events.get_nowait()
+        except queue.Empty:
+            return
+        mark = "ok" if f.ok else f"failed ({f.error})"
+        st.write(f"step {f.step} · {f.agent} · {mark}")
+
+
+def prompt_versions(history: ThreadHistory, checkpoint_db: str) -> None:
+    """Save the edited prompt as a new version of an agent's prompt; list the versions; load one to edit."""
+    agents = list(history.prompts_at_defaults())
+    agent = st.selectbox("Agent", agents, key="replay_version_agent")
+    author = st.text_input("Your name", key="replay_version_author")
+    reason = st.text_input("Why this change", key="replay_version_reason")
+    if st.button(f"Save the edited {agent} prompt as a new version", key="replay_version_save"):
+        try:
+            with PromptStore(checkpoint_db) as store:
+                saved = store.save(
+                    history.workflow,
+                    agent,
+                    str(st.session_state.get(prompt_key(agent), "")),
+                    author=author,
+                    reason=reason,
+                )
+            st.success(f"Saved {agent} prompt {saved.version} (spans will record it as {saved.label}).")
+        except ValueError as exc:
+            st.error(str(exc))
+    with PromptStore(checkpoint_db) as store:
+        versions = store.versions(history.workflow, agent)
+    st.dataframe(
+        [
+            {
+                "Version": v.version,
+                "Recorded on spans as": v.label,
+                "By": v.author,
+                "When (UTC)": theme.timestamp(v.created_ns) if v.created_ns else "—",
+                "Why": v.reason,
+            }
+            for v in versions
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    c = st.columns([2, 1])
+    pick = c[0].selectbox("Load version into the editor", [v.version for v in versions], key="replay_version_pick")
+    c[1].button(
+        "Load",
+        key="replay_version_load",
+        on_click=_load,
+        args=(agent, next(v.template for v in versions if v.version == pick)),
+    )
+
+
+def _load(agent: str, template: str) -> None:
+    st.session_state[prompt_key(agent)] = template  # in a callback: before the editor is drawn again

@@ -1,0 +1,191 @@
+"""`agentdeck replay` and `agentdeck checkpoints`: time travel from scripts and CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentdeck.cli.main import (
+    DEFAULT_DATA_DIR,
+    CliError,
+    add_collector_arguments,
+    agent_pairs,
+    collector_token,
+    collector_url,
+    saved_prompts,
+)
+
+DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
+
+
+def _db(args: argparse.Namespace) -> Path:
+    db = Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
+    if not db.exists():
+        raise CliError(f"no checkpoint file at {db}: pass --checkpoint-db PATH (or set AGENTDECK_CHECKPOINT_DB)")
+    return db
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> int:
+    from agentdeck.engine.replay.history import checkpoint_tree
+
+    try:
+        history = checkpoint_tree(_db(args), args.thread_id)
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
+    walked = history.walk()
+    if args.json:
+        rows = [
+            {
+                "depth": depth,
+                "checkpoint_id": c.checkpoint_id,
+                "parent_id": c.parent_id,
+                "step": c.step,
+                "source": c.source,
+                "next": list(c.next_nodes),
+                "trace_id": c.trace_id,
+                "run": c.run,
+                "created_at": c.created_at,
+                "prompt_overrides": sorted(c.prompt_overrides),
+                "state_fields": sorted(c.values),
+            }
+            for depth, c in walked
+        ]
+        print(
+            json.dumps(
+                {
+                    "thread_id": history.thread_id,
+                    "workflow": history.workflow,
+                    "task_id": history.task_id,
+                    "runs": [{"trace_id": t, "run": n} for t, n in history.runs()],
+                    "checkpoints": rows,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(f"thread {history.thread_id} ({history.workflow})")
+    for depth, c in walked:
+        nxt = ", ".join(c.next_nodes) or "end"
+        print(f"{'  ' * depth}{c.checkpoint_id}  step {c.step:>2}  next: {nxt:<10} run {c.run} trace {c.trace_id[:8]}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    # the data module caches with Streamlit, which warns when there is no app around: not news on a terminal
+    import streamlit.logger
+
+    streamlit.logger.set_log_level(logging.ERROR)
+    from agentdeck.dashboard import data
+    from agentdeck.dashboard.replay import data as replay_data
+    from agentdeck.engine.replay.history import checkpoint_tree
+    from agentdeck.engine.replay.session import run_replay
+
+    db = _db(args)
+    url = collector_url(args)
+    overrides = agent_pairs(args.prompt, "--prompt")
+    try:
+        history = checkpoint_tree(db, args.thread_id)
+        if args.checkpoint is not None and args.checkpoint not in history.checkpoints:
+            raise LookupError(
+                f"thread {args.thread_id} has no checkpoint {args.checkpoint}; its checkpoints: "
+                f"{', '.join(c.checkpoint_id for _, c in history.walk())}"
+            )
+        chosen = agent_pairs(args.prompt_version, "--prompt-version")
+        overrides = {**saved_prompts(db, history.workflow, chosen), **overrides}
+    except (LookupError, KeyError, ValueError) as exc:
+        raise CliError(str(exc).strip('"')) from None
+    start = (
+        history.checkpoints[args.checkpoint]
+        if args.checkpoint
+        else max(history.checkpoints.values(), key=lambda c: c.checkpoint_id)
+    )
+    settings = data.Settings(
+        collector_url=url, token=collector_token(args), refresh_s=0.0, timeout_s=15.0, checkpoint_db=str(db)
+    )
+    try:
+        frame = data.fetch_table("trace", {"trace_id": start.trace_id}, settings).to_pandas()
+    except data.DataError as exc:
+        raise CliError(f"{exc.message} {exc.hint}") from None
+    try:
+        run = run_replay(
+            args.thread_id,
+            checkpoint_db=db,
+            original=replay_data.facts(frame),
+            original_trace_id=start.trace_id,
+            original_outcome=replay_data.outcome(frame),
+            checkpoint_id=args.checkpoint,
+            prompt_overrides=overrides,
+            endpoint=url,
+            serve_recorded=not args.no_cache,
+        )
+    except (LookupError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    report = run.to_json()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        _print_human(report)
+    return 0 if run.result.outcome == "success" else 1
+
+
+def _print_human(report: dict[str, Any]) -> None:
+    print(
+        f"replay of thread {report['thread_id']} from checkpoint {report['checkpoint_id']}: "
+        f"{report['original_outcome']} -> {report['outcome']}"
+    )
+    print(f"trace {report['trace_id']} (original {report['original_trace_id']})")
+    for s in report["steps"]:
+        o, r = s["original"], s["replay"]
+        served = " [recorded, 0 tokens]" if r and r["served_from_record"] else ""
+        print(
+            f"  {s['node']:<10} {o['status'] if o else '-':<7} -> {r['status'] if r else '-':<7}"
+            f" ${(o or {}).get('cost_usd', 0):.4f} -> ${(r or {}).get('cost_usd', 0):.4f}{served}"
+        )
+    d = report["totals"]["delta"]
+    print(f"  delta: cost ${d['cost_usd']:+.4f}, tokens {d['tokens']:+d}", file=sys.stdout)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("replay", help="re-run a task from a checkpoint with edited prompts, compared with the original")
+    p.add_argument("thread_id", help="the task's thread id (see `agentdeck checkpoints`)")
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="checkpoint to fork from (default: resume the thread in place, re-running only a failed step)",
+    )
+    p.add_argument("--prompt", action="append", default=[], metavar="AGENT=TEXT", help="a new prompt for AGENT")
+    p.add_argument(
+        "--prompt-version",
+        action="append",
+        default=[],
+        metavar="AGENT=VERSION",
+        help="use a saved prompt version for AGENT (e.g. classifier=v2)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="re-run every step for real instead of serving unchanged steps from recorded outputs",
+    )
+    p.add_argument(
+        "--checkpoint-db",
+        default=None,
+        help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
+    )
+    add_collector_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("checkpoints", help="list a task's checkpoints as a tree of branches")
+    p.add_argument("thread_id")
+    p.add_argument(
+        "--checkpoint-db",
+        default=None,
+        help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
+    )
+    p.add_argument("--json", action="store_true", help="print the tree as JSON")
+    p.set_defaults(func=cmd_checkpoints)
