@@ -14,6 +14,7 @@ import importlib.util
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 # The span attribute and the checkpoint metadata key that carry a task's reference.
 SPAN_ATTRIBUTE = "agentdeck.workflow.ref"
@@ -51,7 +52,7 @@ def load_ref(ref: str) -> object:
     return value
 
 
-def _import(name: str, ref: str) -> object:
+def _import(name: str, ref: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -65,7 +66,7 @@ def _import(name: str, ref: str) -> object:
         raise RefError(f"{ref!r}: importing {name!r} raised {type(exc).__name__}: {exc}") from exc
 
 
-def _load_file(path_text: str, ref: str) -> object:
+def _load_file(path_text: str, ref: str) -> ModuleType:
     path = Path(path_text).expanduser().resolve()
     if not path.is_file():
         raise RefError(f"{ref!r}: no file {path_text!r}")
