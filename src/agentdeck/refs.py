@@ -53,6 +53,9 @@ def load_ref(ref: str) -> object:
 
 
 def _import(name: str, ref: str) -> ModuleType:
+    cwd = str(Path.cwd())
+    if cwd not in sys.path and "" not in sys.path:  # as `python -m` does (console scripts lack it)
+        sys.path.insert(0, cwd)
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
