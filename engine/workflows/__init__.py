@@ -45,8 +45,9 @@ def get_workflow(ref: str) -> Workflow:
         )
     value = load_ref(ref)
     if not isinstance(value, Workflow):
+        what = f"the class {value.__name__}" if isinstance(value, type) else f"a {type(value).__name__}"
         raise RefError(
-            f"{ref!r} is a {type(value).__name__}, not a workflow: point it at an agentdeck.Workflow "
+            f"{ref!r} is {what}, not a workflow: point it at an agentdeck.Workflow "
             "(build one with agentdeck.sequential, agentdeck.fan_out, ... or agentdeck.Workflow)"
         )
     return value if value.ref is not None else replace(value, ref=absolute_ref(ref))

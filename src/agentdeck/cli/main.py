@@ -118,20 +118,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--tasks must be at least 1")
     if not 0.0 <= args.chaos <= 1.0:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
-    tasks: int | list[TaskInput]
-    bad_lines: list[str] = []
-    if args.tasks_file is not None:
-        tasks, bad_lines = _tasks_from_file(args.tasks_file, wf, strict=args.strict)
-    elif wf.make_tasks is None:
+    if args.tasks_file is None and wf.make_tasks is None:
         raise CliError(f"workflow {wf.name} makes no tasks of its own: give its inputs with --tasks-file FILE")
-    else:
-        tasks = 10 if args.tasks is None else args.tasks
     overrides = saved_prompts(args.checkpoint_db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
     overrides.update(agent_pairs(args.prompt, "--prompt"))
     try:
         check_prompt_overrides(wf, overrides)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    tasks: int | list[TaskInput] = 10 if args.tasks is None else args.tasks
+    bad_lines: list[str] = []
+    if args.tasks_file is not None:
+        tasks, bad_lines = _tasks_from_file(args.tasks_file, wf, strict=args.strict)
     endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
     progress = Progress(tasks if isinstance(tasks, int) else len(tasks), wf.name)
     outcomes: dict[str, int] = {}
