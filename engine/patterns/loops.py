@@ -160,7 +160,7 @@ def event_driven(
     `events` field, a list of event types). An event nobody handles goes to the dead-letter queue and
     the task carries on; the task ends when no event is left (answer: `handled`, the events and their
     agents) or incomplete after `max_events`. A handler sees the task, the outputs so far and `event`."""
-    agents = list(dict.fromkeys(handlers.values()))
+    agents = list({a.name: a for a in handlers.values()}.values())  # an agent may handle several patterns
     check_names(inputs, agents, [QUEUE, EVENT, HANDLED])
     schema = state_schema(name, inputs, agents, {QUEUE: list[str], EVENT: str, HANDLED: list[dict[str, str]]})
     bus = EventBus()

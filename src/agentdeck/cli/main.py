@@ -70,8 +70,11 @@ def cmd_collector(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from agentdeck.cli.launch import streamlit_command
+    from agentdeck.dashboard.replay.workflows import ENV_VAR
 
     env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url(args)}
+    if args.workflows:  # where the Replay page looks for your workflows (dashboard/replay/workflows.py)
+        env[ENV_VAR] = ",".join([*filter(None, [env.get(ENV_VAR, "")]), *args.workflows])
     cmd = streamlit_command(args.host, args.port)
     print(f"dashboard: http://{args.host}:{args.port} (reading {env['AGENTDECK_COLLECTOR_URL']})", file=sys.stderr)
     os.execvpe(cmd[0], cmd, env)
@@ -257,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="run the Streamlit dashboard against a running collector")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+    p.add_argument(
+        "--workflows",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="a module (or path.py) holding your workflows, for Replay; repeatable (adds to $AGENTDECK_WORKFLOWS)",
+    )
     add_collector_arguments(p, token=False)
     p.set_defaults(func=cmd_dashboard)
 
