@@ -187,3 +187,18 @@ def test_prompts_are_named_by_agent(project: Path) -> None:
     )  # fmt: skip
     assert fixed.returncode == 0, fixed.stderr
     assert set(o for o, _ in tasks_in(db).values()) == {"success"}  # the fix cures every claim
+
+
+def test_a_saved_prompt_version_runs_when_asked_for_by_name(project: Path) -> None:
+    from agentdeck.engine.prompts import PromptStore
+
+    db = project / "c.sqlite"
+    with PromptStore(db) as store:  # what Replay's "save as a new version" does, in the checkpoint file
+        saved = store.save(f"{project}/expenses/workflow.py:WORKFLOW", "triager", FIXED, author="ana", reason="fix")
+    assert saved.version == "v2" and saved.workflow == "expenses"  # keyed by the workflow's name
+    args = ["--tasks-file", "tasks.jsonl", "--checkpoint-db", str(db), "--no-export", "--latency-scale", "0"]
+    run = agentdeck(project, "run", REF, *args, "--prompt-version", "triager=v2")
+    assert run.returncode == 0, run.stderr
+    assert {o for o, _ in tasks_in(db).values()} == {"success"}
+    missing = agentdeck(project, "run", REF, *args, "--prompt-version", "triager=v9")
+    assert missing.returncode == 2 and "triager has no prompt version 'v9'; choose one of: v1, v2" in missing.stderr
