@@ -28,6 +28,7 @@ from agentdeck.engine.providers.base import Provider
 from agentdeck.engine.step import AgentDeadLettered
 from agentdeck.engine.telemetry import new_span
 from agentdeck.engine.workflow import Workflow
+from agentdeck.refs import CHECKPOINT_METADATA_KEY, SPAN_ATTRIBUTE
 
 META_TRACE_ID = "agentdeck_trace_id"
 META_ROOT_SPAN_ID = "agentdeck_root_span_id"
@@ -73,7 +74,10 @@ class Engine:
     prompt_overrides: Mapping[str, str]
     delegation_limit: int
     serve_recorded: bool = False
-    cache: ResponseCache = field(default_factory=ResponseCache)
+    workflow_ref: str = ""  # how replay finds the code again (agentdeck.engine.workflows.ref_of); default: its name
+    max_provider_retries: int = 4
+    max_validation_retries: int = 2
+    cache: ResponseCache | None = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
 
 
@@ -105,10 +109,12 @@ def execute(
     )
     trace_id = format(root.get_span_context().trace_id, "032x")
     budget = Budget(shared.budget_usd)
+    ref = shared.workflow_ref or wf.name
     root.set_attributes(
         {
             sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
             sc.GEN_AI_WORKFLOW_NAME: wf.name,
+            SPAN_ATTRIBUTE: ref,
             sc.AD_TASK_ID: task_id,
             sc.LANGGRAPH_THREAD_ID: thread_id,
             sc.GEN_AI_CONVERSATION_ID: thread_id,
@@ -140,6 +146,8 @@ def execute(
         tool_failure_rate=shared.tool_failure_rate,
         delegation_limit=shared.delegation_limit,
         serve_recorded=shared.serve_recorded,
+        max_provider_retries=shared.max_provider_retries,
+        max_validation_retries=shared.max_validation_retries,
     )
     config["metadata"] = {
         **config.get("metadata", {}),  # the caller's own keys (a replay's prompts) stay
@@ -148,6 +156,7 @@ def execute(
         META_TASK_ID: task_id,
         META_RUN: run_no,
         META_WORKFLOW: wf.name,
+        CHECKPOINT_METADATA_KEY: ref,
         META_SEED: shared.seed,
     }
     outcome, detail, result = "success", "", None

@@ -1,7 +1,11 @@
 """Saved prompt versions: an edited prompt kept as a new version of one agent's prompt.
 
-Stored in SQLite (by default the checkpoint file), with who saved it, when and why. A saved
-version is used by passing it as a prompt override (`PromptStore.overrides`); agent spans record
+Stored in SQLite (by default the checkpoint file), with who saved it, when and why, keyed by the
+workflow's name and the prompt's name (for engine agents, the agent's name). Saving never changes
+what runs: a saved version is in force only for a run or replay that asks for it
+(`--prompt-version NAME=VERSION`, or picked in the dashboard), through `PromptStore.overrides`;
+everything else keeps the prompt written in the code. `workflow` arguments are a workflow reference
+(an example's name or MODULE:ATTR), resolved with `get_workflow`. agent spans record
 `agentdeck.prompt.version` as the content label of the template (`prompt_version_of`), which this
 store keeps beside each version, so a span's version leads back to the saved one.
 """
@@ -49,15 +53,16 @@ class PromptStore(SqliteStore):
 
     def versions(self, workflow: str, agent: str) -> list[PromptVersion]:
         """The agent's built-in prompt first, then its saved versions, oldest first."""
-        builtin = get_workflow(workflow).agent(agent)  # KeyError naming the workflow for an unknown agent
+        wf = get_workflow(workflow)
+        builtin = wf.agent(agent)  # KeyError naming the workflow for an unknown agent
         with self._lock:
             rows = self._conn.execute(
                 "SELECT workflow, agent, version, template, label, author, reason, created_ns"
                 " FROM agentdeck_prompt_versions WHERE workflow = ? AND agent = ? ORDER BY created_ns, version",
-                (workflow, agent),
+                (wf.name, agent),
             ).fetchall()
         first = PromptVersion(
-            workflow,
+            wf.name,
             agent,
             builtin.prompt.version,
             builtin.prompt.template,
@@ -82,11 +87,12 @@ class PromptStore(SqliteStore):
         numbers = [int(v.version[1:]) for v in existing if v.version[1:].isdigit()]
         version = f"v{max(numbers, default=1) + 1}"
         label = prompt_version_of(template)
-        saved = PromptVersion(workflow, agent, version, template, label, author.strip(), reason.strip(), time.time_ns())
+        name = get_workflow(workflow).name
+        saved = PromptVersion(name, agent, version, template, label, author.strip(), reason.strip(), time.time_ns())
         with self._lock:
             self._conn.execute(
                 "INSERT INTO agentdeck_prompt_versions VALUES (?,?,?,?,?,?,?,?)",
-                (workflow, agent, version, template, label, saved.author, saved.reason, saved.created_ns),
+                (name, agent, version, template, label, saved.author, saved.reason, saved.created_ns),
             )
             self._conn.commit()
         return saved

@@ -12,7 +12,7 @@ import json
 import os
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,15 +26,25 @@ from agentdeck.engine.clock import TaskClock, VirtualClock, WallClock
 from agentdeck.engine.context import SpanIds
 from agentdeck.engine.execution import META_RUN, META_TRACE_ID, Engine, TaskResult, execute
 from agentdeck.engine.ledger import Ledger, TaskRecord
+from agentdeck.engine.policy_set import Policies
 from agentdeck.engine.pricing import load_prices
 from agentdeck.engine.providers.base import Provider
 from agentdeck.engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
 from agentdeck.engine.semconv import PROVIDER_SIMULATED
 from agentdeck.engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
 from agentdeck.engine.telemetry import release as release_provider
-from agentdeck.engine.workflows import get_workflow
+from agentdeck.engine.workflow import Workflow
+from agentdeck.engine.workflows import get_workflow, ref_of
 
-__all__ = ["RunSummary", "TaskResult", "default_provider", "run_tasks", "task_id_for"]
+__all__ = ["RunSummary", "TaskInput", "TaskResult", "default_provider", "run_tasks", "task_id_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInput:
+    """One task a caller brings (a line of a tasks file): its id (the checkpoint thread) and initial state."""
+
+    task_id: str
+    state: dict[str, Any]
 
 
 @dataclass
@@ -63,7 +73,11 @@ def default_provider(seed: int, faults: FaultRates) -> Provider:
 def task_id_for(workflow: str, seed: int, index: int, prompt_overrides: Mapping[str, str] | None = None) -> str:
     """The task's id (and checkpoint thread). Runs with other prompts are other tasks: a finished task
     is never re-run, so without the suffix `--prompt-version` would find the first run's tasks done."""
-    base = f"{workflow}-s{seed}-{index:05d}"
+    return with_prompts(f"{workflow}-s{seed}-{index:05d}", prompt_overrides)
+
+
+def with_prompts(base: str, prompt_overrides: Mapping[str, str] | None) -> str:
+    """`base`, suffixed with a digest of the prompt overrides when there are any."""
     if not prompt_overrides:
         return base
     digest = hashlib.sha256(json.dumps(sorted(prompt_overrides.items())).encode()).hexdigest()[:8]
@@ -71,8 +85,8 @@ def task_id_for(workflow: str, seed: int, index: int, prompt_overrides: Mapping[
 
 
 def run_tasks(
-    workflow: str,
-    tasks: int,
+    workflow: str | Workflow,
+    tasks: int | Sequence[TaskInput],
     *,
     seed: int = 0,
     concurrency: int = 4,
@@ -92,19 +106,29 @@ def run_tasks(
     first_task: int = 0,
     dead_letter_db: str | Path | None = None,
     delegation_limit: int = 3,
+    policies: Policies | None = None,
 ) -> RunSummary:
-    """Run `tasks` seeded tasks of `workflow`; every task ends success/incomplete/dead_letter/failed.
+    """Run tasks of `workflow` (an example's name, a `MODULE:ATTR` reference or a Workflow); every task
+    ends success/incomplete/dead_letter/failed.
+
+    `tasks` is a number of tasks the workflow generates from `seed` (ids `{name}-s{seed}-{index}`), or
+    the caller's own `TaskInput`s (their ids are the task ids). A task whose id is already finished in
+    `checkpoint_db` is not re-run; an id finished by another workflow there is a ValueError, before
+    anything runs.
 
     `faults` defaults to FaultRates.realistic(); `chaos` adds to every fault rate and fails that share
     of tool calls. `deterministic_ids=True` gives the same trace/span ids and (virtual) timestamps for
     the same arguments, byte for byte; it runs tasks, and the parallel branches inside a task, one at a
     time (concurrency is ignored; virtual timestamps still show branches overlapping), so shared-state
     conflicts only occur in non-deterministic runs.
-    `on_progress` is called in the calling thread after each task.
+    `on_progress` is called in the calling thread after each task. `policies` sets retries, the
+    response cache and circuit breakers (its budget and deadline are `budget_usd` and `deadline_ms`).
     """
-    wf = get_workflow(workflow)
-    if tasks < 0:
+    wf = get_workflow(workflow) if isinstance(workflow, str) else workflow
+    if isinstance(tasks, int) and tasks < 0:
         raise ValueError(f"tasks must be >= 0, got {tasks}")
+    if isinstance(tasks, int) and tasks > 0 and wf.make_tasks is None:
+        raise ValueError(f"workflow {wf.name} makes no tasks of its own: pass its task inputs (a tasks file)")
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     if budget_usd is not None and budget_usd <= 0:
@@ -127,6 +151,8 @@ def run_tasks(
     ledger = Ledger(dead_letter_db)
     summary = RunSummary(workflow=wf.name)
     try:
+        if not isinstance(tasks, int):
+            _check_ids(ledger, wf.name, [with_prompts(t.task_id, prompt_overrides) for t in tasks])
         with open_checkpointer(checkpoint_db) as saver:
             shared = Engine(
                 workflow=wf,
@@ -144,12 +170,24 @@ def run_tasks(
                 start_time_ns=start_time_ns,
                 prompt_overrides=dict(prompt_overrides or {}),
                 delegation_limit=delegation_limit,
+                workflow_ref=ref_of(wf),
             )
-            inputs = wf.make_tasks(seed, first_task + tasks)[first_task:]
-            indexed = list(enumerate(inputs, start=first_task))
+            if policies is not None:
+                shared.max_provider_retries = policies.retries.provider
+                shared.max_validation_retries = policies.retries.validation
+                shared.cache = policies.response_cache()
+                shared.breakers = policies.breakers()
+            if isinstance(tasks, int):
+                made = wf.make_tasks(seed, first_task + tasks)[first_task:] if wf.make_tasks and tasks else []
+                indexed = [
+                    (i, task_id_for(wf.name, seed, i, shared.prompt_overrides), state)
+                    for i, state in enumerate(made, start=first_task)
+                ]
+            else:
+                indexed = [(i, with_prompts(t.task_id, shared.prompt_overrides), t.state) for i, t in enumerate(tasks)]
             workers = 1 if deterministic_ids else concurrency
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentdeck-task") as pool:
-                futures = [pool.submit(_run_one, shared, i, state) for i, state in indexed]
+                futures = [pool.submit(_run_one, shared, i, task_id, state) for i, task_id, state in indexed]
                 for fut in as_completed(futures):
                     res = fut.result()
                     summary.tasks.append(res)
@@ -162,9 +200,23 @@ def run_tasks(
     return summary
 
 
-def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
+def _check_ids(ledger: Ledger, workflow: str, task_ids: Sequence[str]) -> None:
+    """ValueError when a task id repeats, or another workflow's finished task has it in this ledger."""
+    seen: set[str] = set()
+    for task_id in task_ids:
+        if task_id in seen:
+            raise ValueError(f"task id {task_id!r} appears twice; give every task its own id")
+        seen.add(task_id)
+        done = ledger.task(task_id)
+        if done is not None and done.workflow != workflow:
+            raise ValueError(
+                f"task id {task_id!r} is already a task of workflow {done.workflow} in this checkpoint file; "
+                "give the tasks other ids or use another --checkpoint-db"
+            )
+
+
+def _run_one(shared: Engine, index: int, task_id: str, initial: dict[str, Any]) -> TaskResult:
     wf = shared.workflow
-    task_id = task_id_for(wf.name, shared.seed, index, shared.prompt_overrides)
     thread_id = task_id
     done = shared.ledger.task(task_id)
     if done is not None:

@@ -1,4 +1,8 @@
-"""What a runnable workflow is: a graph builder, its agents, and a seeded task generator."""
+"""What a runnable workflow is: a graph builder, its agents, and (optionally) a seeded task generator.
+
+The six example workflows and every workflow built with `agentdeck.patterns` are instances of this
+one class; `agentdeck run`, replay and the dashboard accept nothing else as a workflow.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,12 @@ class Workflow:
     description: str
     agents: tuple[Agent, ...]
     build: Callable[[], StateGraph[Any, Any, Any, Any]]  # uncompiled, context_schema=RunContext
-    make_tasks: Callable[[int, int], list[dict[str, Any]]]  # (seed, n) -> initial states
+    make_tasks: Callable[[int, int], list[dict[str, Any]]] | None  # (seed, n) -> initial states; None: bring tasks
     result_key: str  # the state key holding the task's answer
     deadline_ms: float = 120_000.0
+    # How replay and the dashboard find this workflow again (`MODULE:ATTR`, `path.py:ATTR`, or an example's
+    # name). None: found when it runs (see agentdeck.engine.workflows.ref_of).
+    ref: str | None = None
 
     def agent(self, name: str) -> Agent:
         for a in self.agents:

@@ -98,6 +98,7 @@ def run_with_progress(
                 as_node=as_node,
                 endpoint=s.collector_url,
                 serve_recorded=serve_recorded,
+                workflow=history.workflow,  # the reference the page resolved (dashboard/replay/workflows.py)
                 on_span=lambda f: events.put(f) if f.span_type == "agent" else None,
             )
         except Exception as exc:  # shown to the user below, never a traceback

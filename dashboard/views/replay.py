@@ -12,7 +12,7 @@ from agentdeck.dashboard import auth, components, data
 from agentdeck.dashboard.replay import call_view as replay_call_view
 from agentdeck.dashboard.replay import compare_view as replay_compare_view
 from agentdeck.dashboard.replay import data as replay_data
-from agentdeck.dashboard.replay import history_view, run_view
+from agentdeck.dashboard.replay import history_view, run_view, workflows
 from agentdeck.engine.replay.history import ThreadHistory, checkpoint_tree, thread_of_trace
 from agentdeck.engine.replay.session import ReplayRun
 
@@ -59,7 +59,10 @@ def _compare(history: ThreadHistory, original_id: str) -> None:
 
 def _thread(thread: str) -> None:
     try:
-        history = checkpoint_tree(settings.checkpoint_db, thread)
+        history = checkpoint_tree(settings.checkpoint_db, thread, workflows.for_thread(settings.checkpoint_db, thread))
+    except workflows.WorkflowNotFound as exc:  # the thread's code is not importable here: say what to configure
+        st.error(str(exc))
+        return
     except LookupError as exc:
         st.error(f"{exc}. Check AGENTDECK_CHECKPOINT_DB (now `{settings.checkpoint_db}`).")
         return

@@ -27,7 +27,6 @@ from agentdeck.engine.execution import (
     META_SEED,
     META_TASK_ID,
     META_TRACE_ID,
-    META_WORKFLOW,
     Engine,
     TaskResult,
     execute,
@@ -41,7 +40,7 @@ from agentdeck.engine.runner import default_provider
 from agentdeck.engine.semconv import PROVIDER_SIMULATED
 from agentdeck.engine.telemetry import engine_tracer, make_tracer_provider
 from agentdeck.engine.telemetry import release as release_provider
-from agentdeck.engine.workflows import get_workflow
+from agentdeck.engine.workflows import get_workflow, ref_in, ref_of
 
 
 def replay(
@@ -60,11 +59,14 @@ def replay(
     budget_usd: float | None = None,
     dead_letter_db: str | Path | None = None,
     serve_recorded: bool = True,
+    workflow: str | None = None,
 ) -> TaskResult:
     """Re-run `thread_id` from `checkpoint_id` (default: its latest checkpoint) as a new traced branch.
 
     With `serve_recorded`, a step whose request (model, prompt, inputs) is unchanged is answered from
-    the recorded response at zero tokens (`agentdeck.replay.served_from_record` on its chat span)."""
+    the recorded response at zero tokens (`agentdeck.replay.served_from_record` on its chat span).
+    The workflow's code is found from the reference the thread's checkpoints record; `workflow` (a name
+    or `MODULE:ATTR`) overrides it, e.g. when the code moved."""
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint)
     if dead_letter_db is None:
@@ -82,9 +84,10 @@ def replay(
                 where = f"checkpoint {checkpoint_id} of thread {thread_id}" if checkpoint_id else f"thread {thread_id}"
                 raise LookupError(f"no {where} in {checkpoint_db}")
             meta = dict(found.metadata or {})
-            if META_WORKFLOW not in meta:
+            ref = workflow or ref_in(meta)
+            if not ref:
                 raise LookupError(f"thread {thread_id} was not written by the agentdeck engine (no workflow name)")
-            wf = get_workflow(str(meta[META_WORKFLOW]))
+            wf = get_workflow(ref)
             check_prompt_overrides(wf, prompt_overrides or {})
             if state_update:
                 check_state_update(wf, state_update, as_node)
@@ -107,6 +110,7 @@ def replay(
                 prompt_overrides=dict(prompt_overrides or {}),
                 delegation_limit=3,
                 serve_recorded=serve_recorded,
+                workflow_ref=ref_of(wf),
             )
             # a bare thread id resumes (only a failed step's failed tasks re-run); an explicit
             # checkpoint re-runs every task of its next step, as a new branch

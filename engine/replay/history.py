@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.engine.checkpoints import is_postgres, open_checkpointer
-from agentdeck.engine.execution import META_PROMPTS, META_RUN, META_TASK_ID, META_TRACE_ID, META_WORKFLOW
+from agentdeck.engine.execution import META_PROMPTS, META_RUN, META_TASK_ID, META_TRACE_ID
 from agentdeck.engine.ledger import Ledger
 from agentdeck.engine.replay.validate import agent_names
-from agentdeck.engine.workflows import get_workflow
+from agentdeck.engine.workflows import get_workflow, ref_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class Checkpoint:
 @dataclass
 class ThreadHistory:
     thread_id: str
-    workflow: str
+    workflow: str  # the workflow's reference: an example's name or MODULE:ATTR (get_workflow loads it)
     task_id: str
     checkpoints: dict[str, Checkpoint]
     children: dict[str | None, list[str]] = field(default_factory=dict)
@@ -97,8 +97,9 @@ def _overrides(meta: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def checkpoint_tree(checkpoint_db: str | Path, thread_id: str) -> ThreadHistory:
-    """The thread's checkpoints as a tree. LookupError when the thread has none."""
+def checkpoint_tree(checkpoint_db: str | Path, thread_id: str, workflow: str | None = None) -> ThreadHistory:
+    """The thread's checkpoints as a tree. LookupError when the thread has none. The workflow's code is
+    found from the reference in the checkpoints; `workflow` (a name or MODULE:ATTR) overrides it."""
     if _missing(checkpoint_db):
         raise LookupError(f"no checkpoint file at {checkpoint_db}")
     config: Any = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
@@ -106,7 +107,7 @@ def checkpoint_tree(checkpoint_db: str | Path, thread_id: str) -> ThreadHistory:
         first = saver.get_tuple(config)
         if first is None:
             raise LookupError(f"no thread {thread_id} in {checkpoint_db}")
-        workflow = str((first.metadata or {}).get(META_WORKFLOW, ""))
+        workflow = workflow or ref_in(first.metadata or {})
         if not workflow:
             raise LookupError(f"thread {thread_id} was not written by the agentdeck engine (no workflow name)")
         graph = get_workflow(workflow).build().compile(checkpointer=saver)

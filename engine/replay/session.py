@@ -83,9 +83,11 @@ def run_replay(
     serve_recorded: bool = True,
     faults: FaultRates | None = None,
     on_span: Callable[[SpanFacts], None] | None = None,
+    workflow: str | None = None,
 ) -> ReplayRun:
-    """Replay and compare. `checkpoint_id=None` resumes the thread in place (only failed tasks re-run)."""
-    history = checkpoint_tree(checkpoint_db, thread_id)  # LookupError for an unknown thread
+    """Replay and compare. `checkpoint_id=None` resumes the thread in place (only failed tasks re-run).
+    `workflow` (a name or MODULE:ATTR) overrides the reference the thread's checkpoints record."""
+    history = checkpoint_tree(checkpoint_db, thread_id, workflow)  # LookupError for an unknown thread
     if checkpoint_id is not None and checkpoint_id not in history.checkpoints:
         raise LookupError(
             f"thread {thread_id} has no checkpoint {checkpoint_id}; its checkpoints: "
@@ -104,12 +106,13 @@ def run_replay(
             tracer_provider=tp,
             serve_recorded=serve_recorded,
             faults=faults if faults is not None else FaultRates(),
+            workflow=workflow,
         )
     finally:
         shutdown_provider(tp)
     mine = [s for s in capture.spans if s.span_type != "workflow"]
     steps = steps_of(mine)
-    after = checkpoint_tree(checkpoint_db, thread_id)
+    after = checkpoint_tree(checkpoint_db, thread_id, workflow)
     written = after.for_trace(result.trace_id)
     start = history.checkpoints[checkpoint_id] if checkpoint_id else _latest(history)
     from_step = start.step + 1

@@ -42,7 +42,7 @@ def split_ref(ref: str) -> tuple[str, str]:
 def load_ref(ref: str) -> object:
     """The object `ref` names. Importing the module runs its top-level code, as `python -m` would."""
     target, attr = split_ref(ref)
-    module = _load_file(target, ref) if target.endswith(".py") else _import(target, ref)
+    module = load_module(target, ref)
     value: object = module
     for part in attr.split("."):
         try:
@@ -52,7 +52,18 @@ def load_ref(ref: str) -> object:
     return value
 
 
+def load_module(target: str, ref: str | None = None) -> ModuleType:
+    """The module `target` names: a dotted module name, or a path to a .py file (loaded once). `ref`
+    is what the user wrote, for the messages (default: `target`)."""
+    if not target.endswith(".py") and not _DOTTED.match(target):
+        raise RefError(f"{target!r} is neither a module name nor a path to a .py file")
+    return _load_file(target, ref or target) if target.endswith(".py") else _import(target, ref or target)
+
+
 def _import(name: str, ref: str) -> ModuleType:
+    cwd = str(Path.cwd())
+    if cwd not in sys.path and "" not in sys.path:  # as `python -m` does (console scripts lack it)
+        sys.path.insert(0, cwd)
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:

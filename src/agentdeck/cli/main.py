@@ -8,6 +8,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentdeck.engine.runner import TaskInput
+    from agentdeck.engine.workflow import Workflow
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
@@ -65,8 +70,11 @@ def cmd_collector(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from agentdeck.cli.launch import streamlit_command
+    from agentdeck.dashboard.replay.workflows import ENV_VAR
 
     env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url(args)}
+    if args.workflows:  # where the Replay page looks for your workflows (dashboard/replay/workflows.py)
+        env[ENV_VAR] = ",".join([*filter(None, [env.get(ENV_VAR, "")]), *args.workflows])
     cmd = streamlit_command(args.host, args.port)
     print(f"dashboard: http://{args.host}:{args.port} (reading {env['AGENTDECK_COLLECTOR_URL']})", file=sys.stderr)
     os.execvpe(cmd[0], cmd, env)
@@ -99,18 +107,34 @@ def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> d
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agentdeck.cli.progress import Progress, describe_run
+    from agentdeck.engine.replay.validate import check_prompt_overrides
     from agentdeck.engine.runner import run_tasks
-    from agentdeck.engine.workflows import WORKFLOWS
+    from agentdeck.engine.workflows import get_workflow
 
-    if args.workflow not in WORKFLOWS:
-        raise CliError(f"unknown workflow {args.workflow!r}; choose one of: {', '.join(sorted(WORKFLOWS))}")
-    if args.tasks < 1:
+    try:
+        wf = get_workflow(args.workflow)
+    except ValueError as exc:  # RefError too: the message says what to fix
+        raise CliError(str(exc)) from None
+    if args.tasks is not None and args.tasks_file is not None:
+        raise CliError("give --tasks N (tasks the workflow makes) or --tasks-file FILE, not both")
+    if args.tasks is not None and args.tasks < 1:
         raise CliError("--tasks must be at least 1")
     if not 0.0 <= args.chaos <= 1.0:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
+    if args.tasks_file is None and wf.make_tasks is None:
+        raise CliError(f"workflow {wf.name} makes no tasks of its own: give its inputs with --tasks-file FILE")
     overrides = saved_prompts(args.checkpoint_db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
+    overrides.update(agent_pairs(args.prompt, "--prompt"))
+    try:
+        check_prompt_overrides(wf, overrides)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    tasks: int | list[TaskInput] = 10 if args.tasks is None else args.tasks
+    bad_lines: list[str] = []
+    if args.tasks_file is not None:
+        tasks, bad_lines = _tasks_from_file(args.tasks_file, wf, strict=args.strict)
     endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
-    progress = Progress(args.tasks, f"{args.workflow}")
+    progress = Progress(tasks if isinstance(tasks, int) else len(tasks), wf.name)
     outcomes: dict[str, int] = {}
 
     def on_progress(result: object) -> None:
@@ -118,22 +142,46 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         progress.update(sum(outcomes.values()), " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
 
-    summary = run_tasks(
-        args.workflow,
-        args.tasks,
-        seed=args.seed,
-        concurrency=args.concurrency,
-        chaos=args.chaos,
-        checkpoint_db=args.checkpoint_db,
-        endpoint=endpoint,
-        latency_scale=args.latency_scale,
-        budget_usd=args.budget,
-        prompt_overrides=overrides,
-        on_progress=on_progress,
-    )
+    try:
+        summary = run_tasks(
+            wf,
+            tasks,
+            seed=args.seed,
+            concurrency=args.concurrency,
+            chaos=args.chaos,
+            checkpoint_db=args.checkpoint_db,
+            endpoint=endpoint,
+            latency_scale=args.latency_scale,
+            budget_usd=args.budget,
+            prompt_overrides=overrides,
+            on_progress=on_progress,
+        )
+    except ValueError as exc:  # checked before any task runs (e.g. a task id another workflow holds)
+        raise CliError(str(exc)) from None
     progress.finish()
     print(describe_run(summary))
+    if bad_lines:
+        raise CliError(f"{len(bad_lines)} line(s) of {args.tasks_file} did not run; fix them and run again")
     return 0
+
+
+def _tasks_from_file(path: Path, wf: Workflow, *, strict: bool) -> tuple[list[TaskInput], list[str]]:
+    """The file's tasks and its bad lines, each already printed as `agentdeck: FILE line N: ...`;
+    CliError when the file cannot be read, has no good line, or (strict) has a bad one."""
+    from agentdeck.engine.replay.validate import state_fields
+    from agentdeck.engine.tasks_file import read_tasks
+
+    try:
+        found = read_tasks(path, state_fields(wf))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read the tasks file: {exc}") from None
+    for error in found.errors:
+        print(f"agentdeck: {path} {error}", file=sys.stderr)
+    if found.errors and strict:
+        raise CliError(f"{len(found.errors)} bad line(s) in {path}; nothing ran (--strict)")
+    if not found.tasks:
+        raise CliError(f"{path} holds no task to run")
+    return found.tasks, found.errors
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -212,12 +260,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="run the Streamlit dashboard against a running collector")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+    p.add_argument(
+        "--workflows",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="a module (or path.py) holding your workflows, for Replay; repeatable (adds to $AGENTDECK_WORKFLOWS)",
+    )
     add_collector_arguments(p, token=False)
     p.set_defaults(func=cmd_dashboard)
 
-    p = sub.add_parser("run", help="run tasks of an example workflow on the engine, traced to the collector")
-    p.add_argument("workflow", help="workflow name (triage, due_diligence, earnings, code_review, content, incident)")
-    p.add_argument("--tasks", type=int, default=10, help="number of tasks (default: 10)")
+    p = sub.add_parser("run", help="run tasks of a workflow (an example or your own) on the engine, traced")
+    p.add_argument(
+        "workflow",
+        help="an example's name (triage, due_diligence, earnings, code_review, content, incident) "
+        "or your workflow as MODULE:ATTR or path/to/file.py:ATTR",
+    )
+    p.add_argument("--tasks", type=int, default=None, help="number of tasks the workflow makes (default: 10)")
+    p.add_argument(
+        "--tasks-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="task inputs, one per line: JSONL objects or CSV with a header; an `id` field is the task id "
+        "(default: the line number)",
+    )
+    p.add_argument("--strict", action="store_true", help="run nothing when a line of --tasks-file is bad")
     p.add_argument("--seed", type=int, default=0, help="seed for task inputs and the simulator (default: 0)")
     p.add_argument("--concurrency", type=int, default=4, help="tasks run at once (default: 4)")
     p.add_argument("--chaos", type=float, default=0.0, help="fault rate 0..1: tool failures, latency, malformed output")
@@ -235,8 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--prompt-version",
         action="append",
         default=[],
-        metavar="AGENT=VERSION",
-        help="run AGENT with a saved prompt version (e.g. classifier=v2, saved from Replay); repeatable",
+        metavar="NAME=VERSION",
+        help="run prompt NAME (an agent's name) with a saved version (e.g. classifier=v2, saved from Replay); "
+        "repeatable",
+    )
+    p.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="run prompt NAME (an agent's name) with this template instead; repeatable",
     )
     add_collector_arguments(p, token=False)
     p.add_argument("--no-export", action="store_true", help="do not send spans anywhere")
