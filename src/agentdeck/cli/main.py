@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
+DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
 FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay")
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
@@ -32,6 +33,11 @@ def add_collector_arguments(parser: argparse.ArgumentParser, *, token: bool = Tr
 
 def collector_url(args: argparse.Namespace) -> str:
     return (args.collector_url or os.environ.get("AGENTDECK_COLLECTOR_URL") or DEFAULT_COLLECTOR_URL).rstrip("/")
+
+
+def checkpoint_db(args: argparse.Namespace) -> Path:
+    """`--checkpoint-db`, else $AGENTDECK_CHECKPOINT_DB, else .agentdeck/checkpoints.sqlite."""
+    return Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
 
 
 def collector_token(args: argparse.Namespace) -> str | None:
@@ -98,6 +104,7 @@ def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> d
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from agentdeck.cli.export import finish_export, run_provider
     from agentdeck.cli.progress import Progress, describe_run
     from agentdeck.engine.runner import run_tasks
     from agentdeck.engine.workflows import WORKFLOWS
@@ -108,8 +115,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--tasks must be at least 1")
     if not 0.0 <= args.chaos <= 1.0:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
-    overrides = saved_prompts(args.checkpoint_db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
-    endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
+    db = checkpoint_db(args)
+    overrides = saved_prompts(db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
+    tracer_provider, target = run_provider(args, export=not args.no_export)
     progress = Progress(args.tasks, f"{args.workflow}")
     outcomes: dict[str, int] = {}
 
@@ -124,8 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         concurrency=args.concurrency,
         chaos=args.chaos,
-        checkpoint_db=args.checkpoint_db,
-        endpoint=endpoint,
+        checkpoint_db=db,
+        tracer_provider=tracer_provider,
         latency_scale=args.latency_scale,
         budget_usd=args.budget,
         prompt_overrides=overrides,
@@ -133,6 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     progress.finish()
     print(describe_run(summary))
+    finish_export(tracer_provider, target, "this run")
     return 0
 
 
@@ -228,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint-db",
         type=Path,
-        default=DEFAULT_DATA_DIR / "checkpoints.sqlite",
-        help="SQLite checkpoint file (default: .agentdeck/checkpoints.sqlite)",
+        default=None,
+        help=f"SQLite checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
     )
     p.add_argument(
         "--prompt-version",
@@ -261,9 +270,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a reader that left (`| head`) is noticed here, not at exit
+        return status
     except CliError as exc:
         print(f"agentdeck: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_left()
+
+
+def _reader_left() -> int:
+    """stdout's reader closed the pipe (`agentdeck ... | head`): stop quietly, as `cat` would.
+
+    Python's exit would flush stdout again and print the same error, so stdout goes to /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # killed by SIGPIPE, as the shell reports it

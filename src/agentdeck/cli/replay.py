@@ -5,26 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from agentdeck.cli.main import (
-    DEFAULT_DATA_DIR,
+    DEFAULT_CHECKPOINT_DB,
     CliError,
     add_collector_arguments,
     agent_pairs,
+    checkpoint_db,
     collector_token,
     collector_url,
     saved_prompts,
 )
 
-DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
-
 
 def _db(args: argparse.Namespace) -> Path:
-    db = Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
+    db = checkpoint_db(args)
     if not db.exists():
         raise CliError(f"no checkpoint file at {db}: pass --checkpoint-db PATH (or set AGENTDECK_CHECKPOINT_DB)")
     return db
