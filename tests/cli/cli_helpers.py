@@ -27,13 +27,15 @@ def cli_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def agentdeck(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def agentdeck(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """What the `agentdeck` console script runs, in `cwd`."""
     return subprocess.run(
         [sys.executable, "-c", CONSOLE_SCRIPT, *args],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         cwd=cwd,
         env=env if env is not None else cli_env(),
     )

@@ -146,9 +146,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from agentdeck.cli.export import target_of
     from agentdeck.cli.otlp_files import LoadError, find_files, load_files
     from agentdeck.cli.progress import Progress
 
+    if args.give_up_after <= 0:
+        raise CliError("--give-up-after is a number of seconds above 0 (e.g. 30)")
+    target = target_of(args)
     try:
         files = find_files(args.files)
         if not files:
@@ -156,14 +160,15 @@ def cmd_load(args: argparse.Namespace) -> int:
         progress = Progress(0, "loading")
 
         def show(done: int, total: int) -> None:
-            progress.total = total
+            progress.total = max(total, done)  # 0 when no first pass counted them
             progress.update(done)
 
         result = load_files(
             files,
-            f"{collector_url(args)}/v1/traces",
+            target.url,
             shift_to_now=args.shift_to_now,
-            token=collector_token(args),
+            headers=target.headers,
+            give_up_s=args.give_up_after,
             on_progress=show,
         )
     except LoadError as exc:
@@ -255,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path, help="files or folders of .pb/.json(.gz) files")
     add_collector_arguments(p)
     p.add_argument("--shift-to-now", action="store_true", help="move timestamps so the newest span ends now")
+    p.add_argument(
+        "--give-up-after",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="stop with an error when the collector has not accepted a request for S seconds (default: 30)",
+    )
     p.set_defaults(func=cmd_load)
 
     # Feature commands live in their own modules, each adding its subcommands here.
