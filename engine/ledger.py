@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck.engine.providers.base import LLMResponse, Usage
+from agentdeck.engine.providers.base import LLMResponse, ToolCall, Usage
 from agentdeck.engine.sqlite_store import SqliteStore
 
 _SCHEMA = """
@@ -172,7 +172,13 @@ class Ledger(SqliteStore):
 
     def record_response(self, key: str, response: LLMResponse) -> None:
         body = json.dumps(
-            {"id": response.id, "model": response.model, "text": response.text, "finish_reason": response.finish_reason}
+            {
+                "id": response.id,
+                "model": response.model,
+                "text": response.text,
+                "finish_reason": response.finish_reason,
+                "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+            }
         )
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO agentdeck_responses VALUES (?, ?)", (key, body))
@@ -184,6 +190,12 @@ class Ledger(SqliteStore):
         if row is None:
             return None
         data = json.loads(row[0])
+        calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in data.get("tool_calls", []))
         return LLMResponse(
-            id=data["id"], model=data["model"], text=data["text"], usage=Usage(), finish_reason=data["finish_reason"]
+            id=data["id"],
+            model=data["model"],
+            text=data["text"],
+            usage=Usage(),
+            finish_reason=data["finish_reason"],
+            tool_calls=calls,
         )

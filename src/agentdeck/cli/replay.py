@@ -78,10 +78,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import streamlit.logger
 
     streamlit.logger.set_log_level(logging.ERROR)
+    from agentdeck.cli.export import export_endpoint, require_collector, target_of, token_headers
     from agentdeck.dashboard import data
     from agentdeck.dashboard.replay import data as replay_data
     from agentdeck.engine.replay.history import checkpoint_tree
-    from agentdeck.engine.replay.session import run_replay
+    from agentdeck.engine.replay.session import NothingToReplay, run_replay
 
     db = _db(args)
     url = collector_url(args)
@@ -97,30 +98,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
         overrides = {**saved_prompts(db, history.workflow, chosen), **overrides}
     except (LookupError, KeyError, ValueError) as exc:
         raise CliError(str(exc).strip('"')) from None
-    start = (
-        history.checkpoints[args.checkpoint]
-        if args.checkpoint
-        else max(history.checkpoints.values(), key=lambda c: c.checkpoint_id)
-    )
+    original_trace = history.runs()[0][0]  # "original" is the task's first run, whichever branch is forked
     settings = data.Settings(
         collector_url=url, token=collector_token(args), refresh_s=0.0, timeout_s=15.0, checkpoint_db=str(db)
     )
     try:
-        frame = data.fetch_table("trace", {"trace_id": start.trace_id}, settings).to_pandas()
+        frame = data.fetch_table("trace", {"trace_id": original_trace}, settings).to_pandas()
     except data.DataError as exc:
         raise CliError(f"{exc.message} {exc.hint}") from None
+    target = target_of(args)
+    require_collector(target)
     try:
         run = run_replay(
             args.thread_id,
             checkpoint_db=db,
             original=replay_data.facts(frame),
-            original_trace_id=start.trace_id,
+            original_trace_id=original_trace,
             original_outcome=replay_data.outcome(frame),
             checkpoint_id=args.checkpoint,
             prompt_overrides=overrides,
-            endpoint=url,
+            endpoint=export_endpoint(args),
+            headers=token_headers(args),
             serve_recorded=not args.no_cache,
         )
+    except NothingToReplay as exc:
+        raise CliError(
+            f"{exc}: list them with `agentdeck checkpoints {args.thread_id}`, then "
+            "`agentdeck replay THREAD --checkpoint ID --prompt AGENT=TEXT`"
+        ) from None
     except (LookupError, ValueError) as exc:
         raise CliError(str(exc)) from None
     report = run.to_json()
@@ -128,6 +133,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         _print_human(report)
+    if run.undelivered_spans:
+        raise CliError(
+            f"{run.undelivered_spans} span(s) of the replay could not be delivered to {target.url} (refused as "
+            f"too large, or unreachable): trace {run.result.trace_id} will not appear there; the replay itself "
+            "is kept in the checkpoints"
+        )
     return 0 if run.result.outcome == "success" else 1
 
 
