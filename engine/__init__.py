@@ -3,7 +3,7 @@
 Entry points:
   agentdeck.engine.runner.run_tasks(workflow, tasks, ...)   run seeded tasks of a workflow (`agentdeck run`)
   agentdeck.engine.workflows.WORKFLOWS                       the example workflows by name
-  agentdeck.engine.replay.fork.replay(thread_id, ...)             re-run a task from a checkpoint (edited prompts/state)
+  agentdeck.engine.replay.fork.replay(thread_id, ...)       re-run a task from a checkpoint (edited prompts/state)
   agentdeck.engine.samples.write_sample_traces(path, ...)    reproducible OTLP sample traces
   agentdeck.engine.telemetry.make_tracer_provider(...)       the OTel SDK provider (OTLP/HTTP protobuf)
 """

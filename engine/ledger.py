@@ -1,9 +1,10 @@
-"""Durable run records in SQLite (by default the checkpoint file): dead letters and task outcomes.
+"""Durable run records in SQLite (by default the checkpoint file): dead letters, task outcomes, responses.
 
 The dead-letter queue keeps everything needed to understand and replay a failure: the full state
 snapshot, the failing input, the error, the trace id and the checkpoint. The task ledger records
 each task's outcome so a resumed run knows which tasks are finished and none is lost. Recorded
-responses (validated LLM answers by request key) let a replay serve unchanged steps at zero tokens.
+responses (validated answers, and tool-call rounds, by request key) let a replay serve unchanged
+steps at zero tokens.
 """
 
 from __future__ import annotations
