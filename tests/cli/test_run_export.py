@@ -26,6 +26,12 @@ def test_run_in_an_empty_directory_creates_its_data_directory(tmp_path: Path) ->
     assert (tmp_path / ".agentdeck" / "checkpoints.sqlite").is_file()
 
 
+def test_a_saved_prompt_version_in_an_empty_directory_is_a_clear_error(tmp_path: Path) -> None:
+    out = agentdeck(*RUN, "--no-export", "--prompt-version", "classifier=v2", cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "agentdeck: no saved prompt versions: .agentdeck/checkpoints.sqlite does not exist" in out.stderr
+
+
 def test_run_honours_AGENTDECK_CHECKPOINT_DB(tmp_path: Path) -> None:
     db = tmp_path / "elsewhere" / "cp.sqlite"
     out = agentdeck(*RUN, "--no-export", cwd=tmp_path, env=cli_env(AGENTDECK_CHECKPOINT_DB=str(db)))

@@ -94,7 +94,11 @@ def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> d
     """Prompt overrides for `{agent: saved version}` from the prompt store in `db`."""
     if not chosen:
         return {}
+    from agentdeck.engine.checkpoints import is_postgres
     from agentdeck.engine.prompts import PromptStore
+
+    if not is_postgres(db) and not Path(db).exists():
+        raise CliError(f"no saved prompt versions: {db} does not exist (save one from Replay, or pass --checkpoint-db)")
 
     try:
         with PromptStore(db) as store:
