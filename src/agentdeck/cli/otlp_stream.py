@@ -3,7 +3,9 @@
 Parsing a whole `ExportTraceServiceRequest` holds the file and its parsed form at once (a 3 GB file
 took 3.2 GB). Here the wire format is walked from the file down to each span (ResourceSpans ->
 ScopeSpans -> Span), only one span's bytes are in memory at a time, and spans are regrouped into
-requests of bounded size. Only regular files are opened (a FIFO or a device would block or never
+requests of bounded size. A schema URL is carried only when it comes before its spans in the file:
+protobuf writes it after them, and attaching it would mean reading each container twice (the
+collector does not read schema URLs). Only regular files are opened (a FIFO or a device would block or never
 end), and a gzip file may not expand more than `MAX_GZIP_RATIO` times its size (a gzip bomb).
 """
 
@@ -24,9 +26,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 MAX_GZIP_RATIO = 100  # OTLP protobuf compresses about 10x; a file that expands 100x more is not a trace file
 GZIP_SLACK_BYTES = 1 << 20
 READ_CHUNK = 1 << 20
-_RESOURCE_SPANS = _SCOPE_SPANS = _SPANS = 2  # field numbers: ResourceSpans.scope_spans, ScopeSpans.spans
 _REQUEST_RESOURCE_SPANS = 1  # ExportTraceServiceRequest.resource_spans
-_RESOURCE = _SCOPE = 1  # ResourceSpans.resource, ScopeSpans.scope
+_RESOURCE = 1  # ResourceSpans.resource, and ScopeSpans.scope
+_SCOPE_SPANS = 2  # ResourceSpans.scope_spans, and ScopeSpans.spans
 _SCHEMA_URL = 3
 
 
@@ -161,6 +163,22 @@ class Origin:
     scope_schema: str
 
 
+def _children(wire: _Wire, end: int) -> Iterator[tuple[bytes, str, int]]:
+    """Inside a ResourceSpans or ScopeSpans (they share a shape: field 1 the resource or scope, field 2
+    the children, field 3 the schema URL): (field 1's bytes, schema URL, length) for each child, with
+    the wire at the child's first byte; the caller reads or skips exactly `length` bytes."""
+    head, schema = b"", ""
+    for number, length in wire.fields(end):
+        if number == _RESOURCE:
+            head = wire.read(length)
+        elif number == _SCHEMA_URL:
+            schema = wire.read(length).decode("utf-8", "replace")
+        elif number == _SCOPE_SPANS:
+            yield head, schema, length
+        else:
+            wire.skip(length)
+
+
 def spans(f: Readable) -> Iterator[tuple[Origin, Span]]:
     """Each span of an ExportTraceServiceRequest stream with its resource and scope, in file order."""
     wire = _Wire(f)
@@ -168,30 +186,14 @@ def spans(f: Readable) -> Iterator[tuple[Origin, Span]]:
         if number != _REQUEST_RESOURCE_SPANS:
             wire.skip(length)
             continue
-        resource, r_schema, r_end = b"", "", wire.pos + length
-        for rn, rlen in wire.fields(r_end):
-            if rn == _RESOURCE:
-                resource = wire.read(rlen)
-            elif rn == _SCHEMA_URL:
-                r_schema = wire.read(rlen).decode("utf-8", "replace")
-            elif rn == _RESOURCE_SPANS:
-                scope, s_schema, s_end = b"", "", wire.pos + rlen
-                for sn, slen in wire.fields(s_end):
-                    if sn == _SCOPE:
-                        scope = wire.read(slen)
-                    elif sn == _SCHEMA_URL:
-                        s_schema = wire.read(slen).decode("utf-8", "replace")
-                    elif sn == _SPANS:
-                        span = Span()
-                        try:
-                            span.ParseFromString(wire.read(slen))
-                        except Exception as exc:  # protobuf's DecodeError is a bare Exception subclass
-                            raise StreamError(f"not valid OTLP protobuf ({exc})") from None
-                        yield Origin(resource, r_schema, scope, s_schema), span
-                    else:
-                        wire.skip(slen)
-            else:
-                wire.skip(rlen)
+        for resource, r_schema, r_len in _children(wire, wire.pos + length):
+            for scope, s_schema, s_len in _children(wire, wire.pos + r_len):
+                span = Span()
+                try:
+                    span.ParseFromString(wire.read(s_len))
+                except Exception as exc:  # protobuf's DecodeError is a bare Exception subclass
+                    raise StreamError(f"not valid OTLP protobuf ({exc})") from None
+                yield Origin(resource, r_schema, scope, s_schema), span
 
 
 def batches(
