@@ -27,6 +27,16 @@ def test_load_gives_up_on_a_collector_that_does_not_answer(tmp_path: Path) -> No
     assert "Traceback" not in out.stderr
 
 
+def test_load_sends_where_the_OTEL_variables_say(tmp_path: Path) -> None:
+    config = CollectorConfig(db_path=tmp_path / "a.duckdb", host="127.0.0.1", port=0, token="s3cret")
+    with CollectorServer(config) as server:
+        env = cli_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"{server.url}/v1/traces",
+                      OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20s3cret")  # fmt: skip
+        out = agentdeck("load", str(SAMPLES / "triage-over-budget.pb.gz"), cwd=tmp_path, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert trace_count(server.url, "s3cret") > 0
+
+
 def test_load_refuses_a_fifo_and_a_gzip_bomb(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.pb")
     out = agentdeck("load", str(tmp_path / "pipe.pb"), cwd=tmp_path, timeout=60)

@@ -154,7 +154,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     from agentdeck.cli.otlp_files import LoadError, find_files, load_files
     from agentdeck.cli.progress import Progress
 
-    if args.give_up_after <= 0:
+    if not args.give_up_after > 0:  # NaN too
         raise CliError("--give-up-after is a number of seconds above 0 (e.g. 30)")
     target = target_of(args)
     try:
