@@ -110,9 +110,9 @@ def run_replay(
     check_prompt_overrides(get_workflow(history.workflow), prompt_overrides or {})  # a typo first: it says more
     if checkpoint_id is None and not state_update and not start.next_nodes:
         raise NothingToReplay(
-            f"thread {thread_id} has nothing left to run: its latest run went to the end of the workflow, so "
-            "resuming it in place would run nothing and change nothing. To try a change, fork it from one of "
-            "its checkpoints with an edited prompt or state"
+            f"thread {thread_id} has nothing left to run: its latest run went to the end of the workflow (no "
+            "step failed there), so resuming it in place would run nothing and change nothing. To try a change, "
+            "fork it from one of its checkpoints with an edited prompt or state"
         )
     capture = _Capture(on_span)
     tp = make_tracer_provider(endpoint, headers=headers, exporters=[capture])
