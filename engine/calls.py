@@ -10,6 +10,7 @@ import hashlib
 import json
 import random
 from dataclasses import replace
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -35,11 +36,10 @@ def _ids(ctx: RunContext, parent: Context, name: str, step: int) -> int | None:
 
 
 def cache_key(request: LLMRequest) -> str:
-    body = json.dumps(
-        [request.model, request.system, [m.otel() for m in request.messages], request.output_schema],
-        sort_keys=True,
-        default=str,
-    )
+    parts: list[Any] = [request.model, request.system, [m.otel() for m in request.messages], request.output_schema]
+    if request.tools:  # the tools offered shape the answer (tool-less keys stay as they were recorded)
+        parts.append([(t.name, t.description, t.input_schema) for t in request.tools])
+    body = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -50,15 +50,16 @@ def _worst_case_usd(ctx: RunContext, request: LLMRequest) -> float:
 
 def chat(
     ctx: RunContext, request: LLMRequest, *, parent: Context, cursor: Cursor, step: int, use_cache: bool
-) -> tuple[LLMResponse, str | None]:
-    """Make one call; returns the response and its request key (None for tool-using agents).
+) -> tuple[LLMResponse, str]:
+    """Make one call; returns the response and its request key.
 
-    Served without a call (zero tokens) from the response cache, or, in a replay, from the recorded
-    response of an identical request."""
+    Served without a call (zero tokens) from the response cache (`use_cache`: agents without tools),
+    or, in a replay, from the recorded response of an identical request (tool rounds included: a step
+    whose prompt and inputs are unchanged is replayed from its recording, tools and all)."""
     name = f"chat {request.model}"
-    key = cache_key(request) if use_cache else None
-    recorded = ctx.ledger.recorded_response(key) if key is not None and ctx.serve_recorded else None
-    hit = recorded or (ctx.cache.get(key) if key is not None and ctx.cache is not None else None)
+    key = cache_key(request)
+    recorded = ctx.ledger.recorded_response(key) if ctx.serve_recorded else None
+    hit = recorded or (ctx.cache.get(key) if use_cache and ctx.cache is not None else None)
     worst = _worst_case_usd(ctx, request)
     if hit is None and not ctx.budget.reserve(worst):
         raise TaskHalted("budget")  # no call is made: recorded on the agent span by the caller

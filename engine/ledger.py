@@ -1,9 +1,10 @@
-"""Durable run records in SQLite (by default the checkpoint file): dead letters and task outcomes.
+"""Durable run records in SQLite (by default the checkpoint file): dead letters, task outcomes, responses.
 
 The dead-letter queue keeps everything needed to understand and replay a failure: the full state
 snapshot, the failing input, the error, the trace id and the checkpoint. The task ledger records
 each task's outcome so a resumed run knows which tasks are finished and none is lost. Recorded
-responses (validated LLM answers by request key) let a replay serve unchanged steps at zero tokens.
+responses (validated answers, and tool-call rounds, by request key) let a replay serve unchanged
+steps at zero tokens.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck.engine.providers.base import LLMResponse, Usage
+from agentdeck.engine.providers.base import LLMResponse, ToolCall, Usage
 from agentdeck.engine.sqlite_store import SqliteStore
 
 _SCHEMA = """
@@ -172,7 +173,13 @@ class Ledger(SqliteStore):
 
     def record_response(self, key: str, response: LLMResponse) -> None:
         body = json.dumps(
-            {"id": response.id, "model": response.model, "text": response.text, "finish_reason": response.finish_reason}
+            {
+                "id": response.id,
+                "model": response.model,
+                "text": response.text,
+                "finish_reason": response.finish_reason,
+                "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+            }
         )
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO agentdeck_responses VALUES (?, ?)", (key, body))
@@ -184,6 +191,12 @@ class Ledger(SqliteStore):
         if row is None:
             return None
         data = json.loads(row[0])
+        calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in data.get("tool_calls", []))
         return LLMResponse(
-            id=data["id"], model=data["model"], text=data["text"], usage=Usage(), finish_reason=data["finish_reason"]
+            id=data["id"],
+            model=data["model"],
+            text=data["text"],
+            usage=Usage(),
+            finish_reason=data["finish_reason"],
+            tool_calls=calls,
         )

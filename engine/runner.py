@@ -142,12 +142,15 @@ def run_tasks(
         raise ValueError(
             "deterministic_ids needs a tracer provider made with make_tracer_provider(deterministic_ids=True)"
         )
-    owned = tracer_provider is None
-    tp = tracer_provider or make_tracer_provider(endpoint, deterministic_ids=deterministic_ids)
     if dead_letter_db is None:
         if is_postgres(checkpoint_db):
             raise ValueError("with a postgres checkpointer, pass dead_letter_db (a SQLite file path)")
         dead_letter_db = checkpoint_db
+    for db in (checkpoint_db, dead_letter_db):  # a first run in an empty directory makes its data directory
+        if not is_postgres(db):
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+    owned = tracer_provider is None
+    tp = tracer_provider or make_tracer_provider(endpoint, deterministic_ids=deterministic_ids)
     ledger = Ledger(dead_letter_db)
     summary = RunSummary(workflow=wf.name)
     try:

@@ -49,7 +49,7 @@ def generate(
 ) -> tuple[list[ReadableSpan], list[RunSummary]]:
     """Run the batches one after another (deterministic ids, virtual time, no sleeping)."""
     exporter = InMemorySpanExporter()
-    provider = make_tracer_provider(exporters=[exporter], deterministic_ids=True)
+    provider = make_tracer_provider(export=False, exporters=[exporter], deterministic_ids=True)
     summaries = []
     offset = start_time_ns
     for batch in batches:

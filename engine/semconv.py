@@ -2,7 +2,7 @@
 
 The engine writes these; the collector reads them (and the third-party conventions below).
 OTel GenAI names are used wherever one exists; `agentdeck.*` and `langgraph.*` hold the rest.
-See shared SEMCONV notes in docs/ARCHITECTURE.md for what producers really send.
+docs/ARCHITECTURE.md ("Conventions") says what producers really send and how each is read.
 """
 
 from __future__ import annotations

@@ -377,6 +377,8 @@ def _attempt(
         )
         response, key = chat(ctx, request, parent=parent, cursor=cursor, step=info.step, use_cache=not agent.tools)
         if response.tool_calls:
+            if response.usage.output_tokens:  # a fresh tool round: a replay of this unchanged step serves it
+                ctx.ledger.record_response(key, response)
             messages.append(Message("assistant", response.text, tool_calls=response.tool_calls))
             for call in response.tool_calls:
                 tool = tools.get(call.name)
@@ -388,11 +390,10 @@ def _attempt(
                 messages.append(Message("tool", result, tool_call_id=call.id))
             continue
         output = validate(agent, response.text)
-        if key is not None:
-            if ctx.cache is not None:
-                ctx.cache.put(key, response)
-            if response.usage.output_tokens:  # a fresh answer, not one served from a cache or record
-                ctx.ledger.record_response(key, response)
+        if ctx.cache is not None and not agent.tools:
+            ctx.cache.put(key, response)
+        if response.usage.output_tokens:  # a fresh answer, not one served from a cache or record
+            ctx.ledger.record_response(key, response)
         return output
     raise InvalidOutput("validation", "", f"no final answer after {MAX_TOOL_ROUNDS} tool rounds")
 

@@ -1,26 +1,33 @@
 """OpenTelemetry setup for the engine: a real SDK TracerProvider exporting OTLP/HTTP protobuf.
 
-A missing collector never breaks or slows a workflow: spans leave through a BatchSpanProcessor on a
-background thread, the exporter gives up after a short timeout and drops the batch, and shutdown
-flushes with a bounded wait. Deterministic ids (for reproducible sample traces) come from
-`DeterministicIdGenerator`, which takes the next id from a context variable set by `start_span`.
+Where spans go follows the OTel convention (`export_target`): an explicit base URL, else
+`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else `OTEL_EXPORTER_OTLP_ENDPOINT` plus `/v1/traces`,
+with `OTEL_EXPORTER_OTLP_HEADERS` sent along. A missing collector never breaks or slows a workflow:
+spans leave through a BatchSpanProcessor on a background thread, the exporter gives up after a short
+timeout and drops the batch, and shutdown flushes with a bounded wait; what was dropped is counted
+(`undelivered`), so a caller can say so. Deterministic ids (for reproducible sample traces) come from
+`DeterministicIdGenerator`, which takes the next id from a context variable set by `new_span`.
 """
 
 from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.util.re import parse_env_headers
 
 from agentdeck.engine.semconv import ENGINE_SCOPE, SERVICE_NAME
 
@@ -32,7 +39,7 @@ _next_span_id: ContextVar[int | None] = ContextVar("agentdeck_next_span_id", def
 
 
 class DeterministicIdGenerator(IdGenerator):
-    """Uses the id `start_span` announced; random ids for spans started any other way."""
+    """Uses the id `new_span` announced; random ids for spans started any other way."""
 
     def __init__(self) -> None:
         self._random = random.Random()
@@ -52,14 +59,70 @@ def traces_url(endpoint: str) -> str:
     return endpoint if endpoint.endswith("/v1/traces") else endpoint + "/v1/traces"
 
 
+@dataclass(frozen=True, slots=True)
+class ExportTarget:
+    """The full OTLP/HTTP traces URL spans are posted to, and the headers sent with them."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def export_target(endpoint: str | None = None, headers: Mapping[str, str] | None = None) -> ExportTarget | None:
+    """Where spans go: `endpoint` (a base URL), else the standard OTEL_* variables, else nowhere (None).
+
+    As the OTel SDK reads them: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as given,
+    `OTEL_EXPORTER_OTLP_ENDPOINT` is a base that gets `v1/traces` appended, and
+    `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (else `OTEL_EXPORTER_OTLP_HEADERS`) are sent with every export;
+    `headers` are added over them."""
+    env_headers = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or os.environ.get("OTEL_EXPORTER_OTLP_HEADERS")
+    merged = {**parse_env_headers(env_headers or "", liberal=True), **(headers or {})}
+    if endpoint:
+        return ExportTarget(traces_url(endpoint), merged)
+    if url := os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return ExportTarget(url, merged)
+    if base := os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return ExportTarget(base + ("" if base.endswith("/") else "/") + "v1/traces", merged)
+    return None
+
+
+class _Counted(SpanExporter):
+    """Passes spans to an exporter and counts those it could not deliver (it drops a failed batch)."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+        self.failed = 0
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self.inner.export(spans)
+        except Exception:  # an exporter bug must not lose the count
+            result = SpanExportResult.FAILURE
+        if result is not SpanExportResult.SUCCESS:
+            with self._lock:
+                self.failed += len(spans)
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+_EXPORTS: weakref.WeakKeyDictionary[TracerProvider, _Counted] = weakref.WeakKeyDictionary()
+
+
 def make_tracer_provider(
     endpoint: str | None = None,
     *,
+    headers: Mapping[str, str] | None = None,
+    export: bool = True,
     exporters: Sequence[SpanExporter] = (),
     deterministic_ids: bool = False,
     service_name: str = "agentdeck-engine",
 ) -> TracerProvider:
-    """A TracerProvider exporting to `endpoint` (default: $OTEL_EXPORTER_OTLP_ENDPOINT, if set).
+    """A TracerProvider exporting to `export_target(endpoint, headers)`; `export=False` sends nothing.
 
     `exporters` are attached with a SimpleSpanProcessor (tests pass an InMemorySpanExporter).
     """
@@ -70,13 +133,20 @@ def make_tracer_provider(
         ),
         id_generator=DeterministicIdGenerator() if deterministic_ids else None,
     )
-    endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if endpoint:
-        exporter = OTLPSpanExporter(endpoint=traces_url(endpoint), timeout=EXPORT_TIMEOUT_S)
-        provider.add_span_processor(BatchSpanProcessor(exporter, export_timeout_millis=int(EXPORT_TIMEOUT_S * 2000)))
+    target = export_target(endpoint, headers) if export else None
+    if target is not None:
+        counted = _Counted(OTLPSpanExporter(endpoint=target.url, headers=target.headers, timeout=EXPORT_TIMEOUT_S))
+        _EXPORTS[provider] = counted
+        provider.add_span_processor(BatchSpanProcessor(counted, export_timeout_millis=int(EXPORT_TIMEOUT_S * 2000)))
     for extra in exporters:
         provider.add_span_processor(SimpleSpanProcessor(extra))
     return provider
+
+
+def undelivered(provider: TracerProvider) -> int:
+    """Spans the provider's OTLP exporter could not deliver so far (0 when it exports nowhere)."""
+    counted = _EXPORTS.get(provider)
+    return counted.failed if counted is not None else 0
 
 
 def shutdown(provider: TracerProvider) -> None:

@@ -1,4 +1,4 @@
-"""What a span means, per the convention its producer speaks (see docs on SEMCONV in the README).
+"""What a span means, per the convention its producer speaks (docs/ARCHITECTURE.md, "Conventions").
 
 `interpret()` detects the convention (our engine, OpenInference, OpenLLMetry, OTel GenAI) and reads
 span type, names, models and content with that convention's keys, falling back to the OTel GenAI

@@ -1,5 +1,5 @@
-"""The ingest pipeline shared by OTLP/HTTP and OTLP/gRPC: decode -> normalize -> redact -> writer queue,
-and the OTLP answers (ExportTraceServiceResponse with partial_success, or google.rpc.Status)."""
+"""The ingest pipeline shared by OTLP/HTTP and OTLP/gRPC: decode -> normalize (and price) -> redact ->
+writer queue, and the OTLP answers (ExportTraceServiceResponse with partial_success, or google.rpc.Status)."""
 
 from __future__ import annotations
 

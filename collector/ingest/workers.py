@@ -1,12 +1,15 @@
-"""Decode, normalize and redact large OTLP bodies in worker processes, so the Python work of ingest
-runs on more than one core while the writer thread stays the single owner of the DuckDB file.
+"""Decode, normalize (which prices) and redact large OTLP bodies in worker processes, so the Python
+work of ingest runs on more than one core while the writer thread stays the single owner of the
+DuckDB file.
 
 Only bodies of at least `min_body_bytes` go to the pool (small requests are cheaper in-process and
 never start it); the pool starts on the first such body (forkserver: one server process, then a
-cheap fork per worker). A worker answers with the request's rejections and each row's column
-values as a tuple (much cheaper to pickle than the dataclass), rebuilt into `SpanRow`s here.
-Errors are the same `IngestError`s the in-process path raises. A worker exits on its own when the
-collector process is gone (even after SIGKILL), so none is left behind.
+cheap fork per worker). A worker answers with the request's rejections and its rows as an Arrow
+table (cheap to send back; the `RowFacts` the writer needs are read out of its columns here), or,
+when the rows cannot be made into Arrow, as plain tuples rebuilt into `SpanRow`s, so the writer
+reports the problem as it does in-process. Errors are the same `IngestError`s the in-process path
+raises. A worker exits on its own when the collector process is gone (even after SIGKILL), so none
+is left behind.
 """
 
 from __future__ import annotations

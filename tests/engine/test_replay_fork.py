@@ -82,7 +82,7 @@ def test_a_fixed_prompt_forks_a_new_branch_and_leaves_the_original_history_untou
     assert as_json["trace_id"] == fixed.result.trace_id and as_json["totals"]["delta"]["steps_failed"] == -1
 
 
-def test_a_second_identical_replay_is_served_from_the_record_except_tool_steps(
+def test_a_second_identical_replay_is_served_from_the_record_tool_steps_included(
     run_workflow: Callable[..., Run],
 ) -> None:
     run, dead = _weak_failure(run_workflow)
@@ -96,7 +96,9 @@ def test_a_second_identical_replay_is_served_from_the_record_except_tool_steps(
     fresh = _replay(run, dead, checkpoint_id=at, prompt_overrides=fix, serve_recorded=False)
 
     served = {s.node: s.served_from_record for s in second.steps}
-    assert served == {"classify": True, "research": False, "respond": True, "review": True}  # research uses tools
+    # research uses tools: its tool rounds are recorded and served too (the tools run again, unchanged)
+    assert served == {"classify": True, "research": True, "respond": True, "review": True}
+    assert second.result.cost_usd == 0
     assert all(s.tokens == 0 and s.cost_usd == 0 for s in second.steps if s.served_from_record)
     assert [s.output for s in second.steps] == [s.output for s in first.steps]  # same answers
     assert not any(s.served_from_record for s in first.steps)  # nothing recorded for the new prompt yet: misses

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from agentdeck.cli.main import DEFAULT_COLLECTOR_URL, CliError, add_collector_arguments, collector_token, collector_url
+from agentdeck.cli.terminal import inert
 from agentdeck.collector.alerts import CheckItem, CheckResult, RuleFailure, RulesError, check, load_rules
 
 TIMEOUT_S = 60.0
@@ -126,13 +127,15 @@ def print_result(result: CheckResult) -> None:
     for item in result.firing:
         target = f" {item.scope}" if item.group == "" else f" {item.group}"
         print(
-            f"FIRING {item.severity:<8} {item.rule}{target}: {_value(item.value)} {item.comparison} "
-            f"{_value(item.threshold)} over {item.window}" + (f" ({item.detail})" if item.detail else "")
+            inert(
+                f"FIRING {item.severity:<8} {item.rule}{target}: {_value(item.value)} {item.comparison} "
+                f"{_value(item.threshold)} over {item.window}" + (f" ({item.detail})" if item.detail else "")
+            )
         )
         if item.trace_ids:
-            print(f"    traces: {', '.join(item.trace_ids[:5])}")
+            print(inert(f"    traces: {', '.join(item.trace_ids[:5])}"))
     for err in result.errors:
-        print(f"agentdeck: rule {err.rule!r} could not be evaluated: {err.error}", file=sys.stderr)
+        print(inert(f"agentdeck: rule {err.rule!r} could not be evaluated: {err.error}"), file=sys.stderr)
     if not result.firing:
         print(f"no alerts firing ({result.rules_evaluated} rules evaluated)")
 
@@ -158,7 +161,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for a in alerts:
         flags = "".join([" acknowledged" if a["acknowledged"] else "", " silenced" if a["silenced"] else ""])
         print(
-            f"#{a['id']:<5} {a['state']:<9} {a['severity']:<8} {a['rule']} {a['target']}: "
-            f"{_value(a['value'])} {a['comparison']} {_value(a['threshold'])}{flags}"
+            inert(
+                f"#{a['id']:<5} {a['state']:<9} {a['severity']:<8} {a['rule']} {a['target']}: "
+                f"{_value(a['value'])} {a['comparison']} {_value(a['threshold'])}{flags}"
+            )
         )
     return 0

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from agentdeck.engine.workflow import Workflow
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
+DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
 FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay")
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
@@ -37,6 +38,11 @@ def add_collector_arguments(parser: argparse.ArgumentParser, *, token: bool = Tr
 
 def collector_url(args: argparse.Namespace) -> str:
     return (args.collector_url or os.environ.get("AGENTDECK_COLLECTOR_URL") or DEFAULT_COLLECTOR_URL).rstrip("/")
+
+
+def checkpoint_db(args: argparse.Namespace) -> Path:
+    """`--checkpoint-db`, else $AGENTDECK_CHECKPOINT_DB, else .agentdeck/checkpoints.sqlite."""
+    return Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
 
 
 def collector_token(args: argparse.Namespace) -> str | None:
@@ -96,7 +102,11 @@ def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> d
     """Prompt overrides for `{agent: saved version}` from the prompt store in `db`."""
     if not chosen:
         return {}
+    from agentdeck.engine.checkpoints import is_postgres
     from agentdeck.engine.prompts import PromptStore
+
+    if not is_postgres(db) and not Path(db).exists():
+        raise CliError(f"no saved prompt versions: {db} does not exist (save one from Replay, or pass --checkpoint-db)")
 
     try:
         with PromptStore(db) as store:
@@ -106,6 +116,7 @@ def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> d
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from agentdeck.cli.export import finish_export, run_provider
     from agentdeck.cli.progress import Progress, describe_run
     from agentdeck.engine.replay.validate import check_prompt_overrides
     from agentdeck.engine.runner import run_tasks
@@ -123,7 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
     if args.tasks_file is None and wf.make_tasks is None:
         raise CliError(f"workflow {wf.name} makes no tasks of its own: give its inputs with --tasks-file FILE")
-    overrides = saved_prompts(args.checkpoint_db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
+    db = checkpoint_db(args)
+    overrides = saved_prompts(db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
     overrides.update(agent_pairs(args.prompt, "--prompt"))
     try:
         check_prompt_overrides(wf, overrides)
@@ -133,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bad_lines: list[str] = []
     if args.tasks_file is not None:
         tasks, bad_lines = _tasks_from_file(args.tasks_file, wf, strict=args.strict)
-    endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
+    tracer_provider, target = run_provider(args, export=not args.no_export)
     progress = Progress(tasks if isinstance(tasks, int) else len(tasks), wf.name)
     outcomes: dict[str, int] = {}
 
@@ -149,8 +161,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             seed=args.seed,
             concurrency=args.concurrency,
             chaos=args.chaos,
-            checkpoint_db=args.checkpoint_db,
-            endpoint=endpoint,
+            checkpoint_db=db,
+            tracer_provider=tracer_provider,
             latency_scale=args.latency_scale,
             budget_usd=args.budget,
             prompt_overrides=overrides,
@@ -160,6 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     progress.finish()
     print(describe_run(summary))
+    finish_export(tracer_provider, target, "this run")
     if bad_lines:
         raise CliError(f"{len(bad_lines)} line(s) of {args.tasks_file} did not run; fix them and run again")
     return 0
@@ -185,9 +198,13 @@ def _tasks_from_file(path: Path, wf: Workflow, *, strict: bool) -> tuple[list[Ta
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from agentdeck.cli.export import target_of
     from agentdeck.cli.otlp_files import LoadError, find_files, load_files
     from agentdeck.cli.progress import Progress
 
+    if not args.give_up_after > 0:  # NaN too
+        raise CliError("--give-up-after is a number of seconds above 0 (e.g. 30)")
+    target = target_of(args)
     try:
         files = find_files(args.files)
         if not files:
@@ -195,14 +212,15 @@ def cmd_load(args: argparse.Namespace) -> int:
         progress = Progress(0, "loading")
 
         def show(done: int, total: int) -> None:
-            progress.total = total
+            progress.total = max(total, done)  # 0 when no first pass counted them
             progress.update(done)
 
         result = load_files(
             files,
-            f"{collector_url(args)}/v1/traces",
+            target.url,
             shift_to_now=args.shift_to_now,
-            token=collector_token(args),
+            headers=target.headers,
+            give_up_s=args.give_up_after,
             on_progress=show,
         )
     except LoadError as exc:
@@ -296,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint-db",
         type=Path,
-        default=DEFAULT_DATA_DIR / "checkpoints.sqlite",
-        help="SQLite checkpoint file (default: .agentdeck/checkpoints.sqlite)",
+        default=None,
+        help=f"SQLite checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
     )
     p.add_argument(
         "--prompt-version",
@@ -322,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path, help="files or folders of .pb/.json(.gz) files")
     add_collector_arguments(p)
     p.add_argument("--shift-to-now", action="store_true", help="move timestamps so the newest span ends now")
+    p.add_argument(
+        "--give-up-after",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="stop with an error when the collector has not accepted a request for S seconds (default: 30)",
+    )
     p.set_defaults(func=cmd_load)
 
     # Feature commands live in their own modules, each adding its subcommands here.
@@ -337,9 +362,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a reader that left (`| head`) is noticed here, not at exit
+        return status
     except CliError as exc:
         print(f"agentdeck: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_left()
+
+
+def _reader_left() -> int:
+    """stdout's reader closed the pipe (`agentdeck ... | head`): stop quietly, as `cat` would.
+
+    Python's exit would flush stdout again and print the same error, so stdout goes to /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # killed by SIGPIPE, as the shell reports it

@@ -1,7 +1,10 @@
 """OTLP trace files: read (protobuf or JSON, optionally gzipped), re-time, split, and send to a collector.
 
-Used by `agentdeck load` and by the demo to load sample_traces/. Sending honours the collector's
-backpressure: 429/503 answers are retried after their Retry-After, so nothing is dropped.
+Used by `agentdeck load` and by the demo to load sample_traces/. Protobuf files are streamed span by
+span (agentdeck.cli.otlp_stream), so memory stays bounded whatever their size; JSON files are read
+whole, up to `MAX_JSON_BYTES`. Sending honours the collector's backpressure: 429/503 answers are
+retried after their Retry-After, and a collector that does not answer is given up on after
+`give_up_s` (30 s by default) with a message, never retried for minutes in silence.
 """
 
 from __future__ import annotations
@@ -16,7 +19,12 @@ import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans
 
+from agentdeck.cli.otlp_stream import StreamError, batches, open_stream, read_limited, spans
+
 SUFFIXES = (".pb", ".pb.gz", ".json", ".json.gz")
+MAX_JSON_BYTES = 256 << 20
+MAX_REQUEST_BYTES = 4 << 20  # well under the collector's default body limit (64 MiB)
+GIVE_UP_S = 30.0
 
 
 class LoadError(Exception):
@@ -32,21 +40,15 @@ class LoadResult:
 
 
 def read_request(path: Path) -> ExportTraceServiceRequest:
-    """Parse one OTLP file; the format comes from the name (.pb / .json, optionally .gz)."""
+    """Parse one OTLP file whole; the format comes from the name (.pb / .json, optionally .gz)."""
     name = path.name.lower()
     if not name.endswith(SUFFIXES):
         raise LoadError(f"{path}: unknown file type; expected one of {', '.join(SUFFIXES)}")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"{path}: cannot read ({exc.strerror})") from None
-    if name.endswith(".gz"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise LoadError(f"{path}: not valid gzip ({exc})") from None
-        name = name[:-3]
-    if name.endswith(".json"):
+        raw = read_limited(path, MAX_JSON_BYTES)
+    except StreamError as exc:
+        raise LoadError(f"{path}: {exc}") from None
+    if name.removesuffix(".gz").endswith(".json"):
         from agentdeck.collector.ingest.decode import json_request
         from agentdeck.collector.ingest.errors import DecodeError
 
@@ -63,6 +65,21 @@ def read_request(path: Path) -> ExportTraceServiceRequest:
     except Exception as exc:  # protobuf raises DecodeError, a bare Exception subclass
         raise LoadError(f"{path}: not valid OTLP protobuf ({exc})") from None
     return request
+
+
+def requests_of(path: Path, max_spans: int, max_bytes: int = MAX_REQUEST_BYTES) -> Iterator[ExportTraceServiceRequest]:
+    """The file's spans as requests of bounded size: protobuf streamed, JSON read whole (bounded)."""
+    name = path.name.lower()
+    if not name.endswith(SUFFIXES):
+        raise LoadError(f"{path}: unknown file type; expected one of {', '.join(SUFFIXES)}")
+    if name.removesuffix(".gz").endswith(".json"):
+        yield from split(read_request(path), max_spans)
+        return
+    try:
+        with open_stream(path) as f:
+            yield from batches(spans(f), max_spans, max_bytes)
+    except StreamError as exc:
+        raise LoadError(f"{path}: {exc}") from None
 
 
 def span_count(request: ExportTraceServiceRequest) -> int:
@@ -112,7 +129,7 @@ def post(
     endpoint: str,
     request: ExportTraceServiceRequest,
     *,
-    deadline_s: float = 120.0,
+    deadline_s: float = GIVE_UP_S,
 ) -> int:
     """POST one request as protobuf; retry 429/502/503/504 after Retry-After. Returns spans rejected."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -126,7 +143,10 @@ def post(
             resp = client.post(endpoint, content=body, headers=headers)
         except httpx.TransportError as exc:
             if time.monotonic() > give_up:
-                raise LoadError(f"cannot reach the collector at {endpoint}: {exc}") from None
+                raise LoadError(
+                    f"no collector answers at {endpoint} after {deadline_s:g} s ({type(exc).__name__}): start one "
+                    "with `agentdeck collector`, or pass --collector-url (--give-up-after S waits longer)"
+                ) from None
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
             continue
@@ -149,22 +169,32 @@ def load_files(
     *,
     shift_to_now: bool = False,
     token: str | None = None,
+    headers: dict[str, str] | None = None,
     max_spans_per_request: int = 2000,
+    give_up_s: float = GIVE_UP_S,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
-    """Send OTLP files to `endpoint` (…/v1/traces). With shift_to_now, the newest span ends now."""
-    requests = [read_request(p) for p in paths]
-    total = sum(span_count(r) for r in requests)
-    if shift_to_now and total:
-        delta = time.time_ns() - latest_end_ns(requests)
-        for r in requests:
-            shift(r, delta)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    """Send OTLP files to `endpoint` (…/v1/traces). With shift_to_now, the newest span ends now.
+
+    `on_progress(spans sent, spans in all files)`; the total is counted in a first pass only when
+    shift_to_now needs one anyway (the newest end time), else it is 0."""
+    total = delta = 0
+    if shift_to_now:  # a first pass over the streams for the newest end time
+        newest = 0
+        for path in paths:
+            for request in requests_of(path, max_spans_per_request):
+                total += span_count(request)
+                newest = max(newest, latest_end_ns([request]))
+        delta = time.time_ns() - newest if total else 0
     sent = rejected = n_requests = 0
-    with httpx.Client(timeout=60.0, headers=headers) as client:
-        for request in requests:
-            for chunk in split(request, max_spans_per_request):
-                rejected += post(client, endpoint, chunk)
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = httpx.Timeout(min(60.0, max(give_up_s, 1.0)))
+    with httpx.Client(timeout=timeout, headers={**(headers or {}), **auth}) as client:
+        for path in paths:
+            for chunk in requests_of(path, max_spans_per_request):
+                if delta:
+                    shift(chunk, delta)
+                rejected += post(client, endpoint, chunk, deadline_s=give_up_s)
                 n_requests += 1
                 sent += span_count(chunk)
                 if on_progress:
@@ -178,8 +208,8 @@ def find_files(paths: Sequence[Path]) -> list[Path]:
     for p in paths:
         if p.is_dir():
             found.extend(sorted(f for f in p.iterdir() if f.name.lower().endswith(SUFFIXES)))
-        elif p.exists():
-            found.append(p)
+        elif p.exists() or p.is_symlink():
+            found.append(p)  # a FIFO or device is refused when it is read, with a message
         else:
             raise LoadError(f"{p}: no such file or directory")
     return found

@@ -5,26 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from agentdeck.cli.main import (
-    DEFAULT_DATA_DIR,
+    DEFAULT_CHECKPOINT_DB,
     CliError,
     add_collector_arguments,
     agent_pairs,
+    checkpoint_db,
     collector_token,
     collector_url,
     saved_prompts,
 )
 
-DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
-
 
 def _db(args: argparse.Namespace) -> Path:
-    db = Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
+    db = checkpoint_db(args)
     if not db.exists():
         raise CliError(f"no checkpoint file at {db}: pass --checkpoint-db PATH (or set AGENTDECK_CHECKPOINT_DB)")
     return db
@@ -80,10 +78,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import streamlit.logger
 
     streamlit.logger.set_log_level(logging.ERROR)
+    from agentdeck.cli.export import export_endpoint, require_collector, target_of, token_headers
     from agentdeck.dashboard import data
     from agentdeck.dashboard.replay import data as replay_data
     from agentdeck.engine.replay.history import checkpoint_tree
-    from agentdeck.engine.replay.session import run_replay
+    from agentdeck.engine.replay.session import NothingToReplay, run_replay
 
     db = _db(args)
     url = collector_url(args)
@@ -99,30 +98,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
         overrides = {**saved_prompts(db, history.workflow, chosen), **overrides}
     except (LookupError, KeyError, ValueError) as exc:
         raise CliError(str(exc).strip('"')) from None
-    start = (
-        history.checkpoints[args.checkpoint]
-        if args.checkpoint
-        else max(history.checkpoints.values(), key=lambda c: c.checkpoint_id)
-    )
+    original_trace = history.runs()[0][0]  # "original" is the task's first run, whichever branch is forked
     settings = data.Settings(
         collector_url=url, token=collector_token(args), refresh_s=0.0, timeout_s=15.0, checkpoint_db=str(db)
     )
     try:
-        frame = data.fetch_table("trace", {"trace_id": start.trace_id}, settings).to_pandas()
+        frame = data.fetch_table("trace", {"trace_id": original_trace}, settings).to_pandas()
     except data.DataError as exc:
         raise CliError(f"{exc.message} {exc.hint}") from None
+    target = target_of(args)
+    require_collector(target)
     try:
         run = run_replay(
             args.thread_id,
             checkpoint_db=db,
             original=replay_data.facts(frame),
-            original_trace_id=start.trace_id,
+            original_trace_id=original_trace,
             original_outcome=replay_data.outcome(frame),
             checkpoint_id=args.checkpoint,
             prompt_overrides=overrides,
-            endpoint=url,
+            endpoint=export_endpoint(args),
+            headers=token_headers(args),
             serve_recorded=not args.no_cache,
         )
+    except NothingToReplay as exc:
+        raise CliError(
+            f"{exc}: list them with `agentdeck checkpoints {args.thread_id}`, then "
+            "`agentdeck replay THREAD --checkpoint ID --prompt AGENT=TEXT`"
+        ) from None
     except (LookupError, ValueError) as exc:
         raise CliError(str(exc)) from None
     report = run.to_json()
@@ -130,6 +133,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         _print_human(report)
+    if run.undelivered_spans:
+        raise CliError(
+            f"{run.undelivered_spans} span(s) of the replay could not be delivered to {target.url} (refused as "
+            f"too large, or unreachable): trace {run.result.trace_id} will not appear there; the replay itself "
+            "is kept in the checkpoints"
+        )
     return 0 if run.result.outcome == "success" else 1
 
 

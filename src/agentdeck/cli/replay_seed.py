@@ -28,7 +28,7 @@ def seed_replayable(
 ) -> RunSummary:
     """Run `tasks` triage tasks into `checkpoint_db`, exporting to `endpoint` (a collector base URL).
     Tasks already in the file are not run again."""
-    tp = make_tracer_provider()
+    tp = make_tracer_provider(export=False)
     if endpoint:  # a patient exporter: the collector may still be warming up when the demo starts
         tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(endpoint), timeout=10)))
     try:
