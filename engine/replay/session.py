@@ -25,8 +25,8 @@ from agentdeck.engine.telemetry import make_tracer_provider
 from agentdeck.engine.telemetry import shutdown as shutdown_provider
 
 
-class _Capture(SpanExporter):
-    """Keeps the replay's spans and tells `on_span` about each as it ends."""
+class SpanCapture(SpanExporter):
+    """Keeps a replay's spans and tells `on_span` about each as it ends (engine and adapted graphs)."""
 
     def __init__(self, on_span: Callable[[SpanFacts], None] | None) -> None:
         self.spans: list[SpanFacts] = []
@@ -91,7 +91,7 @@ def run_replay(
             f"thread {thread_id} has no checkpoint {checkpoint_id}; its checkpoints: "
             f"{', '.join(sorted(history.checkpoints))}"
         )
-    capture = _Capture(on_span)
+    capture = SpanCapture(on_span)
     tp = make_tracer_provider(endpoint, exporters=[capture])
     try:
         result = replay(

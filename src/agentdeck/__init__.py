@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.2.0"
 
 # public name -> "module:attribute", imported on first use (PEP 562).
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "prompt": "agentdeck.prompting:prompt",
+}
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs
-    pass
+    from agentdeck.prompting import prompt as prompt
 
 
 def __getattr__(name: str) -> Any:

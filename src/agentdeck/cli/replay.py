@@ -31,10 +31,11 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
+    from agentdeck.cli.graph_replay import graph_checkpoints
     from agentdeck.engine.replay.history import checkpoint_tree
 
     try:
-        history = checkpoint_tree(_db(args), args.thread_id)
+        history = graph_checkpoints(args) if args.graph else checkpoint_tree(_db(args), args.thread_id)
     except LookupError as exc:
         raise CliError(str(exc)) from None
     walked = history.walk()
@@ -76,10 +77,15 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.graph:  # an adapted LangGraph graph, replayed on its own checkpointer
+        from agentdeck.cli.graph_replay import cmd_replay_graph
+
+        return cmd_replay_graph(args, _print_human)
     # the data module caches with Streamlit, which warns when there is no app around: not news on a terminal
     import streamlit.logger
 
     streamlit.logger.set_log_level(logging.ERROR)
+    from agentdeck.cli.graph_replay import state_edit
     from agentdeck.dashboard import data
     from agentdeck.dashboard.replay import data as replay_data
     from agentdeck.engine.replay.history import checkpoint_tree
@@ -122,6 +128,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             prompt_overrides=overrides,
             endpoint=url,
             serve_recorded=not args.no_cache,
+            state_update=state_edit(args.state),
         )
     except (LookupError, ValueError) as exc:
         raise CliError(str(exc)) from None
@@ -176,6 +183,18 @@ def register(sub: Any) -> None:
         default=None,
         help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
     )
+    p.add_argument(
+        "--state",
+        default=None,
+        metavar="JSON",
+        help='state fields to set before running, as a JSON object (e.g. \'{"priority": "high"}\')',
+    )
+    p.add_argument(
+        "--graph",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
+    )
     add_collector_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_replay)
@@ -186,6 +205,12 @@ def register(sub: Any) -> None:
         "--checkpoint-db",
         default=None,
         help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
+    )
+    p.add_argument(
+        "--graph",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
     )
     p.add_argument("--json", action="store_true", help="print the tree as JSON")
     p.set_defaults(func=cmd_checkpoints)

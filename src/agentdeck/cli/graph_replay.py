@@ -1,0 +1,109 @@
+"""`agentdeck checkpoints/replay THREAD --graph MODULE:ATTR`: time travel for adapted LangGraph graphs.
+
+The graph is imported from its reference and replayed on its own checkpointer; the original run's
+spans come from the collector, as for engine replays, and the result is the same comparison JSON.
+Every way this cannot work (a reference that does not load, a graph without a checkpointer, an
+unknown thread, checkpoint or prompt, a bad `--state`) is an `agentdeck: ...` message with exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from agentdeck.cli.main import CliError, agent_pairs, collector_token, collector_url
+from agentdeck.engine.replay.history import ThreadHistory
+from agentdeck.refs import RefError
+
+
+def _graph(ref: str) -> Any:
+    from agentdeck.langgraph.replay import ReplayImpossible, load_graph
+
+    try:
+        return load_graph(ref)
+    except (RefError, ReplayImpossible) as exc:
+        raise CliError(str(exc)) from None
+
+
+def graph_checkpoints(args: argparse.Namespace) -> ThreadHistory:
+    from agentdeck.langgraph.replay import graph_history
+
+    try:
+        return graph_history(_graph(args.graph), args.thread_id)
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
+
+
+def state_edit(text: str | None) -> dict[str, Any] | None:
+    """`--state JSON` as a dict of state fields; CliError when it is not a JSON object."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"--state is not valid JSON ({exc}): pass an object of state fields") from None
+    if not isinstance(value, dict) or not value:
+        raise CliError('--state wants a non-empty JSON object of state fields, e.g. \'{"priority": "high"}\'')
+    return value
+
+
+def cmd_replay_graph(args: argparse.Namespace, print_human: Callable[[dict[str, Any]], None]) -> int:
+    import streamlit.logger
+
+    streamlit.logger.set_log_level(logging.ERROR)  # the data module caches with Streamlit; quiet here
+    from agentdeck.dashboard import data
+    from agentdeck.dashboard.replay import data as replay_data
+    from agentdeck.langgraph.replay import fork, prompts_recorded
+
+    if args.prompt_version:
+        raise CliError("--prompt-version is for engine workflows; with --graph pass the text: --prompt NAME=TEXT")
+    graph = _graph(args.graph)
+    history = graph_checkpoints(args)
+    overrides = agent_pairs(args.prompt, "--prompt")
+    state = state_edit(args.state)
+    if args.checkpoint is not None and args.checkpoint not in history.checkpoints:
+        raise CliError(
+            f"thread {args.thread_id} has no checkpoint {args.checkpoint}; its checkpoints: "
+            f"{', '.join(c.checkpoint_id for _, c in history.walk())}"
+        )
+    start = (
+        history.checkpoints[args.checkpoint]
+        if args.checkpoint
+        else max(history.checkpoints.values(), key=lambda c: c.checkpoint_id)
+    )
+    url = collector_url(args)
+    settings = data.Settings(collector_url=url, token=collector_token(args), refresh_s=0.0, timeout_s=15.0)
+    try:
+        frame = data.fetch_table("trace", {"trace_id": start.trace_id}, settings).to_pandas()
+    except data.DataError as exc:
+        raise CliError(f"{exc.message} {exc.hint}") from None
+    known = prompts_recorded(frame["attributes"].tolist() if "attributes" in frame else [])
+    unknown = sorted(set(overrides) - set(known))
+    if known and unknown:
+        raise CliError(
+            f"the graph read no prompt {', '.join(map(repr, unknown))}; the prompts it reads (names given to "
+            f"agentdeck.prompt): {', '.join(sorted(known))}"
+        )
+    try:
+        run = fork(
+            graph,
+            args.thread_id,
+            original=replay_data.facts(frame),
+            original_trace_id=start.trace_id,
+            original_outcome=replay_data.outcome(frame),
+            checkpoint_id=args.checkpoint,
+            prompt_overrides=overrides,
+            state_update=state,
+            endpoint=url,
+        )
+    except (LookupError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    report = run.to_json()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print_human(report)
+    return 0 if run.result.outcome == "success" else 1
