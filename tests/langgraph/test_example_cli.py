@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agentdeck.cli.main import main
 from tests.langgraph.conftest import ExampleEnv, example_env
 
 __all__ = ["example_env"]
@@ -87,3 +88,62 @@ def test_failed_ticket_replayed_with_a_fixed_prompt(example_env: ExampleEnv) -> 
     assert [r["trace_id"] for r in after["runs"]] == [task["trace_id"], report["trace_id"]]
     replayed = query(example_env.collector_url, "traces", replays_only="true")
     assert any(r["trace_id"] == report["trace_id"] and r["outcome"] == "success" for r in replayed)
+
+
+def test_a_state_edit_reroutes_the_failed_ticket(example_env: ExampleEnv) -> None:
+    tree = json.loads(example_env.agentdeck("checkpoints", "ticket-2", "--graph", GRAPH, "--json").stdout)
+    before_triage = next(c for c in tree["checkpoints"] if c["next"] == ["triage"])
+    done = example_env.agentdeck(
+        "replay",
+        "ticket-2",
+        "--graph",
+        GRAPH,
+        "--checkpoint",
+        before_triage["checkpoint_id"],
+        "--state",
+        '{"ticket": "My parcel is late"}',
+        "--collector-url",
+        example_env.collector_url,
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["replay_outcome"] == "success"
+    assert [s["node"] for s in report["steps"]] == ["triage", "billing", "support", "writer"]
+    assert report["steps"][1]["replay"] is None and report["steps"][2]["original"] is None
+
+
+def test_what_cannot_be_replayed_says_why(
+    example_env: ExampleEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In-process `main()` (the console script's function), with the example importable as a user has it."""
+    monkeypatch.syspath_prepend(str(example_env.site))
+    for key, value in example_env.env().items():
+        if key not in ("PATH", "HOME", "PYTHONPATH"):
+            monkeypatch.setenv(key, value)
+    url = ("--collector-url", example_env.collector_url)
+    cases = [
+        (("replay", "ticket-2", "--graph", "no_such_app.flows:graph", *url), "no module named 'no_such_app'"),
+        (("checkpoints", "ticket-2", "--graph", "support_graph.app:nope"), "has no attribute 'nope'"),
+        (("checkpoints", "ticket-2", "--graph", "support_graph.app:route"), "is a function, not a compiled LangGraph"),
+        (("checkpoints", "ticket-9", "--graph", GRAPH), "no thread ticket-9 in the checkpointer of " + GRAPH),
+        (("replay", "ticket-2", "--graph", GRAPH, "--checkpoint", "nope", *url), "has no checkpoint nope; its"),
+        (("replay", "ticket-2", "--graph", GRAPH, "--prompt", "biling=x", *url), "no prompt 'biling'; the prompts"),
+        (("replay", "ticket-2", "--graph", GRAPH, "--state", "{nope", *url), "--state is not valid JSON"),
+        (("replay", "ticket-2", "--graph", GRAPH, "--state", '{"tickt": "x"}', *url), "state has no field 'tickt'"),
+        (
+            ("replay", "t-1", "--graph", "tests.langgraph.graphs:no_checkpointer", *url),
+            "has no checkpointer, so its threads keep no checkpoints to replay from",
+        ),
+    ]
+    before = _checkpoints(capsys)
+    for args, message in cases:
+        assert main(list(args)) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("agentdeck: ") and message in err, (args, err)
+    assert _checkpoints(capsys) == before  # nothing above wrote a checkpoint
+
+
+def _checkpoints(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    assert main(["checkpoints", "ticket-2", "--graph", GRAPH, "--json"]) == 0
+    return [c["checkpoint_id"] for c in json.loads(capsys.readouterr().out)["checkpoints"]]
