@@ -4,6 +4,8 @@ task found through the collector's query API, and replayed with an edited prompt
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from agentdeck.cli.main import main
-from tests.langgraph.conftest import ExampleEnv, example_env
+from tests.langgraph.conftest import CONSOLE_SCRIPT, ExampleEnv, example_env
 
 __all__ = ["example_env"]
 pytestmark = pytest.mark.slow
@@ -147,3 +149,17 @@ def test_what_cannot_be_replayed_says_why(
 def _checkpoints(capsys: pytest.CaptureFixture[str]) -> list[str]:
     assert main(["checkpoints", "ticket-2", "--graph", GRAPH, "--json"]) == 0
     return [c["checkpoint_id"] for c in json.loads(capsys.readouterr().out)["checkpoints"]]
+
+
+def test_the_graph_imports_from_the_folder_the_command_runs_in(example_env: ExampleEnv) -> None:
+    env = {k: v for k, v in example_env.env().items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", CONSOLE_SCRIPT, "checkpoints", "ticket-2", "--graph", GRAPH, "--json"],
+        cwd=example_env.site,  # the app's folder, as a user runs the command from their project
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["workflow"] == GRAPH

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -132,7 +133,10 @@ def test_outcomes_on_the_root_span(fake_llm: FakeAnthropic) -> None:
 
 def test_async_invocation_and_async_anthropic_client(fake_llm: FakeAnthropic) -> None:
     graph, exporter = traced(async_builder(fake_llm.url).compile(checkpointer=InMemorySaver()), ref=REF)
-    out = asyncio.run(graph.ainvoke({"question": "why?"}, {"configurable": {"thread_id": "a-1"}}))
+    # in its own thread: a session's Playwright keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(asyncio.run, graph.ainvoke({"question": "why?"}, {"configurable": {"thread_id": "a-1"}}))
+        out = future.result(timeout=60)
     assert json.loads(out["answer"]) == ANSWERS["reply"]
     spans = list(exporter.get_finished_spans())
     (agent,) = by_op(spans, sc.OP_INVOKE_AGENT)

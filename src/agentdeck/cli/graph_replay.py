@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,8 @@ from agentdeck.refs import RefError
 def _graph(ref: str) -> Any:
     from agentdeck.langgraph.replay import ReplayImpossible, load_graph
 
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: the app's folder is where the command runs
     try:
         return load_graph(ref)
     except (RefError, ReplayImpossible) as exc:
