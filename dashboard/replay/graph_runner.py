@@ -9,8 +9,7 @@ The comparison is the engine's, shown by the same view as engine replays.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Final
+from typing import Final
 
 import pandas as pd
 import streamlit as st
@@ -22,6 +21,7 @@ from agentdeck.dashboard.replay import compare_view
 from agentdeck.dashboard.replay import data as replay_data
 from agentdeck.engine.replay.history import Checkpoint, ThreadHistory
 from agentdeck.engine.replay.session import ReplayRun
+from agentdeck.engine.replay.validate import parse_state_edit
 
 RUN_KEY: Final = "graph_replay_run"
 PICK_KEY: Final = "graph_replay_checkpoint"
@@ -85,7 +85,7 @@ def render(rows: pd.DataFrame, trace_id: str) -> bool:
     if not st.button("Run replay from this checkpoint", key=RUN_KEY, type="primary", disabled=not picked.next_nodes):
         return True
     try:
-        state = _state(state_text)
+        state = parse_state_edit(state_text)
         from agentdeck.langgraph.replay import fork
 
         with st.spinner("Replaying…"):
@@ -127,15 +127,3 @@ def _pick(history: ThreadHistory, trace_id: str) -> Checkpoint | None:
         ),
     )
     return history.checkpoints[str(chosen)]
-
-
-def _state(text: str) -> dict[str, Any] | None:
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"the state edit is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValueError("the state edit must be a JSON object of field: value")
-    return value

@@ -73,6 +73,17 @@ class ThreadHistory:
             stack.extend((inner, k) for k in reversed(kids))
         return out
 
+    def start(self, checkpoint_id: str | None) -> Checkpoint:
+        """The checkpoint a replay starts from: the one named, else the latest. LookupError naming the choices."""
+        if checkpoint_id is None:
+            return max(self.checkpoints.values(), key=lambda c: c.checkpoint_id)
+        if checkpoint_id not in self.checkpoints:
+            raise LookupError(
+                f"thread {self.thread_id} has no checkpoint {checkpoint_id}; its checkpoints: "
+                f"{', '.join(c.checkpoint_id for _, c in self.walk())}"
+            )
+        return self.checkpoints[checkpoint_id]
+
     def prompts_at_defaults(self) -> dict[str, str]:
         """Every agent's built-in prompt template (fallback agents included)."""
         wf = get_workflow(self.workflow)

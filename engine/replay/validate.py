@@ -3,6 +3,7 @@ fits the workflow's state schema. Errors say what is wrong and what the choices 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any, get_type_hints
 
@@ -27,6 +28,19 @@ def check_prompt_overrides(wf: Workflow, overrides: Mapping[str, str]) -> None:
             raise ValueError(f"workflow {wf.name} has no agent {agent!r}; choose one of: {', '.join(names)}")
         if not template.strip():
             raise ValueError(f"the prompt for {agent} is empty")
+
+
+def parse_state_edit(text: str | None) -> dict[str, Any] | None:
+    """A state edit typed by a user (a JSON object of fields) as a dict; None when blank; ValueError else."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the state edit is not valid JSON ({exc}): write an object of state fields") from None
+    if not isinstance(value, dict):
+        raise ValueError('the state edit must be a JSON object of field: value, e.g. {"priority": "high"}')
+    return value
 
 
 def state_fields(wf: Workflow) -> dict[str, Any]:

@@ -131,7 +131,10 @@ def test_what_cannot_be_replayed_says_why(
         (("checkpoints", "ticket-9", "--graph", GRAPH), "no thread ticket-9 in the checkpointer of " + GRAPH),
         (("replay", "ticket-2", "--graph", GRAPH, "--checkpoint", "nope", *url), "has no checkpoint nope; its"),
         (("replay", "ticket-2", "--graph", GRAPH, "--prompt", "biling=x", *url), "no prompt 'biling'; the prompts"),
-        (("replay", "ticket-2", "--graph", GRAPH, "--state", "{nope", *url), "--state is not valid JSON"),
+        (
+            ("replay", "ticket-2", "--graph", GRAPH, "--state", "{nope", *url),
+            "--state: the state edit is not valid JSON",
+        ),
         (("replay", "ticket-2", "--graph", GRAPH, "--state", '{"tickt": "x"}', *url), "state has no field 'tickt'"),
         (
             ("replay", "t-1", "--graph", "tests.langgraph.graphs:no_checkpointer", *url),

@@ -9,7 +9,6 @@ unknown thread, checkpoint or prompt, a bad `--state`) is an `agentdeck: ...` me
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 from agentdeck.cli.main import CliError, agent_pairs, collector_token, collector_url
 from agentdeck.engine.replay.history import ThreadHistory
+from agentdeck.engine.replay.session import ReplayRun
 from agentdeck.refs import RefError
 
 
@@ -43,18 +43,15 @@ def graph_checkpoints(args: argparse.Namespace) -> ThreadHistory:
 
 def state_edit(text: str | None) -> dict[str, Any] | None:
     """`--state JSON` as a dict of state fields; CliError when it is not a JSON object."""
-    if text is None:
-        return None
+    from agentdeck.engine.replay.validate import parse_state_edit
+
     try:
-        value = json.loads(text)
+        return parse_state_edit(text)
     except ValueError as exc:
-        raise CliError(f"--state is not valid JSON ({exc}): pass an object of state fields") from None
-    if not isinstance(value, dict) or not value:
-        raise CliError('--state wants a non-empty JSON object of state fields, e.g. \'{"priority": "high"}\'')
-    return value
+        raise CliError(f"--state: {exc}") from None
 
 
-def cmd_replay_graph(args: argparse.Namespace, print_human: Callable[[dict[str, Any]], None]) -> int:
+def cmd_replay_graph(args: argparse.Namespace, report: Callable[[ReplayRun], int]) -> int:
     import streamlit.logger
 
     streamlit.logger.set_log_level(logging.ERROR)  # the data module caches with Streamlit; quiet here
@@ -68,16 +65,10 @@ def cmd_replay_graph(args: argparse.Namespace, print_human: Callable[[dict[str, 
     history = graph_checkpoints(args)
     overrides = agent_pairs(args.prompt, "--prompt")
     state = state_edit(args.state)
-    if args.checkpoint is not None and args.checkpoint not in history.checkpoints:
-        raise CliError(
-            f"thread {args.thread_id} has no checkpoint {args.checkpoint}; its checkpoints: "
-            f"{', '.join(c.checkpoint_id for _, c in history.walk())}"
-        )
-    start = (
-        history.checkpoints[args.checkpoint]
-        if args.checkpoint
-        else max(history.checkpoints.values(), key=lambda c: c.checkpoint_id)
-    )
+    try:
+        start = history.start(args.checkpoint)
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
     url = collector_url(args)
     settings = data.Settings(collector_url=url, token=collector_token(args), refresh_s=0.0, timeout_s=15.0)
     try:
@@ -105,9 +96,4 @@ def cmd_replay_graph(args: argparse.Namespace, print_human: Callable[[dict[str, 
         )
     except (LookupError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    report = run.to_json()
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        print_human(report)
-    return 0 if run.result.outcome == "success" else 1
+    return report(run)

@@ -80,7 +80,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.graph:  # an adapted LangGraph graph, replayed on its own checkpointer
         from agentdeck.cli.graph_replay import cmd_replay_graph
 
-        return cmd_replay_graph(args, _print_human)
+        return cmd_replay_graph(args, lambda run: _report(args, run))
     # the data module caches with Streamlit, which warns when there is no app around: not news on a terminal
     import streamlit.logger
 
@@ -132,6 +132,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
     except (LookupError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    return _report(args, run)
+
+
+def _report(args: argparse.Namespace, run: Any) -> int:
+    """Print a replay's result (JSON or a summary); exit 0 when it succeeded, 1 when it did not."""
     report = run.to_json()
     if args.json:
         print(json.dumps(report, indent=2, default=str))

@@ -27,7 +27,7 @@ from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Link, Status, StatusCode
+from opentelemetry.trace import Link
 
 from agentdeck import prompting, refs
 from agentdeck.engine import semconv as sc
@@ -38,6 +38,7 @@ from agentdeck.engine.execution import (
     META_TASK_ID,
     META_TRACE_ID,
     TaskResult,
+    set_outcome,
 )
 from agentdeck.engine.telemetry import make_tracer_provider, shutdown
 from agentdeck.langgraph import anthropic_sdk
@@ -245,13 +246,7 @@ def _end(root: trace.Span, outcome: str, detail: str, prompts: Mapping[str, str]
             sc.AD_PROMPTS: json.dumps(dict(prompts), sort_keys=True, ensure_ascii=False),
         }
     )
-    if outcome == "success":
-        root.set_status(Status(StatusCode.OK))
-    else:
-        if outcome == "incomplete":
-            root.set_attribute(sc.AD_TASK_INCOMPLETE_REASON, detail)
-        root.set_attribute(sc.ERROR_TYPE, outcome if outcome != "incomplete" else f"incomplete:{detail}")
-        root.set_status(Status(StatusCode.ERROR, detail))
+    set_outcome(root, outcome, detail)
     root.end()
 
 

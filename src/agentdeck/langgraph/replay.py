@@ -84,17 +84,11 @@ def fork(
     on_span: Callable[[SpanFacts], None] | None = None,
 ) -> ReplayRun:
     """Run the thread again from `checkpoint_id` (default: resume its latest) and compare with the original."""
-    history = graph_history(graph, thread_id)
-    if checkpoint_id is not None and checkpoint_id not in history.checkpoints:
-        raise LookupError(
-            f"thread {thread_id} has no checkpoint {checkpoint_id}; its checkpoints: "
-            f"{', '.join(c.checkpoint_id for _, c in history.walk())}"
-        )
-    start = history.checkpoints[checkpoint_id] if checkpoint_id else _latest(history)
+    start = graph_history(graph, thread_id).start(checkpoint_id)
     overrides = dict(prompt_overrides or {})
     if state_update:
         check_state_fields(
-            history.workflow,
+            graph.reference() or graph.agentdeck.name,
             graph.builder.state_schema,
             [n for n in graph.nodes if not n.startswith("__")],
             state_update,
@@ -136,10 +130,6 @@ def fork(
     written = graph_history(graph, thread_id).for_trace(result.trace_id)
     head = written[-1].checkpoint_id if written else start.checkpoint_id
     return ReplayRun(result, original_trace_id, start.checkpoint_id, head, steps, comparison)
-
-
-def _latest(history: ThreadHistory) -> Checkpoint:
-    return max(history.checkpoints.values(), key=lambda c: c.checkpoint_id)
 
 
 def _link(graph: InstrumentedGraph, thread_id: str, start: Checkpoint) -> list[Link]:
