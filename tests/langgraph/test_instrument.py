@@ -13,7 +13,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-import agentdeck
 from agentdeck import refs
 from agentdeck.engine import semconv as sc
 from agentdeck.engine.execution import META_TRACE_ID
@@ -155,15 +154,3 @@ def test_the_reference_is_found_where_instrument_was_called(fake_llm: FakeAnthro
         instrument(builder(fake_llm.url))  # type: ignore[arg-type]
     with pytest.raises(refs.RefError, match="is not a reference"):
         instrument(builder(fake_llm.url).compile(), ref="no-colon")
-
-
-def test_prompt_returns_the_default_unless_overridden() -> None:
-    from agentdeck.prompting import overriding
-
-    assert agentdeck.prompt("greeting", "Hello") == "Hello"
-    with overriding({"greeting": "Hi there"}):
-        assert agentdeck.prompt("greeting", "Hello") == "Hi there"
-        assert agentdeck.prompt("other", "Bye") == "Bye"
-    assert agentdeck.prompt("greeting", "Hello") == "Hello"
-    with pytest.raises(ValueError, match="the prompt for greeting is empty"), overriding({"greeting": " "}):
-        pass
