@@ -194,14 +194,19 @@ def execute(
         root.set_attribute(sc.AD_WORKFLOW_RESULT, json.dumps(result, default=str, sort_keys=True)[:8000])
     if ctx.stats.skipped:
         root.set_attribute(sc.AD_AGENT_SKIPPED, sorted(set(ctx.stats.skipped)))
-    if outcome == "success":
-        root.set_status(Status(StatusCode.OK))
-    else:
-        if outcome == "incomplete":
-            root.set_attribute(sc.AD_TASK_INCOMPLETE_REASON, detail)
-        root.set_attribute(sc.ERROR_TYPE, outcome if outcome != "incomplete" else f"incomplete:{detail}")
-        root.set_status(Status(StatusCode.ERROR, detail))
+    set_outcome(root, outcome, detail)
     root.end(end_time=clock.end_ns())
     return TaskResult(
         task_id, trace_id, thread_id, wf.name, outcome, budget.spent_usd, detail, result, ctx.stats.messages
     )
+
+
+def set_outcome(root: trace.Span, outcome: str, detail: str) -> None:
+    """The status and error type a task's outcome (`agentdeck.task.outcome`) implies, on its root span."""
+    if outcome == "success":
+        root.set_status(Status(StatusCode.OK))
+        return
+    if outcome == "incomplete":
+        root.set_attribute(sc.AD_TASK_INCOMPLETE_REASON, detail)
+    root.set_attribute(sc.ERROR_TYPE, outcome if outcome != "incomplete" else f"incomplete:{detail}")
+    root.set_status(Status(StatusCode.ERROR, detail))

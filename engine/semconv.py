@@ -157,3 +157,6 @@ EVENT_DELEGATION: Final = "agentdeck.delegation"
 EVENT_STATE_CONFLICT: Final = "agentdeck.state.conflict"
 AD_RESUMED_FROM: Final = "agentdeck.resumed_from"  # trace id of the killed run a task resumed from
 EVENT_HANDLED: Final = "agentdeck.event.handled"  # event-driven workflows: a bus event was handled
+
+# --- appended by the LangGraph adapter (agentdeck.langgraph) ----------------------------------
+AD_PROMPTS: Final = "agentdeck.prompts"  # JSON {name: default} of the prompts a task read (workflow span)

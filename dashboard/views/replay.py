@@ -12,7 +12,7 @@ from agentdeck.dashboard import auth, components, data
 from agentdeck.dashboard.replay import call_view as replay_call_view
 from agentdeck.dashboard.replay import compare_view as replay_compare_view
 from agentdeck.dashboard.replay import data as replay_data
-from agentdeck.dashboard.replay import history_view, run_view, workflows
+from agentdeck.dashboard.replay import graph_runner, history_view, run_view, workflows
 from agentdeck.engine.replay.history import ThreadHistory, checkpoint_tree, thread_of_trace
 from agentdeck.engine.replay.session import ReplayRun
 
@@ -135,6 +135,8 @@ def _page() -> None:
         rows = replay_data.trace_rows(trace_id)
         if rows.empty:
             st.error(f"No trace {trace_id} in the collector.")
+            return
+        if graph_runner.render(rows, trace_id):  # a thread of an adapted LangGraph graph
             return
         replay_call_view.render(rows, trace_id)
         return

@@ -8,10 +8,12 @@ metadata the engine puts there, so a checkpoint leads to its spans and a trace t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from langgraph.types import StateSnapshot
 
 from agentdeck.engine.checkpoints import is_postgres, open_checkpointer
 from agentdeck.engine.execution import META_PROMPTS, META_RUN, META_TASK_ID, META_TRACE_ID
@@ -71,6 +73,17 @@ class ThreadHistory:
             stack.extend((inner, k) for k in reversed(kids))
         return out
 
+    def start(self, checkpoint_id: str | None) -> Checkpoint:
+        """The checkpoint a replay starts from: the one named, else the latest. LookupError naming the choices."""
+        if checkpoint_id is None:
+            return max(self.checkpoints.values(), key=lambda c: c.checkpoint_id)
+        if checkpoint_id not in self.checkpoints:
+            raise LookupError(
+                f"thread {self.thread_id} has no checkpoint {checkpoint_id}; its checkpoints: "
+                f"{', '.join(c.checkpoint_id for _, c in self.walk())}"
+            )
+        return self.checkpoints[checkpoint_id]
+
     def prompts_at_defaults(self) -> dict[str, str]:
         """Every agent's built-in prompt template (fallback agents included)."""
         wf = get_workflow(self.workflow)
@@ -112,14 +125,18 @@ def checkpoint_tree(checkpoint_db: str | Path, thread_id: str, workflow: str | N
             raise LookupError(f"thread {thread_id} was not written by the agentdeck engine (no workflow name)")
         graph = get_workflow(workflow).build().compile(checkpointer=saver)
         snapshots = list(graph.get_state_history(config))
-    nodes: dict[str, Checkpoint] = {}
-    task_id = ""
+    return history_of(ThreadHistory(thread_id, workflow, "", {}), snapshots)
+
+
+def history_of(history: ThreadHistory, snapshots: Iterable[StateSnapshot]) -> ThreadHistory:
+    """Fill `history` with a thread's state snapshots (from any compiled graph's get_state_history)."""
+    task_id = history.task_id
     for snap in snapshots:
         meta = dict(snap.metadata or {})
         cid = str(snap.config["configurable"]["checkpoint_id"])
         parent = snap.parent_config["configurable"].get("checkpoint_id") if snap.parent_config else None
         task_id = task_id or str(meta.get(META_TASK_ID, ""))
-        nodes[cid] = Checkpoint(
+        history.checkpoints[cid] = Checkpoint(
             checkpoint_id=cid,
             parent_id=str(parent) if parent else None,
             step=int(str(meta.get("step", -1))),
@@ -131,7 +148,8 @@ def checkpoint_tree(checkpoint_db: str | Path, thread_id: str, workflow: str | N
             values=dict(snap.values or {}),
             prompt_overrides=_overrides(meta),
         )
-    history = ThreadHistory(thread_id, workflow, task_id or thread_id, nodes)
+    history.task_id = task_id or history.thread_id
+    nodes = history.checkpoints
     for cid in sorted(nodes):
         parent = nodes[cid].parent_id
         history.children.setdefault(parent if parent in nodes else None, []).append(cid)

@@ -35,8 +35,8 @@ class NothingToReplay(ValueError):
     """Resuming the thread in place would run nothing: its latest checkpoint has nothing left to run."""
 
 
-class _Capture(SpanExporter):
-    """Keeps the replay's spans and tells `on_span` about each as it ends."""
+class SpanCapture(SpanExporter):
+    """Keeps a replay's spans and tells `on_span` about each as it ends (engine and adapted graphs)."""
 
     def __init__(self, on_span: Callable[[SpanFacts], None] | None) -> None:
         self.spans: list[SpanFacts] = []
@@ -116,7 +116,7 @@ def run_replay(
             "step failed there), so resuming it in place would run nothing and change nothing. To try a change, "
             "fork it from one of its checkpoints with an edited prompt or state"
         )
-    capture = _Capture(on_span)
+    capture = SpanCapture(on_span)
     tp = make_tracer_provider(endpoint, headers=headers, exporters=[capture])
     try:
         result = replay(

@@ -3,7 +3,8 @@ fits the workflow's state schema. Errors say what is wrong and what the choices 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Collection, Mapping
 from typing import Any, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
@@ -29,6 +30,19 @@ def check_prompt_overrides(wf: Workflow, overrides: Mapping[str, str]) -> None:
             raise ValueError(f"the prompt for {agent} is empty")
 
 
+def parse_state_edit(text: str | None) -> dict[str, Any] | None:
+    """A state edit typed by a user (a JSON object of fields) as a dict; None when blank; ValueError else."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the state edit is not valid JSON ({exc}): write an object of state fields") from None
+    if not isinstance(value, dict):
+        raise ValueError('the state edit must be a JSON object of field: value, e.g. {"priority": "high"}')
+    return value
+
+
 def state_fields(wf: Workflow) -> dict[str, Any]:
     """The workflow state's fields and their types."""
     return get_type_hints(wf.build().state_schema)
@@ -37,12 +51,18 @@ def state_fields(wf: Workflow) -> dict[str, Any]:
 def check_state_update(wf: Workflow, update: Mapping[str, Any], as_node: str | None) -> None:
     """ValueError when `update` has a field the state schema lacks, or a value of the wrong type."""
     graph = wf.build()
-    schema = graph.state_schema
+    check_state_fields(wf.name, graph.state_schema, graph.nodes, update, as_node)
+
+
+def check_state_fields(
+    name: str, schema: Any, nodes: Collection[str], update: Mapping[str, Any], as_node: str | None
+) -> None:
+    """The same check for any graph: `schema` is its state type, `nodes` its node names."""
     fields = get_type_hints(schema)
     unknown = sorted(set(update) - set(fields))
     if unknown:
         raise ValueError(
-            f"the {wf.name} state has no field {', '.join(map(repr, unknown))}; "
+            f"the {name} state has no field {', '.join(map(repr, unknown))}; "
             f"its fields are: {', '.join(sorted(fields))}"
         )
     for key, value in update.items():
@@ -52,7 +72,5 @@ def check_state_update(wf: Workflow, update: Mapping[str, Any], as_node: str | N
             first = exc.errors()[0]
             where = ".".join(str(p) for p in (key, *first["loc"]))
             raise ValueError(f"state field {where}: {first['msg']}") from None
-    if as_node is not None and as_node not in graph.nodes:
-        raise ValueError(
-            f"as_node {as_node!r} is not a node of {wf.name}; choose one of: {', '.join(sorted(graph.nodes))}"
-        )
+    if as_node is not None and as_node not in nodes:
+        raise ValueError(f"as_node {as_node!r} is not a node of {name}; choose one of: {', '.join(sorted(nodes))}")

@@ -47,6 +47,8 @@ _LAZY: dict[str, str] = {
     # naming workflows
     "load_ref": "agentdeck.refs:load_ref",
     "RefError": "agentdeck.refs:RefError",
+    # prompts an adapted LangGraph app reads (replays and saved versions override the default)
+    "prompt": "agentdeck.prompting:prompt",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -127,6 +129,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (`X as X`: re-ex
     from agentdeck.refs import (
         load_ref as load_ref,
     )
+    from agentdeck.prompting import prompt as prompt
 
 
 def __getattr__(name: str) -> Any:

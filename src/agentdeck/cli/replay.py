@@ -29,10 +29,11 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
+    from agentdeck.cli.graph_replay import graph_checkpoints
     from agentdeck.engine.replay.history import checkpoint_tree
 
     try:
-        history = checkpoint_tree(_db(args), args.thread_id)
+        history = graph_checkpoints(args) if args.graph else checkpoint_tree(_db(args), args.thread_id)
     except LookupError as exc:
         raise CliError(str(exc)) from None
     walked = history.walk()
@@ -74,11 +75,16 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.graph:  # an adapted LangGraph graph, replayed on its own checkpointer
+        from agentdeck.cli.graph_replay import cmd_replay_graph
+
+        return cmd_replay_graph(args, lambda run: _report(args, run))
     # the data module caches with Streamlit, which warns when there is no app around: not news on a terminal
     import streamlit.logger
 
     streamlit.logger.set_log_level(logging.ERROR)
     from agentdeck.cli.export import export_endpoint, require_collector, target_of, token_headers
+    from agentdeck.cli.graph_replay import state_edit
     from agentdeck.dashboard import data
     from agentdeck.dashboard.replay import data as replay_data
     from agentdeck.engine.replay.history import checkpoint_tree
@@ -120,6 +126,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             endpoint=export_endpoint(args),
             headers=token_headers(args),
             serve_recorded=not args.no_cache,
+            state_update=state_edit(args.state),
         )
     except NothingToReplay as exc:
         raise CliError(
@@ -128,6 +135,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         ) from None
     except (LookupError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    return _report(args, run)
+
+
+def _report(args: argparse.Namespace, run: Any) -> int:
+    """Print a replay's result (JSON or a summary); exit 0 when it succeeded, 1 when it did not."""
     report = run.to_json()
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -185,6 +197,18 @@ def register(sub: Any) -> None:
         default=None,
         help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
     )
+    p.add_argument(
+        "--state",
+        default=None,
+        metavar="JSON",
+        help='state fields to set before running, as a JSON object (e.g. \'{"priority": "high"}\')',
+    )
+    p.add_argument(
+        "--graph",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
+    )
     add_collector_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_replay)
@@ -195,6 +219,12 @@ def register(sub: Any) -> None:
         "--checkpoint-db",
         default=None,
         help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
+    )
+    p.add_argument(
+        "--graph",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
     )
     p.add_argument("--json", action="store_true", help="print the tree as JSON")
     p.set_defaults(func=cmd_checkpoints)
