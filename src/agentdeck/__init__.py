@@ -123,13 +123,13 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (`X as X`: re-ex
     from agentdeck.engine.workflow import (
         Workflow as Workflow,
     )
+    from agentdeck.prompting import prompt as prompt
     from agentdeck.refs import (
         RefError as RefError,
     )
     from agentdeck.refs import (
         load_ref as load_ref,
     )
-    from agentdeck.prompting import prompt as prompt
 
 
 def __getattr__(name: str) -> Any:

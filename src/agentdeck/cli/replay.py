@@ -146,8 +146,11 @@ def _report(args: argparse.Namespace, run: Any) -> int:
     else:
         _print_human(report)
     if run.undelivered_spans:
+        from agentdeck.cli.export import target_of
+
         raise CliError(
-            f"{run.undelivered_spans} span(s) of the replay could not be delivered to {target.url} (refused as "
+            f"{run.undelivered_spans} span(s) of the replay could not be delivered to {target_of(args).url} (refused "
+            "as "
             f"too large, or unreachable): trace {run.result.trace_id} will not appear there; the replay itself "
             "is kept in the checkpoints"
         )
