@@ -21,6 +21,9 @@ class Metrics:
         self.conventions: defaultdict[str, Counter[str]] = defaultdict(Counter)  # service -> convention -> spans
         self.batches_committed = 0
         self.batches_failed = 0
+        self.store_problem: str | None = None  # why the store cannot write now (also on /health)
+        self.store_failures = 0  # times the store became unwritable
+        self.store_recoveries = 0  # times it was made writable again (rolled back or reopened)
         self.queue_depth: Callable[[], int] = lambda: 0
 
     def received(self, rows: Iterable[SpanRow]) -> None:
@@ -50,6 +53,17 @@ class Metrics:
         with self._lock:
             self.batches_failed += 1
 
+    def store_failed(self, reason: str) -> None:
+        with self._lock:
+            if self.store_problem is None:
+                self.store_failures += 1
+            self.store_problem = reason
+
+    def store_recovered(self) -> None:
+        with self._lock:
+            self.store_problem = None
+            self.store_recoveries += 1
+
     def snapshot(self) -> dict[str, object]:
         with self._lock:
             return {
@@ -61,6 +75,9 @@ class Metrics:
                 "requests_rejected": dict(self.requests_rejected),
                 "batches_committed": self.batches_committed,
                 "batches_failed": self.batches_failed,
+                "store_problem": self.store_problem,
+                "store_failures": self.store_failures,
+                "store_recoveries": self.store_recoveries,
                 "queue_depth": self.queue_depth(),
                 "conventions": {svc: dict(c) for svc, c in sorted(self.conventions.items())},
             }

@@ -67,10 +67,10 @@ class CollectorServer:
         )
         store = Store(config.db_path, memory_limit_mb=config.memory_limit_mb, checkpoint_mb=config.checkpoint_mb)
         metrics = Metrics()
-        try:  # before the writer starts: the alert service takes its cursor from the store's connection
+        try:
             ensure_tables(store.conn)
-            alerts = AlertService(
-                store.conn, rules, interval_s=config.alert_interval_s, dashboard_url=config.dashboard_url
+            alerts = AlertService(  # cursors from store.reader follow the store when it reopens its file
+                store.reader, rules, interval_s=config.alert_interval_s, dashboard_url=config.dashboard_url
             )
         except BaseException:
             store.close()
