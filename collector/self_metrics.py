@@ -15,6 +15,7 @@ class Metrics:
         self.spans_received = 0
         self.spans_stored = 0
         self.spans_duplicate = 0
+        self.spans_lineage_capped = 0  # spans of traces past lineage.MAX_TRACE_SPANS (stored; lineage not settled)
         self.spans_rejected: Counter[str] = Counter()  # by reason
         self.requests_rejected: Counter[str] = Counter()  # by reason
         self.requests_accepted = 0
@@ -43,11 +44,12 @@ class Metrics:
         with self._lock:
             self.requests_rejected[reason] += 1
 
-    def committed(self, stored: int, duplicates: int) -> None:
+    def committed(self, stored: int, duplicates: int, capped: int = 0) -> None:
         with self._lock:
             self.batches_committed += 1
             self.spans_stored += stored
             self.spans_duplicate += duplicates
+            self.spans_lineage_capped += capped
 
     def failed_batch(self) -> None:
         with self._lock:
@@ -70,6 +72,7 @@ class Metrics:
                 "spans_received": self.spans_received,
                 "spans_stored": self.spans_stored,
                 "spans_duplicate": self.spans_duplicate,
+                "spans_lineage_capped": self.spans_lineage_capped,
                 "spans_rejected": dict(self.spans_rejected),
                 "requests_accepted": self.requests_accepted,
                 "requests_rejected": dict(self.requests_rejected),

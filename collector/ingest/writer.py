@@ -96,8 +96,8 @@ class Writer:
         self.queue_max_spans = queue_max_spans
         self.batch_max_spans = batch_max_spans
         self.flush_interval_s = flush_interval_ms / 1000
-        self.index = index or TraceIndex()
-        self.trace_filter = trace_filter or TraceFilter()
+        self.index = index if index is not None else TraceIndex()  # (an empty index is falsy)
+        self.trace_filter = trace_filter if trace_filter is not None else TraceFilter()
         self._items: deque[_Item] = deque()
         self._queued = 0  # spans waiting
         self._in_flight = 0  # spans in the batch being committed
@@ -256,7 +256,7 @@ class Writer:
             self.index.discard(trace_ids)
             self.metrics.failed_batch()
             return exc
-        self.metrics.committed(len(plan.rows), plan.duplicates)
+        self.metrics.committed(len(plan.rows), plan.duplicates, plan.capped)
         for item in batch:
             item.future.set_result(WriteResult(accepted=len(item.rows)))
         if self.on_commit is not None and plan.rows:
