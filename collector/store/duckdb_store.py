@@ -23,8 +23,7 @@ import contextlib
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
@@ -40,16 +39,15 @@ from agentdeck.collector.store.ack_record import (
     stored_facts,
     unreadable_message,
 )
-from agentdeck.collector.store.schema import (
-    COLUMN_NAMES,
-    COLUMNS,
-    SCHEMA_VERSION,
-    TRACE_RANGES_SQL,
-    SpanRow,
-    create_table_sql,
-    trace_key_sql,
-    trace_range_sql,
+from agentdeck.collector.store.migrations import (
+    MIGRATIONS,
+    Migration,
+    StoreError,
+    append_trace_ranges,
+    migrate,
+    schema_version,
 )
+from agentdeck.collector.store.schema import COLUMN_NAMES, COLUMNS, SpanRow, trace_range_sql
 from agentdeck.engine import semconv as sc
 
 log = logging.getLogger(__name__)
@@ -65,32 +63,6 @@ _COLS: Final = ", ".join(COLUMN_NAMES)
 # collector's `checkpoint_mb` setting overrides it.
 CHECKPOINT_MB: Final = 64
 CHECKPOINT_THRESHOLD: Final = f"{CHECKPOINT_MB}MB"
-
-# Migrations: MIGRATIONS[v] moves a file from schema version v to v + 1 (inside one transaction).
-Migration = Callable[[duckdb.DuckDBPyConnection], None]
-
-
-def append_trace_ranges(conn: duckdb.DuckDBPyConnection, rows: str) -> None:
-    """Record in `trace_ranges` where the traces of `rows` (a table or view of spans rows just
-    appended to `spans`, or `spans` itself) sit, by their `received_ns`."""
-    conn.execute(
-        f"INSERT INTO trace_ranges SELECT {trace_key_sql('trace_id')} AS trace_key, min(received_ns), "
-        f"max(received_ns) FROM {rows} GROUP BY trace_key ORDER BY 2"
-    )
-
-
-def _add_trace_ranges(conn: duckdb.DuckDBPyConnection) -> None:
-    """Version 1 -> 2: the `trace_ranges` table, built from the stored spans (~1.5 s at 10M spans)."""
-    conn.execute(TRACE_RANGES_SQL)
-    append_trace_ranges(conn, "spans")
-
-
-MIGRATIONS: dict[int, Migration] = {1: _add_trace_ranges}
-
-
-class StoreError(RuntimeError):
-    """The DuckDB file cannot be used; the message says why and what to do."""
-
 
 # DuckDB shares one database instance per file within a process, so a second Store on the same
 # file would be a second writer behind the first one's back: refuse it.
@@ -207,47 +179,12 @@ class Store:
 
     # --- schema ---------------------------------------------------------------------------
     def schema_version(self) -> int | None:
-        has_meta = self.conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchone()
-        if not has_meta or not has_meta[0]:
-            return None
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else None
+        return schema_version(self.conn)
 
     def migrate(self) -> None:
         """Create the tables, or move an older file forward; refuse a file from a newer version."""
-        version = self.schema_version()
-        if version is not None and version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema version {version}, newer than this agentdeck ({SCHEMA_VERSION}): "
-                "upgrade agentdeck or point --db-path at another file"
-            )
-        created = version is None
-        self.conn.execute("BEGIN")
-        try:
-            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-            if version is None:
-                self.conn.execute(create_table_sql("spans"))
-                self.conn.execute(TRACE_RANGES_SQL)
-                version = SCHEMA_VERSION
-            while version < SCHEMA_VERSION:
-                step = self.migrations.get(version)
-                if step is None:
-                    raise StoreError(f"no migration from schema version {version} of {self.path}")
-                step(self.conn)
-                version += 1
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
-            self.conn.execute(
-                "INSERT INTO meta SELECT 'store_id', ? WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'store_id')",
-                [uuid.uuid4().hex],
-            )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        if created and self.path != ":memory:":  # the store's id in the file itself, not only in its WAL
-            self.conn.execute("CHECKPOINT")
+        if migrate(self.conn, self.path, self.migrations) and self.path != ":memory:":
+            self.conn.execute("CHECKPOINT")  # the new store's id in the file itself, not only in its WAL
 
     # --- reads ----------------------------------------------------------------------------
     def reader(self) -> duckdb.DuckDBPyConnection:
