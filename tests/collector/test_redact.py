@@ -303,9 +303,8 @@ def test_a_secret_sent_to_the_collector_never_reaches_the_duckdb_file(
     assert r.status_code == 200
     answer = httpx.get(server.url + "/api/query/trace", params={"trace_id": t}).json()
     shown = json.dumps(answer)
-    for marker in ("anthropic_api_key", "email", "url_password", "bearer_token", "ticket", "aws_access_key_id"):
-        assert f"[REDACTED:{marker}]" in shown, marker
-    for marker in ("payment_card",):
+    markers = ["anthropic_api_key", "email", "url_password", "bearer_token", "ticket", "aws_access_key_id"]
+    for marker in [*markers, "payment_card"]:
         assert f"[REDACTED:{marker}]" in shown, marker
     while_running = _file_bytes(db_path)  # the WAL holds the committed rows as written
     server.stop()
