@@ -263,11 +263,11 @@ def test_ids_timestamps_and_near_misses_are_not_cards(text: str) -> None:
 
 
 def test_a_card_number_as_a_bare_json_number_keeps_the_json_valid() -> None:
-    original = row({"gen_ai.usage.input_tokens": 4111111111111111, "note": "card 4111111111111111"})
+    original = row({"shop.order_number": 4111111111111111, "note": "card 4111111111111111"})
     redacted = DEFAULT.redact_row(original)
     attrs = json.loads(redacted.attributes)
     assert attrs["note"] == "card [REDACTED:payment_card]"
-    assert attrs["gen_ai.usage.input_tokens"] == 4111111111111111  # a number, not message content
+    assert attrs["shop.order_number"] == 4111111111111111  # a number, not message content
 
 
 def test_the_card_rule_can_be_disabled(tmp_path: Path) -> None:
