@@ -106,10 +106,12 @@ class Store:
                 raise StoreError(f"{self.path} is already open by a collector in this process: stop that one first")
             _OPEN_PATHS.add(self._key)
         self._record: RecordWriter | None = None
+        record: Acknowledged | None = None
+        existed = self.path != ":memory:" and Path(self.path).exists()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                self._check_acknowledged()
+                record = self._check_acknowledged()
             self.conn = self._connect()
         except BaseException:
             self._release()
@@ -121,6 +123,14 @@ class Store:
             self.migrate()
             self.store_id, self.acknowledged = stored_facts(self.conn)
             if self.path != ":memory:":
+                if record is None and existed:
+                    log.warning(
+                        "%s holds %s spans but no acknowledgement record (%s.ack): a new record starts now, "
+                        "and damage from before this start cannot be detected",
+                        self.path,
+                        f"{self.acknowledged:,}",
+                        self.path,
+                    )
                 self._record = RecordWriter(self.path)
                 self._write_record()
         except duckdb.Error as exc:
@@ -154,12 +164,12 @@ class Store:
         if self.memory_limit_mb is not None:  # DuckDB's default is 80% of RAM, and its cache of the file grows to it
             conn.execute(f"SET memory_limit = '{int(self.memory_limit_mb)}MB'")
 
-    def _check_acknowledged(self) -> None:
-        """Refuse a file holding fewer spans than its record says were acknowledged. Read-only, so a
-        damaged WAL is replayed in memory but left as it is for the user to keep."""
+    def _check_acknowledged(self) -> Acknowledged | None:
+        """Refuse a file holding fewer spans than its record says were acknowledged (the record, when
+        it is this file's). Read-only, so a damaged WAL is replayed in memory but left as it is."""
         record = read_record(self.path)
         if record is None or not Path(self.path).exists():
-            return
+            return None
         conn = self._connect(read_only=True)
         try:
             store_id, readable = stored_facts(conn)
@@ -169,9 +179,10 @@ class Store:
             conn.close()
         if store_id is not None and store_id != record.store_id:
             log.warning("%s.ack belongs to another store (the file was replaced); it is rewritten", self.path)
-            return
+            return None
         if readable < record.spans:
             raise StoreError(shortfall_message(self.path, record, readable))
+        return record
 
     def _write_record(self) -> None:
         if self._record is not None and self.store_id is not None:

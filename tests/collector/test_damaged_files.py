@@ -98,6 +98,7 @@ def test_a_damaged_wal_is_refused_with_what_to_do_and_left_as_it_is(tmp_path: Pa
         assert r.status_code == 200
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
+    assert "no acknowledgement record" in (proc.stderr.read() if proc.stderr else "")  # said out loud
     ((count,),) = stored_rows(db, "SELECT count(*) FROM spans")
     assert 1 <= int(str(count)) < acked + 1
 
