@@ -15,12 +15,16 @@ class Metrics:
         self.spans_received = 0
         self.spans_stored = 0
         self.spans_duplicate = 0
+        self.spans_lineage_capped = 0  # spans of traces past lineage.MAX_TRACE_SPANS (stored; lineage not settled)
         self.spans_rejected: Counter[str] = Counter()  # by reason
         self.requests_rejected: Counter[str] = Counter()  # by reason
         self.requests_accepted = 0
         self.conventions: defaultdict[str, Counter[str]] = defaultdict(Counter)  # service -> convention -> spans
         self.batches_committed = 0
         self.batches_failed = 0
+        self.store_problem: str | None = None  # why the store cannot write now (also on /health)
+        self.store_failures = 0  # times the store became unwritable
+        self.store_recoveries = 0  # times it was made writable again (rolled back or reopened)
         self.queue_depth: Callable[[], int] = lambda: 0
 
     def received(self, rows: Iterable[SpanRow]) -> None:
@@ -40,15 +44,27 @@ class Metrics:
         with self._lock:
             self.requests_rejected[reason] += 1
 
-    def committed(self, stored: int, duplicates: int) -> None:
+    def committed(self, stored: int, duplicates: int, capped: int = 0) -> None:
         with self._lock:
             self.batches_committed += 1
             self.spans_stored += stored
             self.spans_duplicate += duplicates
+            self.spans_lineage_capped += capped
 
     def failed_batch(self) -> None:
         with self._lock:
             self.batches_failed += 1
+
+    def store_failed(self, reason: str) -> None:
+        with self._lock:
+            if self.store_problem is None:
+                self.store_failures += 1
+            self.store_problem = reason
+
+    def store_recovered(self) -> None:
+        with self._lock:
+            self.store_problem = None
+            self.store_recoveries += 1
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:
@@ -56,11 +72,15 @@ class Metrics:
                 "spans_received": self.spans_received,
                 "spans_stored": self.spans_stored,
                 "spans_duplicate": self.spans_duplicate,
+                "spans_lineage_capped": self.spans_lineage_capped,
                 "spans_rejected": dict(self.spans_rejected),
                 "requests_accepted": self.requests_accepted,
                 "requests_rejected": dict(self.requests_rejected),
                 "batches_committed": self.batches_committed,
                 "batches_failed": self.batches_failed,
+                "store_problem": self.store_problem,
+                "store_failures": self.store_failures,
+                "store_recoveries": self.store_recoveries,
                 "queue_depth": self.queue_depth(),
                 "conventions": {svc: dict(c) for svc, c in sorted(self.conventions.items())},
             }

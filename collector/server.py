@@ -67,10 +67,10 @@ class CollectorServer:
         )
         store = Store(config.db_path, memory_limit_mb=config.memory_limit_mb, checkpoint_mb=config.checkpoint_mb)
         metrics = Metrics()
-        try:  # before the writer starts: the alert service takes its cursor from the store's connection
+        try:
             ensure_tables(store.conn)
-            alerts = AlertService(
-                store.conn, rules, interval_s=config.alert_interval_s, dashboard_url=config.dashboard_url
+            alerts = AlertService(  # cursors from store.reader follow the store when it reopens its file
+                store.reader, rules, interval_s=config.alert_interval_s, dashboard_url=config.dashboard_url
             )
         except BaseException:
             store.close()
@@ -199,8 +199,10 @@ def serve(config: CollectorConfig) -> None:
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     server = CollectorServer(config)
+    started = False
     try:
         server.start()
+        started = True
         grpc_note = f", OTLP/gRPC on port {server.grpc_port}" if server.grpc_port is not None else ""
         print(f"agentdeck collector listening on {server.url}{grpc_note} (db: {config.db_path})", flush=True)
         while not stop.wait(0.5):
@@ -209,4 +211,5 @@ def serve(config: CollectorConfig) -> None:
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        print("agentdeck collector stopped", file=sys.stderr, flush=True)
+        if started:  # a refusal to start is the caller's one line: no "stopped" before it
+            print("agentdeck collector stopped", file=sys.stderr, flush=True)

@@ -24,7 +24,7 @@ import httpx
 from agentdeck.collector.alerts.evaluator import AlertChange
 from agentdeck.collector.alerts.payloads import generic_payload, slack_payload
 from agentdeck.collector.alerts.rules import Channel
-from agentdeck.collector.alerts.state import Alert, CursorSource, ensure_tables
+from agentdeck.collector.alerts.state import Alert, CursorFactory, CursorSource, ensure_tables
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Deliverer:
 
     def __init__(
         self,
-        conn: duckdb.DuckDBPyConnection,
+        conn: duckdb.DuckDBPyConnection | CursorFactory,
         channels: Mapping[str, Channel],
         *,
         policy: DeliveryPolicy | None = None,
@@ -77,7 +77,8 @@ class Deliverer:
         self._busy: set[str] = set()  # channels with a post in flight
         self._stopping = False
         self._threads: list[threading.Thread] = []
-        ensure_tables(conn)
+        with self._cursors() as cursor:
+            ensure_tables(cursor)
 
     def set_channels(self, channels: Mapping[str, Channel]) -> None:
         with self._cv:

@@ -18,7 +18,7 @@ import duckdb
 from agentdeck.collector.alerts.delivery import Deliverer, DeliveryPolicy
 from agentdeck.collector.alerts.evaluator import AlertChange, RuleFailure, evaluate_all
 from agentdeck.collector.alerts.rules import RuleSet
-from agentdeck.collector.alerts.state import CursorSource
+from agentdeck.collector.alerts.state import CursorFactory, CursorSource
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ MAX_PENDING_TRACES = 10_000  # beyond this, the fast path waits for the next ful
 class AlertService:
     def __init__(
         self,
-        conn: duckdb.DuckDBPyConnection,
+        conn: duckdb.DuckDBPyConnection | CursorFactory,
         rules: RuleSet,
         *,
         interval_s: float = 15.0,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -69,15 +70,26 @@ ALERT_COLUMNS: Final = (
 )
 
 
+CursorFactory: TypeAlias = Callable[[], duckdb.DuckDBPyConnection]
+
+
 class CursorSource:
     """Hands out DuckDB cursors to any thread. A DuckDB connection object is not thread-safe, so
-    cursors come from a private root cursor (made once, on the constructing thread) under a lock."""
+    cursors come from a private root cursor (made once, on the constructing thread) under a lock.
+    Given a cursor factory instead (the collector's `Store.reader`, which follows the store when it
+    reopens its file), each cursor comes from it."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
-        self._root = conn.cursor()
+    def __init__(self, conn: duckdb.DuckDBPyConnection | CursorFactory) -> None:
+        self._factory: CursorFactory | None = None
+        if isinstance(conn, duckdb.DuckDBPyConnection):
+            self._root = conn.cursor()
+        else:
+            self._factory = conn
         self._lock = threading.Lock()
 
     def __call__(self) -> duckdb.DuckDBPyConnection:
+        if self._factory is not None:
+            return self._factory()
         with self._lock:
             return self._root.cursor()
 

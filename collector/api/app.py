@@ -67,6 +67,11 @@ def create_app(services: Services) -> ASGIApp:
     async def health(request: Request) -> Response:
         if not services.writer.running:
             return JSONResponse({"status": "stopping"}, status_code=503)
+        problem = services.writer.problem
+        if problem is not None:  # ingest answers 503 until the writer has recovered the store
+            return JSONResponse(
+                {"status": "unavailable", "reason": problem}, status_code=503, headers={"Retry-After": "1"}
+            )
         return JSONResponse({"status": "ok"})
 
     async def metrics(request: Request) -> Response:

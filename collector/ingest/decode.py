@@ -3,7 +3,8 @@
 Handles `application/x-protobuf` and `application/json` (OTLP/JSON: hex ids, converted to base64
 before `json_format` reads them), `Content-Encoding: gzip` with a size cap that applies after
 decompression (streamed, so a gzip bomb cannot exhaust memory). Whole-request problems raise an
-`IngestError` subclass; individually invalid spans are counted in `DecodedRequest.rejected`.
+`IngestError` subclass; individually invalid spans (bad ids or timestamps, absurd token counts or
+costs: `usage.usage_problem`) are counted in `DecodedRequest.rejected`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 from agentdeck.collector.ingest.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
 from agentdeck.collector.ingest.model import AttrValue, DecodedRequest, DecodedSpan, Resource, SpanEvent, SpanLink
 from agentdeck.collector.ingest.protowire import Malformed, salvage
+from agentdeck.collector.ingest.usage import usage_problem
 
 MAX_VALUE_DEPTH = 32  # nested AnyValue arrays/kvlists deeper than this are kept as a marker string
 MAX_REASONS = 20
@@ -291,12 +293,15 @@ def from_proto(request: ExportTraceServiceRequest, max_spans: int | None = None)
             scope_version = ss.scope.version or None
             for span in ss.spans:
                 problem = _span_problem(span)
-                if problem is not None:
+                decoded = None if problem else _span(span, resource, scope_name, scope_version)
+                if decoded is not None:
+                    problem = usage_problem(decoded.attributes)
+                if problem is not None or decoded is None:
                     rejected += 1
                     if len(reasons) < MAX_REASONS:
                         reasons.append(f"span {span.name[:80]!r}: {problem}")
                     continue
-                spans.append(_span(span, resource, scope_name, scope_version))
+                spans.append(decoded)
     return DecodedRequest(spans=tuple(spans), rejected=rejected, rejections=tuple(reasons))
 
 

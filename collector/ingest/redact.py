@@ -1,4 +1,5 @@
-"""Redaction of secrets (and, when asked, personal data) from span rows before they reach disk.
+"""Redaction of secrets and payment card numbers (and, when asked, personal data) from span rows
+before they reach disk.
 
 A `Redactor` holds named regex rules, compiled once. `redact_row(row)` rewrites every free-text
 column of a `SpanRow` (payloads, attributes, resource attributes, events, links, status message,
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -61,6 +62,7 @@ class Rule:
     pattern: re.Pattern[str]
     hints: tuple[str, ...] = ()  # literals, one of which is in every match; empty = search with the pattern
     ignore_case: bool = False  # hints are then lower case and looked for in the lowered text
+    check: Callable[[str], bool] | None = None  # a match is replaced only when this says yes (Luhn)
 
     @property
     def replacement(self) -> str:
@@ -68,6 +70,8 @@ class Rule:
 
     def may_match(self, text: str, lowered: str, seen: dict[tuple[bool, str], bool]) -> bool:
         """False only when no match can be in `text` (`seen` caches hint lookups shared by rules)."""
+        if self.check is not None:
+            return any(self.check(m.group(0)) for m in self.pattern.finditer(text))
         if not self.hints:
             return self.pattern.search(text) is not None
         haystack = lowered if self.ignore_case else text
@@ -81,6 +85,9 @@ class Rule:
         return False
 
     def apply(self, text: str) -> str:
+        check = self.check
+        if check is not None:
+            return self.pattern.sub(lambda m: self.replacement if check(m.group(0)) else m.group(0), text)
         if "secret" not in self.pattern.groupindex:
             return self.pattern.sub(self.replacement, text)
 
@@ -93,14 +100,55 @@ class Rule:
         return self.pattern.sub(partial, text)
 
 
-def rule(name: str, pattern: str, hints: Iterable[str] = (), ignore_case: bool = False) -> Rule:
+def rule(
+    name: str,
+    pattern: str,
+    hints: Iterable[str] = (),
+    ignore_case: bool = False,
+    check: Callable[[str], bool] | None = None,
+) -> Rule:
     flags = re.IGNORECASE if ignore_case else 0
     return Rule(
         name=name,
         pattern=re.compile(pattern, flags),
         hints=tuple(h.lower() if ignore_case else h for h in hints),
         ignore_case=ignore_case,
+        check=check,
     )
+
+
+# Payment card numbers: 13-19 digits, optionally grouped by single spaces or dashes, not part of a
+# longer number, word, id or decimal; replaced only when they start with an issuer's prefix and pass
+# the Luhn check, so that ids, timestamps (a nanosecond or millisecond epoch starts with 1) and
+# token counts are left alone. A bare JSON number (after `":`, `[` or `,`) is not text and is kept,
+# so JSON columns stay JSON.
+_CARD = r"(?<![\w.\-\[,])(?<!\":)(?<!\": )\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d)"
+# (prefix, lengths): Visa, Mastercard, American Express, Discover, JCB, Diners Club, UnionPay, Maestro.
+_ISSUERS: Final = (
+    (("4",), (13, 16, 19)),
+    ((*(str(p) for p in range(51, 56)), *(str(p) for p in range(2221, 2721))), (16,)),
+    (("34", "37"), (15,)),
+    (("6011", "65", *(str(p) for p in range(644, 650))), (16, 17, 18, 19)),
+    (tuple(str(p) for p in range(3528, 3590)), (16, 17, 18, 19)),
+    (("36", "38", "39", *(str(p) for p in range(300, 306))), (14, 15, 16, 17, 18, 19)),
+    (("62",), (16, 17, 18, 19)),
+    (("50", "56", "57", "58", "63", "67"), (12, 13, 14, 15, 16, 17, 18, 19)),
+)
+
+
+def is_card_number(text: str) -> bool:
+    """True when `text` (digits, maybe grouped by spaces or dashes) is a payment card number: an
+    issuer's prefix and length, and a valid Luhn check digit."""
+    digits = text.replace(" ", "").replace("-", "")
+    if not any(len(digits) in lengths and digits.startswith(prefixes) for prefixes, lengths in _ISSUERS):
+        return False
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = ord(char) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
 
 
 _TOKEN = r"[A-Za-z0-9_\-]"
@@ -118,6 +166,7 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
         r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})",
         ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
     ),
+    rule("payment_card", _CARD, check=is_card_number),
     rule("bearer_token", r"\bbearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)", ["bearer"], ignore_case=True),
     rule(
         "url_password", r"\b[a-z][a-z0-9+.\-]*://[^\s:/?#@\"\\]*:(?P<secret>[^\s@/?#\"\\]+)@", ["://"], ignore_case=True

@@ -7,6 +7,12 @@ so an acknowledged span survives a crash. Requests that arrive while a batch com
 into the next one. Memory is bounded: spans queued or in flight never exceed `queue_max_spans`
 (the receiver refuses a request holding more spans than that with 413); past it `submit()` raises
 `Overloaded` and the receiver answers 503 with Retry-After.
+
+Faults: when a commit fails for a reason that is not the data's, the writer has the store recover
+(roll back, or reopen the file DuckDB invalidated) and tries the batch once more. While the store
+stays unwritable, `problem` says why (on /health, answered 503, and in /metrics), requests are
+refused at once with 503 and Retry-After, and the writer thread retries the recovery every
+`RECOVERY_INTERVAL_S` until a probe write commits. Nothing is acknowledged that did not commit.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from agentdeck.collector.ingest.errors import DecodeError, IngestError, Overload
 from agentdeck.collector.ingest.lineage import SpanFacts, TraceIndex
 from agentdeck.collector.ingest.trace_bloom import TraceFilter
 from agentdeck.collector.self_metrics import Metrics
-from agentdeck.collector.store.duckdb_store import Store, rows_to_arrow
+from agentdeck.collector.store.duckdb_store import Store, StoreError, rows_to_arrow
 from agentdeck.collector.store.schema import SpanRow
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,7 @@ _DATA_ERRORS = (
 
 
 MAX_RETRY_AFTER_S = 30
+RECOVERY_INTERVAL_S = 1.0  # between attempts to make a failed store writable again
 
 
 def retry_after_s(full_for_s: float) -> int:
@@ -89,16 +96,36 @@ class Writer:
         self.queue_max_spans = queue_max_spans
         self.batch_max_spans = batch_max_spans
         self.flush_interval_s = flush_interval_ms / 1000
-        self.index = index or TraceIndex()
-        self.trace_filter = trace_filter or TraceFilter()
+        self.index = index if index is not None else TraceIndex()  # (an empty index is falsy)
+        self.trace_filter = trace_filter if trace_filter is not None else TraceFilter()
         self._items: deque[_Item] = deque()
         self._queued = 0  # spans waiting
         self._in_flight = 0  # spans in the batch being committed
         self._cond = threading.Condition()
         self._full_since: float | None = None  # when the current run of refusals began
         self._stopping = False
+        self._problem: str | None = None  # why the store cannot write now (None: it can)
         self._thread = threading.Thread(target=self._run, name="agentdeck-writer", daemon=True)
         metrics.queue_depth = self.depth
+
+    @property
+    def problem(self) -> str | None:
+        """Why the collector cannot store spans right now, or None when it can."""
+        return self._problem
+
+    def _set_problem(self, error: BaseException) -> None:
+        text = str(error).strip()
+        reason = f"the store cannot write ({type(error).__name__}: {text.splitlines()[0][:300] if text else ''})"
+        if self._problem is None:
+            log.error("%s; recovering", reason)
+        self._problem = reason
+        self.metrics.store_failed(reason)
+
+    def _clear_problem(self) -> None:
+        if self._problem is not None:
+            log.warning("the store writes again (was: %s)", self._problem)
+            self._problem = None
+            self.metrics.store_recovered()
 
     def depth(self) -> int:
         with self._cond:
@@ -126,6 +153,8 @@ class Writer:
         with self._cond:
             if self._stopping or not self._thread.is_alive():
                 raise StoreUnavailable("the collector is not writing (shutting down or failed); retry later")
+            if self._problem is not None:
+                raise StoreUnavailable(f"{self._problem}; retry later")
             held = self._queued + self._in_flight
             if held and held + len(rows) > self.queue_max_spans:
                 now = time.monotonic()
@@ -156,12 +185,19 @@ class Writer:
             batch = self._take()
             if batch is None:
                 return
-            self._commit(batch)
+            if batch:
+                self._commit(batch)
+            else:
+                self._recover()
 
     def _take(self) -> list[_Item] | None:
+        """The next batch; an empty one when the store has a problem and it is time to retry recovery."""
         with self._cond:
             while not self._items and not self._stopping:
-                self._cond.wait()
+                if self._problem is None:
+                    self._cond.wait()
+                elif not self._cond.wait(RECOVERY_INTERVAL_S) and not self._items:
+                    return []
             if not self._items:
                 return None
             deadline = time.monotonic() + self.flush_interval_s
@@ -181,6 +217,32 @@ class Writer:
             return batch
 
     def _commit(self, batch: list[_Item]) -> None:
+        try:
+            if self._problem is not None:  # queued before the store failed: refuse without trying
+                self._fail(batch, StoreUnavailable(f"{self._problem}; retry later"))
+                return
+            error = self._write(batch)
+            if error is not None and not isinstance(error, _DATA_ERRORS) and self._recover(error):
+                error = self._write(batch)  # once more, on the recovered store
+            if error is None:
+                return
+            if len(batch) > 1:
+                # Isolate the request that cannot be stored so the others in the group still commit.
+                log.warning("a batch of %d requests failed (%s); committing them one by one", len(batch), error)
+                failures = [(item, self._write([item])) for item in batch]
+            else:
+                failures = [(batch[0], error)]
+            for item, item_error in failures:
+                if item_error is not None:
+                    self._fail([item], item_error)
+                    if not isinstance(item_error, _DATA_ERRORS) and self._problem is None:
+                        self._set_problem(item_error)  # (a failed recovery already said why)
+        finally:
+            with self._cond:
+                self._in_flight = 0
+
+    def _write(self, batch: list[_Item]) -> Exception | None:
+        """Commit `batch` and answer its requests; the error instead when it could not be stored."""
         rows = [row for item in batch for row in item.rows]
         trace_ids = {row.trace_id for row in rows}
         try:
@@ -193,31 +255,44 @@ class Writer:
         except Exception as exc:
             self.index.discard(trace_ids)
             self.metrics.failed_batch()
-            if len(batch) > 1:
-                # Isolate the request that cannot be stored so the others in the group still commit.
-                log.warning("a batch of %d requests failed (%s); committing them one by one", len(batch), exc)
-                for item in batch:
-                    self._commit([item])
-                return
-            log.exception("storing a request of %d spans failed", len(rows))
-            error: IngestError
-            if isinstance(exc, _DATA_ERRORS):
-                error = DecodeError(f"the spans cannot be stored: {type(exc).__name__}: {exc}")
-            else:
-                error = StoreUnavailable(f"the spans could not be stored ({type(exc).__name__}: {exc}); retry")
-            batch[0].future.set_exception(error)
+            return exc
+        self.metrics.committed(len(plan.rows), plan.duplicates, plan.capped)
+        for item in batch:
+            item.future.set_result(WriteResult(accepted=len(item.rows)))
+        if self.on_commit is not None and plan.rows:
+            try:
+                self.on_commit({row.trace_id for row in plan.rows})
+            except Exception:  # a listener never breaks ingest
+                log.exception("on_commit listener failed")
+        if self.store.invalid is not None:  # durable, but DuckDB wants the file reopened
+            self._recover(StoreError(self.store.invalid))
+        return None
+
+    def _recover(self, error: BaseException | None = None) -> bool:
+        """Have the store recover from `error` (or from the recorded problem); True when it writes again."""
+        if error is not None:
+            self._set_problem(error)
+        try:
+            self.store.recover()
+        except Exception as exc:
+            self._set_problem(exc)
+            return False
+        self._clear_problem()
+        return True
+
+    def _fail(self, batch: list[_Item], error: Exception) -> None:
+        rows = sum(len(item.rows) for item in batch)
+        answer: IngestError
+        if isinstance(error, IngestError):
+            answer = error
+        elif isinstance(error, _DATA_ERRORS):
+            log.exception("storing a request of %d spans failed", rows, exc_info=error)
+            answer = DecodeError(f"the spans cannot be stored: {type(error).__name__}: {error}")
         else:
-            self.metrics.committed(len(plan.rows), plan.duplicates)
-            for item in batch:
-                item.future.set_result(WriteResult(accepted=len(item.rows)))
-            if self.on_commit is not None and plan.rows:
-                try:
-                    self.on_commit({row.trace_id for row in plan.rows})
-                except Exception:  # a listener never breaks ingest
-                    log.exception("on_commit listener failed")
-        finally:
-            with self._cond:
-                self._in_flight = 0
+            log.error("storing a request of %d spans failed: %s: %s", rows, type(error).__name__, error)
+            answer = StoreUnavailable(f"the spans could not be stored ({type(error).__name__}: {error}); retry")
+        for item in batch:
+            item.future.set_exception(answer)
 
 
 def _source(batch: list[_Item]) -> pa.Table | None:

@@ -9,13 +9,21 @@ that reads only the row groups `trace_ranges` points at. Brand-new traces, the c
 no lookup. Resends are then
 dropped in memory. An ART primary key would also enforce it but makes
 every insert probe and grow an index that must stay in memory at 10M rows.
+
+Faults: a write that fails is rolled back inside its own try (a `BEGIN` outside it once left the
+connection in "Current transaction is aborted" for good); a fatal DuckDB error (disk full during
+the automatic checkpoint: "database has been invalidated") marks the store `invalid`, and
+`recover()` reopens the file, checks that it still holds every acknowledged span, and proves a
+write commits. Damage found at start (see `ack_record`) is refused with what to do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
@@ -23,17 +31,26 @@ import duckdb
 import pyarrow as pa
 
 from agentdeck.collector.ingest.lineage import Node, Plan, StoredSpan
-from agentdeck.collector.store.schema import (
-    COLUMN_NAMES,
-    COLUMNS,
-    SCHEMA_VERSION,
-    TRACE_RANGES_SQL,
-    SpanRow,
-    create_table_sql,
-    trace_key_sql,
-    trace_range_sql,
+from agentdeck.collector.store.ack_record import (
+    Acknowledged,
+    RecordWriter,
+    read_record,
+    shortfall_message,
+    stored_facts,
+    unreadable_message,
 )
+from agentdeck.collector.store.migrations import (
+    MIGRATIONS,
+    Migration,
+    StoreError,
+    append_trace_ranges,
+    migrate,
+    schema_version,
+)
+from agentdeck.collector.store.schema import COLUMN_NAMES, COLUMNS, SpanRow, trace_range_sql
 from agentdeck.engine import semconv as sc
+
+log = logging.getLogger(__name__)
 
 _ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
 ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
@@ -47,32 +64,6 @@ _COLS: Final = ", ".join(COLUMN_NAMES)
 CHECKPOINT_MB: Final = 64
 CHECKPOINT_THRESHOLD: Final = f"{CHECKPOINT_MB}MB"
 
-# Migrations: MIGRATIONS[v] moves a file from schema version v to v + 1 (inside one transaction).
-Migration = Callable[[duckdb.DuckDBPyConnection], None]
-
-
-def append_trace_ranges(conn: duckdb.DuckDBPyConnection, rows: str) -> None:
-    """Record in `trace_ranges` where the traces of `rows` (a table or view of spans rows just
-    appended to `spans`, or `spans` itself) sit, by their `received_ns`."""
-    conn.execute(
-        f"INSERT INTO trace_ranges SELECT {trace_key_sql('trace_id')} AS trace_key, min(received_ns), "
-        f"max(received_ns) FROM {rows} GROUP BY trace_key ORDER BY 2"
-    )
-
-
-def _add_trace_ranges(conn: duckdb.DuckDBPyConnection) -> None:
-    """Version 1 -> 2: the `trace_ranges` table, built from the stored spans (~1.5 s at 10M spans)."""
-    conn.execute(TRACE_RANGES_SQL)
-    append_trace_ranges(conn, "spans")
-
-
-MIGRATIONS: dict[int, Migration] = {1: _add_trace_ranges}
-
-
-class StoreError(RuntimeError):
-    """The DuckDB file cannot be used; the message says why and what to do."""
-
-
 # DuckDB shares one database instance per file within a process, so a second Store on the same
 # file would be a second writer behind the first one's back: refuse it.
 _OPEN_PATHS: set[str] = set()
@@ -83,6 +74,16 @@ def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
     columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
     arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+def _durable_commit(exc: duckdb.FatalException) -> bool:
+    """DuckDB's fatal error after a COMMIT that is durable (its automatic checkpoint failed)."""
+    return "COMMIT succeeded" in str(exc)
 
 
 class Store:
@@ -96,69 +97,105 @@ class Store:
     ) -> None:
         self.path = str(path)
         self.migrations = migrations
+        self.memory_limit_mb = memory_limit_mb
+        self.checkpoint_mb = checkpoint_mb
+        self.invalid: str | None = None  # why DuckDB invalidated the database (recover() reopens it)
         self._key = self.path if self.path == ":memory:" else str(Path(self.path).resolve())
         with _OPEN_LOCK:
             if self._key != ":memory:" and self._key in _OPEN_PATHS:
                 raise StoreError(f"{self.path} is already open by a collector in this process: stop that one first")
             _OPEN_PATHS.add(self._key)
+        self._record: RecordWriter | None = None
+        record: Acknowledged | None = None
+        existed = self.path != ":memory:" and Path(self.path).exists()
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.conn = duckdb.connect(self.path)
-        except duckdb.IOException as exc:
+                record = self._check_acknowledged()
+            self.conn = self._connect()
+        except BaseException:
             self._release()
-            raise StoreError(
-                f"cannot open {self.path}: {exc}. Another process (a running collector?) may hold it."
-            ) from None
+            raise
         self._cursor_lock = threading.Lock()
         self._reader_root = self.conn.cursor()
         try:
-            self.conn.execute(f"SET checkpoint_threshold = '{int(checkpoint_mb)}MB'")
-            if memory_limit_mb is not None:  # DuckDB's default is 80% of RAM, and its cache of the file grows to it
-                self.conn.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+            self._configure(self.conn)
             self.migrate()
+            self.store_id, self.acknowledged = stored_facts(self.conn)
+            if self.path != ":memory:":
+                if record is None and existed:
+                    log.warning(
+                        "%s holds %s spans but no acknowledgement record (%s.ack): a new record starts now, "
+                        "and damage from before this start cannot be detected",
+                        self.path,
+                        f"{self.acknowledged:,}",
+                        self.path,
+                    )
+                self._record = RecordWriter(self.path)
+                self._write_record()
+        except duckdb.Error as exc:
+            self._abandon()
+            raise StoreError(unreadable_message(self.path, exc)) from None
         except BaseException:
-            self._reader_root.close()
-            self.conn.close()
-            self._release()
+            self._abandon()
             raise
+
+    def _abandon(self) -> None:
+        self._reader_root.close()
+        self.conn.close()
+        if self._record is not None:
+            self._record.close()
+        self._release()
+
+    def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"cannot open {self.path}: {exc}. Another process (a running collector?) may hold it."
+                ) from None
+            raise StoreError(unreadable_message(self.path, exc)) from None
+        except duckdb.Error as exc:
+            raise StoreError(unreadable_message(self.path, exc)) from None
+
+    def _configure(self, conn: duckdb.DuckDBPyConnection) -> None:
+        conn.execute(f"SET checkpoint_threshold = '{int(self.checkpoint_mb)}MB'")
+        if self.memory_limit_mb is not None:  # DuckDB's default is 80% of RAM, and its cache of the file grows to it
+            conn.execute(f"SET memory_limit = '{int(self.memory_limit_mb)}MB'")
+
+    def _check_acknowledged(self) -> Acknowledged | None:
+        """Refuse a file holding fewer spans than its record says were acknowledged (the record, when
+        it is this file's). Read-only, so a damaged WAL is replayed in memory but left as it is."""
+        record = read_record(self.path)
+        if record is None or not Path(self.path).exists():
+            return None
+        conn = self._connect(read_only=True)
+        try:
+            store_id, readable = stored_facts(conn)
+        except duckdb.Error as exc:
+            raise StoreError(unreadable_message(self.path, exc)) from None
+        finally:
+            conn.close()
+        if store_id is not None and store_id != record.store_id:
+            log.warning("%s.ack belongs to another store (the file was replaced); it is rewritten", self.path)
+            return None
+        if readable < record.spans:
+            raise StoreError(shortfall_message(self.path, record, readable))
+        return record
+
+    def _write_record(self) -> None:
+        if self._record is not None and self.store_id is not None:
+            self._record.write(Acknowledged(self.store_id, self.acknowledged))
 
     # --- schema ---------------------------------------------------------------------------
     def schema_version(self) -> int | None:
-        has_meta = self.conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchone()
-        if not has_meta or not has_meta[0]:
-            return None
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else None
+        return schema_version(self.conn)
 
     def migrate(self) -> None:
         """Create the tables, or move an older file forward; refuse a file from a newer version."""
-        version = self.schema_version()
-        if version is not None and version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema version {version}, newer than this agentdeck ({SCHEMA_VERSION}): "
-                "upgrade agentdeck or point --db-path at another file"
-            )
-        self.conn.execute("BEGIN")
-        try:
-            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-            if version is None:
-                self.conn.execute(create_table_sql("spans"))
-                self.conn.execute(TRACE_RANGES_SQL)
-                version = SCHEMA_VERSION
-            while version < SCHEMA_VERSION:
-                step = self.migrations.get(version)
-                if step is None:
-                    raise StoreError(f"no migration from schema version {version} of {self.path}")
-                step(self.conn)
-                version += 1
-            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        if migrate(self.conn, self.path, self.migrations) and self.path != ":memory:":
+            self.conn.execute("CHECKPOINT")  # the new store's id in the file itself, not only in its WAL
 
     # --- reads ----------------------------------------------------------------------------
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -228,8 +265,8 @@ class Store:
         row `plan` was made from (its rows are taken by `plan.positions`); without it, the plan's
         rows must be `SpanRow`s."""
         rows, updates = plan.rows, plan.updates
-        self.conn.execute("BEGIN")
         try:
+            self.conn.execute("BEGIN")
             if rows:
                 if source is None:
                     table = rows_to_arrow(cast(Sequence[SpanRow], rows))
@@ -247,8 +284,9 @@ class Store:
                 try:
                     self.conn.execute(f"INSERT INTO spans ({_COLS}) SELECT {_COLS} FROM _batch")
                     append_trace_ranges(self.conn, "_batch")
-                finally:
-                    self.conn.unregister("_batch")
+                finally:  # in an aborted transaction this fails too: keep the error that aborted it
+                    with contextlib.suppress(duckdb.Error):
+                        self.conn.unregister("_batch")
             if updates:
                 table = pa.table(
                     {
@@ -275,12 +313,70 @@ class Store:
                         [min(received), max(received)],
                     )
                 finally:
-                    self.conn.unregister("_updates")
+                    with contextlib.suppress(duckdb.Error):
+                        self.conn.unregister("_updates")
             self.conn.execute("COMMIT")
+        except duckdb.FatalException as exc:
+            self.invalid = _first_line(exc)
+            if not _durable_commit(exc):
+                raise
+            log.error("%s: the commit is durable, but DuckDB must reopen the file: %s", self.path, self.invalid)
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 self.conn.execute("ROLLBACK")
             raise
+        self.acknowledged += len(rows)
+        self._write_record()
+
+    # --- faults (writer thread) -----------------------------------------------------------------
+    def recover(self) -> None:
+        """Make the store writable again after a failed write: roll back what is left open, or reopen
+        the file when DuckDB invalidated it; then commit a small probe write. Raises (duckdb.Error,
+        StoreError) while the cause lasts; call it again later."""
+        if self.invalid is None:
+            try:
+                self.conn.execute("ROLLBACK")
+            except duckdb.TransactionException:
+                pass  # no transaction was open
+            except duckdb.FatalException as exc:
+                self.invalid = _first_line(exc)
+            except duckdb.ConnectionException as exc:  # closed by a reopen that failed
+                self.invalid = _first_line(exc)
+        if self.invalid is not None:
+            self._reopen()
+        try:
+            self.conn.execute("BEGIN")
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_probe_ns', ?)", [str(time.time_ns())])
+            self.conn.execute("COMMIT")
+        except duckdb.FatalException as exc:
+            self.invalid = _first_line(exc)
+            if not _durable_commit(exc):
+                raise
+            self._reopen()
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def _reopen(self) -> None:
+        """A new DuckDB instance on the file (the old one is invalidated), holding every acknowledged span."""
+        log.warning("reopening %s after: %s", self.path, self.invalid)
+        with self._cursor_lock:
+            with contextlib.suppress(duckdb.Error):
+                self._reader_root.close()
+            with contextlib.suppress(duckdb.Error):
+                self.conn.close()
+            self.conn = self._connect()  # cursors of the old connection now answer "connection closed"
+            self._reader_root = self.conn.cursor()
+        self._configure(self.conn)
+        _, stored = stored_facts(self.conn)
+        if stored < self.acknowledged:
+            raise StoreError(
+                f"after reopening, {self.path} holds {stored:,} spans, fewer than the {self.acknowledged:,} "
+                "acknowledged: stop the collector and keep the file and its .wal aside"
+            )
+        self.invalid = None
+        log.warning("reopened %s: it holds every acknowledged span (%s)", self.path, f"{stored:,}")
 
     def _release(self) -> None:
         with _OPEN_LOCK:
@@ -289,7 +385,14 @@ class Store:
     def close(self) -> None:
         try:
             self.conn.execute("CHECKPOINT")
+        except duckdb.Error as exc:  # the WAL keeps what the checkpoint could not write; replayed at next start
+            log.error("could not checkpoint %s on close: %s", self.path, _first_line(exc))
         finally:
-            self._reader_root.close()
-            self.conn.close()
+            with contextlib.suppress(duckdb.Error):
+                self._reader_root.close()
+            with contextlib.suppress(duckdb.Error):
+                self.conn.close()
+            if self._record is not None:
+                self._write_record()
+                self._record.close()
             self._release()

@@ -2,7 +2,8 @@
 
 `run_query(conn, name, params)` parses the text parameters of a request, runs the query with bound
 values only, and answers an Arrow table. Anything a caller got wrong raises `QueryError` with the
-HTTP status to answer (404 unknown query, 400 bad parameter, 503 timed out). See docs/QUERY_API.md.
+HTTP status to answer (404 unknown query, 400 bad parameter, 503 timed out, out of memory or the
+store recovering). See docs/QUERY_API.md.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def run_query(
         raise QueryError(
             503, f"query {name!r} took longer than {timeout_s:g} s; narrow the time range or filters"
         ) from None
+    except duckdb.OutOfMemoryException:
+        raise QueryError(
+            503, f"query {name!r} ran out of memory (memory_limit_mb); retry later or narrow the time range or filters"
+        ) from None
+    except (duckdb.FatalException, duckdb.ConnectionException):  # the store is reopening its file
+        raise QueryError(503, f"the store is recovering from a failure; retry query {name!r} shortly") from None
     finally:
         if timer is not None:
             timer.cancel()

@@ -230,6 +230,52 @@ def test_redacted_json_stays_json_and_holds_no_secret(attrs: dict[str, str]) -> 
             assert raw not in value
 
 
+CARDS = ["4111 1111 1111 1111", "5500-0055-5555-5559", "378282246310005", "6011111111111117", "4012888888881881"]
+
+
+@pytest.mark.parametrize("card", CARDS)
+def test_a_card_number_in_message_content_is_redacted_by_default(card: str) -> None:
+    messages = json.dumps([{"role": "user", "parts": [{"type": "text", "content": f"charge {card}, thanks"}]}])
+    redacted = DEFAULT.redact_row(row({"gen_ai.input.messages": messages}, status_message=f"declined: {card}"))
+    digits = card.replace(" ", "").replace("-", "")
+    for column in TEXT_COLUMNS:
+        value = getattr(redacted, column) or ""
+        assert card not in value and digits not in value, column
+    assert "charge [REDACTED:payment_card], thanks" in (redacted.input_messages or "")
+    assert redacted.status_message == "declined: [REDACTED:payment_card]"
+    json.loads(redacted.attributes)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "started at 1733400000000000000 ns",  # a nanosecond epoch
+        "epoch ms 1733400000000",
+        "order 4111111111111112",  # a Visa prefix, but the Luhn check fails
+        "ratio 0.4111111111111111",
+        "trace 4bf92f3577b34da6a3ce929d0e0e4736 span 00f067aa0ba902b7",
+        "run 41111111111111111111",  # 20 digits: longer than any card
+        "id 9111111111111111",  # no issuer starts with 9
+    ],
+)
+def test_ids_timestamps_and_near_misses_are_not_cards(text: str) -> None:
+    assert DEFAULT.redact_text(text) == text
+
+
+def test_a_card_number_as_a_bare_json_number_keeps_the_json_valid() -> None:
+    original = row({"shop.order_number": 4111111111111111, "note": "card 4111111111111111"})
+    redacted = DEFAULT.redact_row(original)
+    attrs = json.loads(redacted.attributes)
+    assert attrs["note"] == "card [REDACTED:payment_card]"
+    assert attrs["shop.order_number"] == 4111111111111111  # a number, not message content
+
+
+def test_the_card_rule_can_be_disabled(tmp_path: Path) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text('disable = ["payment_card"]\n')
+    assert Redactor.from_config(rules, include_pii=False).redact_text("4111111111111111") == "4111111111111111"
+
+
 # --- through the real collector --------------------------------------------------------------
 
 
@@ -248,6 +294,7 @@ def test_a_secret_sent_to_the_collector_never_reaches_the_duckdb_file(
     t = new_trace_id()
     spans = [
         S("llm", t, attrs={"gen_ai.input.messages": f"key={ANTHROPIC} mail {email}", "control": canary}),
+        S("pay", t, attrs={"gen_ai.output.messages": "paid with 5500 0055 5555 5559 and 4012888888881881"}),
         S("http", t, attrs={"url.full": f"https://bot:{PASSWORD}@api.example.com"}, status_message=f"Bearer {BEARER}"),
         S("tool", t, attrs={"ticket": "TCK-123456"}, events=[("log", {"line": f"aws {AWS} gh {GITHUB}"})]),
     ]
@@ -256,12 +303,14 @@ def test_a_secret_sent_to_the_collector_never_reaches_the_duckdb_file(
     assert r.status_code == 200
     answer = httpx.get(server.url + "/api/query/trace", params={"trace_id": t}).json()
     shown = json.dumps(answer)
-    for marker in ("anthropic_api_key", "email", "url_password", "bearer_token", "ticket", "aws_access_key_id"):
+    markers = ["anthropic_api_key", "email", "url_password", "bearer_token", "ticket", "aws_access_key_id"]
+    for marker in [*markers, "payment_card"]:
         assert f"[REDACTED:{marker}]" in shown, marker
     while_running = _file_bytes(db_path)  # the WAL holds the committed rows as written
     server.stop()
     after_stop = _file_bytes(db_path)  # checkpointed into the main file
     assert canary.encode() in while_running or canary.encode() in after_stop, "stored text is not visible as bytes"
-    for raw in (ANTHROPIC, PASSWORD, BEARER, email, "TCK-123456", AWS, GITHUB):
+    cards = ("5500 0055 5555 5559", "4012888888881881")
+    for raw in (ANTHROPIC, PASSWORD, BEARER, email, "TCK-123456", AWS, GITHUB, *cards):
         assert raw.encode() not in while_running, raw
         assert raw.encode() not in after_stop, raw
