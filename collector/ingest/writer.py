@@ -21,10 +21,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import cast
 
-import duckdb
 import pyarrow as pa
 
-from agentdeck.collector.ingest.errors import DecodeError, IngestError, Overloaded, StoreUnavailable
+from agentdeck.collector.ingest.errors import Overloaded, StoreUnavailable, store_failure
 from agentdeck.collector.ingest.lineage import SpanFacts, TraceIndex
 from agentdeck.collector.ingest.trace_bloom import TraceFilter
 from agentdeck.collector.self_metrics import Metrics
@@ -32,16 +31,6 @@ from agentdeck.collector.store.duckdb_store import Store, rows_to_arrow
 from agentdeck.collector.store.schema import SpanRow
 
 log = logging.getLogger(__name__)
-
-# Failures caused by the data itself (answered 400, never retried), as opposed to the store (503).
-_DATA_ERRORS = (
-    OverflowError,
-    UnicodeError,
-    pa.ArrowException,
-    duckdb.ConversionException,
-    duckdb.InvalidInputException,
-)
-
 
 MAX_RETRY_AFTER_S = 30
 
@@ -200,12 +189,7 @@ class Writer:
                     self._commit([item])
                 return
             log.exception("storing a request of %d spans failed", len(rows))
-            error: IngestError
-            if isinstance(exc, _DATA_ERRORS):
-                error = DecodeError(f"the spans cannot be stored: {type(exc).__name__}: {exc}")
-            else:
-                error = StoreUnavailable(f"the spans could not be stored ({type(exc).__name__}: {exc}); retry")
-            batch[0].future.set_exception(error)
+            batch[0].future.set_exception(store_failure(exc))
         else:
             self.metrics.committed(len(plan.rows), plan.duplicates)
             for item in batch:
