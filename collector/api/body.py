@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from agentdeck.collector.ingest.errors import BodyTimeout, Overloaded, PayloadTooLarge
+from agentdeck.collector.ingest.errors import BodyTimeout, ClientGone, Overloaded, PayloadTooLarge
 
 
 class BodyBudget:
@@ -60,6 +60,9 @@ async def read_body(request: Request, max_bytes: int, timeout_s: float, budget: 
         raise BodyTimeout(
             f"the body did not arrive within {timeout_s:g} s (body_timeout_s); got {size} bytes"
         ) from None
+    except ClientDisconnect:
+        budget.give_back(size)
+        raise ClientGone(f"the client hung up after {size} bytes of its body") from None
     except BaseException:
         budget.give_back(size)
         raise

@@ -97,6 +97,13 @@ class BodyTimeout(IngestError):
     reason = "body_timeout"
 
 
+class ClientGone(IngestError):
+    """The client closed the connection before its body was complete (nobody reads the answer)."""
+
+    status = 400
+    reason = "client_disconnected"
+
+
 class Forbidden(IngestError):
     """A cross-site or DNS-rebinding request: a foreign Origin, or a Host the collector is not."""
 
