@@ -97,7 +97,7 @@ class CollectorServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,
-            proxy_headers=False,  # X-Forwarded-For counts only from trusted_proxies (api.front_door), not any local peer
+            proxy_headers=False,  # X-Forwarded-For counts only from trusted_proxies (see api.front_door)
         )
         try:
             sock = _bind(config.host, config.port)
