@@ -145,7 +145,7 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
 
     async def guarded(work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Response:
         try:
-            return JSONResponse(await gate.read(_retrying(work)))
+            return await gate.read(lambda cursor: JSONResponse(_retrying(work)(cursor)))  # rendered off the loop
         except IngestError as exc:
             return query_api.error_json(exc)
 

@@ -25,17 +25,20 @@ def list_queries() -> JSONResponse:
 
 
 async def run_named_query(request: Request, gate: QueryGate, timeout_s: float) -> Response:
-    from agentdeck.collector.store import query
-
     name = request.path_params["name"]
     params = {k: v for k, v in request.query_params.items() if k != "format"}
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "arrow"):
         return JSONResponse({"error": f"format {fmt[:40]!r} is not supported: use json or arrow"}, status_code=400)
-    try:
-        table = await gate.read(lambda cursor: _run(cursor, name, params, timeout_s))
+    try:  # the answer is rendered on the read's thread too: a large JSON body never blocks ingest's loop
+        return await gate.read(lambda cursor: _answer(_run(cursor, name, params, timeout_s), name, fmt))
     except IngestError as exc:
         return error_json(exc)
+
+
+def _answer(table: pa.Table, name: str, fmt: str) -> Response:
+    from agentdeck.collector.store import query
+
     if fmt == "arrow":
         return Response(arrow_ipc(table), media_type=ARROW_STREAM)
     return JSONResponse(
