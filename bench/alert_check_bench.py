@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +30,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from query_bench import build_file  # noqa: E402
+from query_contention import add_build_arguments, builds, cached_store, start  # noqa: E402
 
 
 def rules_file(count: int, window: str) -> bytes:
@@ -44,23 +42,6 @@ def rules_file(count: int, window: str) -> bytes:
         for i in range(count)
     ]
     return "\n".join(renamed).encode()
-
-
-def start(python: str, repo: Path, db: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [python, "-m", "agentdeck.collector", "--db-path", str(db), "--port", str(port)],
-        cwd=repo,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -89,7 +70,7 @@ def one_build(python: str, repo: Path, cached: Path, rules: bytes, args: argpars
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         shutil.copy(cached, db)
-        proc, url = start(python, repo, db, env)
+        proc, url = start(python, repo, db, env, stderr=subprocess.PIPE)
         t = time.perf_counter()
         r = httpx.post(url + "/api/alerts/check", content=rules, timeout=900)
         took = time.perf_counter() - t
@@ -127,19 +108,11 @@ def main() -> None:
     parser.add_argument("--window", default="30d", help="every rule's window (the file spans 30 days)")
     parser.add_argument("--check-timeout-s", type=float, default=10.0)
     parser.add_argument("--kill-after-s", type=float, default=3.0)
-    parser.add_argument("--before-python")
-    parser.add_argument("--before-repo", type=Path)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "agentdeck-query-bench")
+    add_build_arguments(parser)
     args = parser.parse_args()
-    args.cache.mkdir(parents=True, exist_ok=True)
-    cached = args.cache / f"spans-{args.spans}.duckdb"
-    if not cached.exists():
-        build_file(cached, args.spans)
+    cached = cached_store(args)
     rules = rules_file(args.rules, args.window)
-    builds = [("after", sys.executable, REPO)]
-    if args.before_python:
-        builds.insert(0, ("before", args.before_python, args.before_repo or REPO))
-    report = {label: one_build(python, repo, cached, rules, args) for label, python, repo in builds}
+    report = {label: one_build(python, repo, cached, rules, args) for label, python, repo in builds(args)}
     print(json.dumps({"spans": args.spans, "rules": args.rules, **report}, indent=2))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -44,15 +45,19 @@ HEAVY = (
 )
 
 
-def start(python: str, repo: Path, db: Path) -> tuple[subprocess.Popen[str], str]:
+def start(
+    python: str, repo: Path, db: Path, env: dict[str, str] | None = None, stderr: int = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[str], str]:
+    """`python -m agentdeck.collector` of the build at `repo` on `db`, on a free port; returns once it listens."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [python, "-m", "agentdeck.collector", "--db-path", str(db), "--port", str(port)],
         cwd=repo,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
     )
     assert proc.stdout is not None
@@ -134,6 +139,30 @@ def one_run(python: str, repo: Path, cached: Path, bodies: list[bytes], args: ar
     }
 
 
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options shared with bench/alert_check_bench.py: the build to compare and the cached store."""
+    parser.add_argument("--before-python", help="interpreter of the build to compare against (its own checkout)")
+    parser.add_argument("--before-repo", type=Path, help="that build's repository (the collector's working dir)")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "agentdeck-query-bench")
+
+
+def cached_store(args: argparse.Namespace) -> Path:
+    """The store file of `args.spans` spans, built once into `args.cache`."""
+    args.cache.mkdir(parents=True, exist_ok=True)
+    cached = args.cache / f"spans-{args.spans}.duckdb"
+    if not cached.exists():
+        build_file(cached, args.spans)
+    return cached
+
+
+def builds(args: argparse.Namespace) -> list[tuple[str, str, Path]]:
+    """(label, interpreter, repository) of each build to measure: "before" (when given), then this one."""
+    found = [("after", sys.executable, REPO)]
+    if args.before_python:
+        found.insert(0, ("before", args.before_python, args.before_repo or REPO))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
@@ -141,20 +170,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--idle-s", type=float, default=6.0)
     parser.add_argument("--loaded-s", type=float, default=10.0)
-    parser.add_argument("--before-python", help="interpreter of the build to compare against (its own checkout)")
-    parser.add_argument("--before-repo", type=Path, help="that build's repository (the collector's working dir)")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "agentdeck-query-bench")
+    add_build_arguments(parser)
     args = parser.parse_args()
-    args.cache.mkdir(parents=True, exist_ok=True)
-    cached = args.cache / f"spans-{args.spans}.duckdb"
-    if not cached.exists():
-        build_file(cached, args.spans)
+    cached = cached_store(args)
     bodies, _ = build_bodies(200, 10, seed=5)
-    builds = [("after", sys.executable, REPO)]
-    if args.before_python:
-        builds.insert(0, ("before", args.before_python, args.before_repo or REPO))
     report = {}
-    for label, python, repo in builds:
+    for label, python, repo in builds(args):
         runs = [one_run(python, repo, cached, bodies, args) for _ in range(args.runs)]
         summary = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         summary["p50_ratio"] = round(summary["loaded_p50_ms"] / summary["idle_p50_ms"], 2)
