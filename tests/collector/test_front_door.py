@@ -27,17 +27,19 @@ def _port(server: CollectorServer) -> int:
 
 
 @contextmanager
-def stalled(server: CollectorServer, count: int, headers: str = "") -> Iterator[list[socket.socket]]:
-    """`count` connections that send a POST's headers and one byte of its body, then nothing."""
+def stalled(
+    server: CollectorServer, count: int, headers: str = "", sent: int = 1, length: int = 100_000
+) -> Iterator[list[socket.socket]]:
+    """`count` connections that send a POST's headers and `sent` bytes of its `length`, then nothing."""
     socks = []
     try:
         for _ in range(count):
             sock = socket.create_connection(("127.0.0.1", _port(server)), timeout=30)
             head = (
                 f"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\n"
-                f"Content-Type: application/x-protobuf\r\nContent-Length: 100000\r\n{headers}\r\n"
+                f"Content-Type: application/x-protobuf\r\nContent-Length: {length}\r\n{headers}\r\n"
             )
-            sock.sendall(head.encode() + b"\n")
+            sock.sendall(head.encode() + b"\n" * sent)
             socks.append(sock)
         assert httpx.get(server.url + "/health", timeout=10).status_code == 200  # the server has read them
         yield socks
@@ -73,6 +75,22 @@ def test_stalled_bodies_do_not_block_ingest_and_are_let_go(start_collector: Call
     metrics = httpx.get(server.url + "/metrics", timeout=10).json()
     assert metrics["requests_rejected"]["body_timeout"] >= 1
     assert metrics["spans_received"] == 1
+
+
+def test_bodies_held_unread_are_bounded_and_refused_not_queued(
+    start_collector: Callable[..., CollectorServer],
+) -> None:
+    """Bytes read but not yet decoded are bounded by four full bodies; past that a request is told
+    to retry (503) at once instead of waiting, and a small request still fits."""
+    server = start_collector(max_body_bytes=2000, body_timeout_s=30)
+    with stalled(server, 5, sent=1500, length=2000):  # 7,500 of the 8,000 bytes held
+        with stalled(server, 1, sent=1500, length=2000) as [over]:
+            answer = _answer(over)
+            assert answer.startswith("HTTP/1.1 503") and "Retry-After: 1" in answer.replace(
+                "retry-after", "Retry-After"
+            )
+        assert _post(server).status_code == 200
+    assert httpx.get(server.url + "/metrics", timeout=10).json()["requests_rejected"]["overloaded"] == 1
 
 
 def test_one_client_is_capped_and_the_cap_is_released(start_collector: Callable[..., CollectorServer]) -> None:
