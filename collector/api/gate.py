@@ -19,7 +19,7 @@ from typing import TypeVar
 import duckdb
 from starlette.concurrency import run_in_threadpool
 
-from agentdeck.collector.ingest.errors import Overloaded, StoreUnavailable
+from agentdeck.collector.ingest.errors import Overloaded, StoreUnavailable, store_failure
 from agentdeck.collector.store.duckdb_store import Store
 
 T = TypeVar("T")
@@ -75,6 +75,10 @@ class QueryGate:
             self.running += 1
         try:
             return work(cursor)
+        except duckdb.InterruptException:
+            raise StoreUnavailable("the read was interrupted (the collector is stopping); retry") from None
+        except duckdb.OutOfMemoryException as exc:  # 503 with Retry-After, never a 500
+            raise store_failure(exc) from None
         finally:
             with self._idle:
                 self._cursors.discard(cursor)

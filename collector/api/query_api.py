@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from agentdeck.collector.api.gate import QueryGate
-from agentdeck.collector.ingest.errors import IngestError, http_headers, store_failure
+from agentdeck.collector.ingest.errors import IngestError, http_headers
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
@@ -64,10 +64,6 @@ def _run(cursor: duckdb.DuckDBPyConnection, name: str, params: dict[str, str], t
         return query.run_query(cursor, name, params, timeout_s=timeout_s)
     except query.QueryError as exc:
         raise IngestError(exc.message, status=exc.status, retry_after_s=2) from None
-    except duckdb.InterruptException:
-        raise IngestError(f"query {name!r} took longer than {timeout_s:g} s; narrow it", status=503) from None
-    except duckdb.OutOfMemoryException as exc:
-        raise store_failure(exc) from None
 
 
 def arrow_ipc(table: pa.Table) -> bytes:

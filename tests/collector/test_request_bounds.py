@@ -147,7 +147,7 @@ def test_stopping_during_a_read_does_not_abort_the_process(tmp_path: Path) -> No
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "outcome ['InterruptException']" in done.stdout
+    assert "outcome ['StoreUnavailable']" in done.stdout  # answered 503: retry once it is back
 
 
 @pytest.mark.parametrize("slots, queue", [(1, 0), (1, 1)])
@@ -177,3 +177,18 @@ def test_the_query_gate_answers_503_when_full(
         for h in holders:
             h.join(30)
     assert httpx.get(f"{server.url}/api/query/traces", timeout=10).status_code == 200
+
+
+def test_a_read_out_of_memory_is_503_with_retry_after(start_collector: Callable[..., CollectorServer]) -> None:
+    """DuckDB running out of memory (under memory_limit_mb) in a read is a retryable 503, not a 500."""
+    import asyncio
+
+    from agentdeck.collector.ingest.errors import IngestError, http_headers
+
+    server = start_collector(memory_limit_mb=128)
+    huge = "SELECT list(range) FROM range(200000000)"  # a list aggregate cannot spill to disk
+    with pytest.raises(IngestError) as refused:
+        asyncio.run(server.services.gate.read(lambda cursor: cursor.execute(huge).fetchall()))
+    assert refused.value.status == 503 and "out of memory" in refused.value.message
+    assert http_headers(refused.value) == {"Retry-After": "5"}
+    assert httpx.get(f"{server.url}/api/query/traces", timeout=10).status_code == 200  # and the store still reads
