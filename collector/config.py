@@ -35,7 +35,24 @@ class CollectorConfig:
         None, "bearer token required on every endpoint but /health (Authorization: Bearer <token>)"
     )
     allow_remote: bool = _setting(False, "allow binding a non-loopback address without a token")
+    allowed_hosts: str | None = _setting(
+        None,
+        "comma-separated Host names the collector answers to besides localhost and the bound address (the name "
+        "behind a load balancer; *.example.com for subdomains; * for any). Other Hosts get 403 when set, and by "
+        "default on loopback without a token (DNS rebinding)",
+    )
+    trusted_proxies: str | None = _setting(
+        None,
+        "comma-separated addresses or networks (10.0.0.0/8) of load balancers whose X-Forwarded-For names the "
+        "real client (per-client limits key on it)",
+    )
     max_body_bytes: int = _setting(64 * 1024 * 1024, "largest request body accepted, after decompression (413)")
+    body_timeout_s: float = _setting(
+        30.0, "a request body not fully received within this many seconds is refused (408): stalled clients let go"
+    )
+    max_requests_per_client: int = _setting(
+        64, "requests one client (its real address, see trusted_proxies) may have in flight; more are answered 429"
+    )
     queue_max_spans: int = _setting(50_000, "spans queued or being written before ingest answers 503")
     batch_max_spans: int = _setting(10_000, "most spans committed in one DuckDB transaction")
     flush_interval_ms: int = _setting(10, "longest wait to fill a batch before committing it")
@@ -50,6 +67,14 @@ class CollectorConfig:
         "a .tmp folder next to the file): bounds the collector's memory, which otherwise grows with the file",
     )
     query_timeout_s: float = _setting(10.0, "a named query running longer is interrupted (503)")
+    max_concurrent_queries: int = _setting(
+        2,
+        "queries (named queries, alert reads and checks) run at once; each may use DuckDB's whole memory_limit_mb "
+        "divided by this, and ingest keeps the rest of the machine",
+    )
+    max_queued_queries: int = _setting(
+        32, "queries waiting for a slot (at most query_timeout_s) before the API answers 503 with Retry-After"
+    )
     prices_path: str | None = _setting(None, "TOML price file merged over the built-in table")
     grpc_port: int | None = _setting(None, "also serve OTLP/gRPC on this port (off when unset; 0 = free port)")
     ingest_workers: int | None = _setting(
@@ -65,6 +90,11 @@ class CollectorConfig:
         None, "TOML file of alert rules (default: the shipped collector/alerts/default_rules.toml)"
     )
     alert_interval_s: float = _setting(15.0, "seconds between full evaluations of the alert rules")
+    check_timeout_s: float = _setting(
+        60.0,
+        "POST /api/alerts/check stops evaluating after this many seconds (rules not reached are reported as "
+        "errors); it takes at most 100 rules",
+    )
     dashboard_url: str | None = _setting(None, "dashboard base URL, for trace links in alert notifications")
 
     def __post_init__(self) -> None:
@@ -110,8 +140,25 @@ class CollectorConfig:
             raise ConfigError(f"memory_limit_mb must be at least 128 (MB), got {self.memory_limit_mb}")
         if self.flush_interval_ms < 0:
             raise ConfigError(f"flush_interval_ms must be 0 or more, got {self.flush_interval_ms}")
-        if self.query_timeout_s <= 0:
-            raise ConfigError(f"query_timeout_s must be positive, got {self.query_timeout_s}")
+        for name in ("query_timeout_s", "body_timeout_s", "check_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive (seconds), got {getattr(self, name)}")
+        for name in ("max_requests_per_client", "max_concurrent_queries"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_queued_queries < 0:
+            raise ConfigError(f"max_queued_queries must be 0 or more, got {self.max_queued_queries}")
+        for item in (self.trusted_proxies or "").split(","):
+            try:
+                if item.strip():
+                    ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxies: {item.strip()[:60]!r} is not an address or network: write e.g. "
+                    "10.0.0.5,192.168.0.0/16"
+                ) from None
+        if self.allowed_hosts is not None and not self.allowed_hosts.replace(",", "").strip():
+            raise ConfigError("allowed_hosts is empty: list host names (comma-separated) or leave it unset")
         if self.token is not None and not self.token.strip():
             raise ConfigError("token is empty: set a non-empty token or leave it unset")
         if self.prices_path is not None and not Path(self.prices_path).is_file():

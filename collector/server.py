@@ -97,6 +97,7 @@ class CollectorServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,
+            proxy_headers=False,  # X-Forwarded-For counts only from trusted_proxies (see api.front_door)
         )
         try:
             sock = _bind(config.host, config.port)
@@ -143,6 +144,8 @@ class CollectorServer:
         if self._grpc is not None:
             self._grpc.stop(grace=2).wait()  # type: ignore[attr-defined]
             self._grpc = None
+        if self._services is not None:  # interrupt running reads first: the store must not close under them
+            self._services.gate.drain()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

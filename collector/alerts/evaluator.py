@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Final
 
@@ -24,6 +24,8 @@ from agentdeck.collector.alerts.state import ALERT_COLUMNS, Alert, active_alerts
 log = logging.getLogger(__name__)
 
 CHANGE_KINDS: Final = ("pending", "firing", "updated", "resolved")
+MAX_CHECK_FIRING: Final = 1000  # firing groups a check answers; the rest are counted in firing_omitted
+_NOT_REACHED: Final = "not evaluated: the check was stopped (past check_timeout_s, or the collector is stopping)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +234,7 @@ class CheckResult:
     rules_evaluated: int
     firing: list[CheckItem] = field(default_factory=list)
     errors: list[RuleFailure] = field(default_factory=list)
+    firing_omitted: int = 0  # firing groups left out past MAX_CHECK_FIRING
 
     @property
     def exit_code(self) -> int:
@@ -248,25 +251,37 @@ class CheckResult:
                 "rules_evaluated": self.rules_evaluated,
                 "firing": [asdict(i) for i in self.firing],
                 "errors": [asdict(e) for e in self.errors],
+                "firing_omitted": self.firing_omitted,
             },
             indent=2,
         )
 
 
-def check(conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int) -> CheckResult:
+def check(
+    conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int, stop: Callable[[], bool] | None = None
+) -> CheckResult:
     """One-shot, read-only: which rules breach right now (for cron and CI).
 
     Nothing is written, so it works on a read-only connection; `for` durations are not applied
-    (a single look cannot know how long a condition has held).
+    (a single look cannot know how long a condition has held). Bounded: once `stop()` says so (a
+    deadline, a shutdown), the rules not reached are reported as errors; at most MAX_CHECK_FIRING
+    firing groups are answered.
     """
     firing: list[CheckItem] = []
     errors: list[RuleFailure] = []
+    omitted = 0
     for rule in rules.rules:
+        if stop is not None and stop():
+            errors.append(RuleFailure(rule.name, _NOT_REACHED))
+            continue
         try:
             observations = observe_rule(conn, rule, now_ns)
         except Exception as e:  # report, keep checking the rest
             errors.append(RuleFailure(rule.name, f"{type(e).__name__}: {e}"))
             continue
+        breached = [o for o in observations if o.breached]
+        room = max(0, MAX_CHECK_FIRING - len(firing))
+        omitted += max(0, len(breached) - room)
         firing.extend(
             CheckItem(
                 rule=rule.name,
@@ -281,7 +296,8 @@ def check(conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int) -> Check
                 trace_ids=list(o.trace_ids),
                 detail=o.detail,
             )
-            for o in observations
-            if o.breached
+            for o in breached[:room]
         )
-    return CheckResult(now_ns=now_ns, rules_evaluated=len(rules.rules), firing=firing, errors=errors)
+    return CheckResult(
+        now_ns=now_ns, rules_evaluated=len(rules.rules), firing=firing, errors=errors, firing_omitted=omitted
+    )

@@ -26,7 +26,8 @@ STATS: Final = ("avg", "p95", "max")
 
 DEFAULT_RULES_PATH: Final = Path(__file__).with_name("default_rules.toml")
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*(s|m|h|d)\s*$")
+MAX_DURATION_NS: Final = 3650 * 86_400_000_000_000  # ten years: longer ones overflow timestamps
 _UNIT_NS: Final = {"s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000, "d": 86_400_000_000_000}
 
 _RULE_KEYS: Final = (
@@ -179,8 +180,11 @@ def parse_duration(text: str) -> int:
     """'30s', '5m', '1h', '7d' -> nanoseconds. Raises ValueError with what to write instead."""
     m = _DURATION.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a duration; write a whole number and a unit: 30s, 5m, 1h or 7d")
-    return int(m.group(1)) * _UNIT_NS[m.group(2)]
+        raise ValueError(f"{text[:40]!r} is not a duration; write a whole number and a unit: 30s, 5m, 1h or 7d")
+    ns = int(m.group(1)) * _UNIT_NS[m.group(2)]
+    if ns > MAX_DURATION_NS:
+        raise ValueError(f"{text.strip()[:40]!r} is longer than ten years (3650d); write a shorter duration")
+    return ns
 
 
 def format_duration(ns: int) -> str:
@@ -206,6 +210,8 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise RulesError(source, [f"not valid TOML: {e}"]) from e
+    except RecursionError:
+        raise RulesError(source, ["the TOML is nested too deeply to read; a rules file needs two levels"]) from None
     problems: list[str] = []
     for key in data:
         if key not in ("channels", "rules"):

@@ -1,20 +1,22 @@
 """The alerts over HTTP: list, one alert with its traces, acknowledge, silence, rules, deliveries,
 and a one-shot check (what `agentdeck alerts check --collector-url` calls). See docs/ALERTS.md.
 
-Every handler runs its DuckDB work on a thread with its own cursor from the store; answers are JSON,
-errors are `{"error": message}` with 400 (bad input) or 404 (no such alert).
+Every handler runs its DuckDB work through the query gate (`api.gate`: a thread and a cursor of its
+own, a bounded number at once); answers are JSON, errors are `{"error": message}` with 400 (bad
+input), 404 (no such alert) or 503 with Retry-After (busy). A check is bounded: at most
+MAX_CHECK_RULES rules in a submitted file, `check_timeout_s` in all, MAX_CHECK_FIRING groups answered.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Final
 
 import duckdb
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,18 +39,17 @@ from agentdeck.collector.alerts import (
 )
 from agentdeck.collector.alerts.state import alert_from_row
 from agentdeck.collector.api import query_api
-from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.api.body import BodyBudget, read_body
+from agentdeck.collector.api.gate import QueryGate
+from agentdeck.collector.config import CollectorConfig
+from agentdeck.collector.ingest.errors import IngestError
 
 MAX_LIMIT: Final = 1000
 MAX_RULES_BYTES: Final = 256 * 1024
 _WRITE_ATTEMPTS: Final = 5  # an acknowledge can meet the evaluator updating the same row: retry
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+MAX_CHECK_RULES: Final = 100  # rules a submitted rules file may hold for one check (each is a scan)
 
 
 def alert_json(alert: Alert, now_ns: int) -> dict[str, Any]:
@@ -67,9 +68,9 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be a whole number, got {raw[:40]!r}") from None
+        raise IngestError(status=400, message=f"{name} must be a whole number, got {raw[:40]!r}") from None
     if not low <= value <= high:
-        raise ApiError(400, f"{name} must be between {low} and {high}, got {value}")
+        raise IngestError(status=400, message=f"{name} must be between {low} and {high}, got {value}")
     return value
 
 
@@ -77,18 +78,22 @@ def _alert_id(request: Request) -> int:
     return int(request.path_params["alert_id"])
 
 
-def _with_cursor(store: Store, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
-    cursor = store.reader()
-    try:
+def _retrying(work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Callable[[duckdb.DuckDBPyConnection], Any]:
+    """`work` retried when it meets the evaluator updating the same alert row."""
+
+    def run(cursor: duckdb.DuckDBPyConnection) -> Any:
         for attempt in range(_WRITE_ATTEMPTS):
             try:
                 return work(cursor)
             except duckdb.TransactionException:
                 if attempt == _WRITE_ATTEMPTS - 1:
-                    raise ApiError(503, "the alert is being updated by the evaluator; try again") from None
+                    raise IngestError(
+                        status=503, message="the alert is being updated by the evaluator; try again"
+                    ) from None
                 time.sleep(0.05 * (attempt + 1))
-    finally:
-        cursor.close()
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def _list(cursor: duckdb.DuckDBPyConnection, state: str | None, limit: int) -> list[dict[str, Any]]:
@@ -112,7 +117,7 @@ _TRACES_SQL: Final = """SELECT trace_id,
 def _detail(cursor: duckdb.DuckDBPyConnection, alert_id: int) -> dict[str, Any]:
     alert = get_alert(cursor, alert_id)
     if alert is None:
-        raise ApiError(404, f"no alert with id {alert_id}; GET /api/alerts lists them")
+        raise IngestError(status=404, message=f"no alert with id {alert_id}; GET /api/alerts lists them")
     rows = cursor.execute(_TRACES_SQL, {"ids": list(alert.trace_ids)}).fetchall()
     by_id = {
         r[0]: {
@@ -123,7 +128,7 @@ def _detail(cursor: duckdb.DuckDBPyConnection, alert_id: int) -> dict[str, Any]:
             "cost_usd": r[4],
             "outcome": r[5],
             "errors": r[6],
-            "agents": list(r[7]),
+            "agents": list(r[7] or []),  # NULL when none of the trace's spans names an agent
         }
         for r in rows
     }
@@ -134,14 +139,15 @@ def _detail(cursor: duckdb.DuckDBPyConnection, alert_id: int) -> dict[str, Any]:
     }
 
 
-def routes(store: Store, service: AlertService | None) -> list[Route]:
-    """The /api/alerts routes, bound to the store and the running alert service."""
+def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfig) -> list[Route]:
+    """The /api/alerts routes, reading the store through the query gate, with the running alert service."""
+    bodies = BodyBudget(8 * MAX_RULES_BYTES)
 
-    async def guarded(work: Callable[[], Any]) -> Response:
+    async def guarded(work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Response:
         try:
-            return JSONResponse(await run_in_threadpool(work))
-        except ApiError as exc:
-            return JSONResponse({"error": exc.message}, status_code=exc.status)
+            return await gate.read(lambda cursor: JSONResponse(_retrying(work)(cursor)))  # rendered off the loop
+        except IngestError as exc:
+            return query_api.error_json(exc)
 
     async def alerts(request: Request) -> Response:
         state = request.query_params.get("state") or None
@@ -152,33 +158,38 @@ def routes(store: Store, service: AlertService | None) -> list[Route]:
             )
         try:
             limit = _int_param(request, "limit", 200, 1, MAX_LIMIT)
-        except ApiError as exc:
-            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        except IngestError as exc:
+            return query_api.error_json(exc)
         assert limit is not None
-        return await guarded(lambda: {"alerts": _with_cursor(store, lambda c: _list(c, state, limit))})
+        return await guarded(lambda c: {"alerts": _list(c, state, limit)})
 
     async def one_alert(request: Request) -> Response:
         alert_id = _alert_id(request)
-        return await guarded(lambda: _with_cursor(store, lambda c: _detail(c, alert_id)))
+        return await guarded(lambda c: _detail(c, alert_id))
 
     async def ack(request: Request) -> Response:
         alert_id = _alert_id(request)
 
         def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             if not acknowledge(cursor, alert_id):
-                raise ApiError(404, f"no alert with id {alert_id}; GET /api/alerts lists them")
+                raise IngestError(status=404, message=f"no alert with id {alert_id}; GET /api/alerts lists them")
             alert = get_alert(cursor, alert_id)
             assert alert is not None
             return {"alert": alert_json(alert, time.time_ns())}
 
-        return await guarded(lambda: _with_cursor(store, work))
+        return await guarded(work)
 
     async def mute(request: Request) -> Response:
         alert_id = _alert_id(request)
         duration = request.query_params.get("duration")
         if duration is None:
             try:
-                body = await request.json()
+                raw = await read_body(request, MAX_RULES_BYTES, config.body_timeout_s, bodies)
+            except IngestError as exc:
+                return query_api.error_json(exc)
+            bodies.give_back(len(raw))
+            try:
+                body = json.loads(raw) if raw.strip() else None
             except ValueError:
                 body = None
             duration = body.get("duration") if isinstance(body, dict) else None
@@ -195,12 +206,12 @@ def routes(store: Store, service: AlertService | None) -> list[Route]:
         def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             now = time.time_ns()
             if not silence(cursor, alert_id, now + length_ns):
-                raise ApiError(404, f"no alert with id {alert_id}; GET /api/alerts lists them")
+                raise IngestError(status=404, message=f"no alert with id {alert_id}; GET /api/alerts lists them")
             alert = get_alert(cursor, alert_id)
             assert alert is not None
             return {"alert": alert_json(alert, now)}
 
-        return await guarded(lambda: _with_cursor(store, work))
+        return await guarded(work)
 
     async def rules(request: Request) -> Response:
         if service is None:
@@ -221,32 +232,31 @@ def routes(store: Store, service: AlertService | None) -> list[Route]:
                 "errors": [{"rule": row["rule"], "error": row["error"]} for row in status.to_pylist() if row["error"]],
             }
 
-        return await guarded(lambda: _with_cursor(store, work))
+        return await guarded(work)
 
     async def deliveries(request: Request) -> Response:
         try:
             limit = _int_param(request, "limit", 200, 1, MAX_LIMIT)
             alert_id = _int_param(request, "alert_id", None, 1, 2**62)
-        except ApiError as exc:
-            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        except IngestError as exc:
+            return query_api.error_json(exc)
         assert limit is not None
 
         def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             table = list_deliveries(cursor, alert_id=alert_id, limit=limit)
             return {"columns": table.column_names, "rows": query_api.json_rows(table)}
 
-        return await guarded(lambda: _with_cursor(store, work))
+        return await guarded(work)
 
     async def check_once(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_RULES_BYTES:
-            return JSONResponse({"error": f"the rules file is over {MAX_RULES_BYTES} bytes"}, status_code=413)
         try:
+            body = await read_body(request, MAX_RULES_BYTES, config.body_timeout_s, bodies)
+            bodies.give_back(len(body))
             rule_set = _rules_for_check(body, service)
-        except ApiError as exc:
-            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        except IngestError as exc:
+            return query_api.error_json(exc)
         now = time.time_ns()
-        return await guarded(lambda: json.loads(_with_cursor(store, lambda c: check(c, rule_set, now).to_json())))
+        return await guarded(lambda c: json.loads(_bounded_check(c, rule_set, now, config.check_timeout_s, gate)))
 
     return [
         Route("/api/alerts", alerts, methods=["GET"]),
@@ -259,15 +269,37 @@ def routes(store: Store, service: AlertService | None) -> list[Route]:
     ]
 
 
+def _bounded_check(
+    cursor: duckdb.DuckDBPyConnection, rule_set: RuleSet, now_ns: int, timeout_s: float, gate: QueryGate
+) -> str:
+    """`check` within `timeout_s` (the running rule's query is interrupted at the deadline; the rules
+    not reached are reported as errors) and stopped early when the collector shuts down."""
+    deadline = time.monotonic() + timeout_s
+    timer = threading.Timer(timeout_s, cursor.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        return check(cursor, rule_set, now_ns, stop=lambda: gate.closed or time.monotonic() >= deadline).to_json()
+    finally:
+        timer.cancel()
+
+
 def _rules_for_check(body: bytes, service: AlertService | None) -> RuleSet:
     """The rules a check runs: the TOML in the body (a --rules file), else the collector's own."""
     if body.strip():
         try:
-            return parse_rules(body.decode("utf-8"), source="rules file")
+            rule_set = parse_rules(body.decode("utf-8"), source="rules file")
         except UnicodeDecodeError:
-            raise ApiError(400, "the rules file is not UTF-8 text") from None
+            raise IngestError(status=400, message="the rules file is not UTF-8 text") from None
         except RulesError as exc:
-            raise ApiError(400, str(exc)) from None
+            raise IngestError(status=400, message=str(exc)) from None
+        if len(rule_set.rules) > MAX_CHECK_RULES:
+            raise IngestError(
+                status=400,
+                message=f"the rules file holds {len(rule_set.rules)} rules; a check takes at most {MAX_CHECK_RULES}: "
+                "split it into several checks",
+            )
+        return rule_set
     if service is None:
-        raise ApiError(503, "the alert service is not running in this collector: send a rules file")
+        raise IngestError(status=503, message="the alert service is not running in this collector: send a rules file")
     return service.rules

@@ -1,9 +1,10 @@
-"""The Starlette app: OTLP/HTTP ingest, health, self-metrics and the named-query API."""
+"""The Starlette app: OTLP/HTTP ingest, health, self-metrics and the named-query API, behind the
+front door (`front_door`: Host, Origin, per-client limits) and the bearer token."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -15,10 +16,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentdeck.collector.alerts import AlertService
 from agentdeck.collector.api import alerts_api, query_api
 from agentdeck.collector.api.auth import OPEN_PATHS, check_bearer
+from agentdeck.collector.api.body import BodyBudget, read_body
+from agentdeck.collector.api.front_door import DoorPolicy, FrontDoor, refusal_response
+from agentdeck.collector.api.gate import QueryGate
 from agentdeck.collector.config import CollectorConfig
-from agentdeck.collector.ingest.decode import Encoding, media_type
-from agentdeck.collector.ingest.errors import IngestError, PayloadTooLarge
-from agentdeck.collector.ingest.receiver import Receiver, encode_message, error_status, export_response
+from agentdeck.collector.ingest.decode import media_type
+from agentdeck.collector.ingest.errors import IngestError
+from agentdeck.collector.ingest.receiver import Receiver, encode_message, export_response
 from agentdeck.collector.ingest.writer import Writer
 from agentdeck.collector.self_metrics import Metrics
 from agentdeck.collector.store.duckdb_store import Store
@@ -32,37 +36,50 @@ class Services:
     receiver: Receiver
     metrics: Metrics
     alerts: AlertService | None = None
+    gate: QueryGate = field(init=False)  # every read of the store passes it (see api.gate)
+
+    def __post_init__(self) -> None:
+        config = self.config
+        gate = QueryGate(
+            self.store, config.max_concurrent_queries, config.max_queued_queries, wait_s=config.query_timeout_s
+        )
+        object.__setattr__(self, "gate", gate)
 
 
-# Bodies read and decoded at once: bounds the memory held by requests not yet queued.
+# Bodies decoded at once: bounds the memory of decoding. Bodies are read before a slot is taken,
+# so a client that stalls its body holds no slot; the bytes read but not yet decoded are bounded
+# by a budget of as many full-size bodies.
 CONCURRENT_DECODES = 4
 
 
 def create_app(services: Services) -> ASGIApp:
     config = services.config
     decode_slots = asyncio.Semaphore(CONCURRENT_DECODES)
+    budget = BodyBudget(CONCURRENT_DECODES * config.max_body_bytes)
 
     async def ingest(request: Request) -> Response:
         content_type = request.headers.get("content-type")
         try:
-            reply = media_type(content_type)
-        except IngestError as exc:
-            services.metrics.rejected_request("unsupported_media_type")
-            return _otlp_error(exc, Encoding.JSON)
+            media_type(content_type)
+            body = await read_body(request, config.max_body_bytes, config.body_timeout_s, budget)
+        except IngestError as exc:  # refused here, before the receiver: counted here
+            services.metrics.rejected_request(exc.reason)
+            return refusal_response(request.url.path, content_type, exc)
         try:
             async with decode_slots:
-                body = await _read_capped(request, config.max_body_bytes)
                 encoding, accepted = await run_in_threadpool(
                     services.receiver.accept_http, body, content_type, request.headers.get("content-encoding")
                 )
-                del body
+        except IngestError as exc:  # counted by the receiver
+            return refusal_response(request.url.path, content_type, exc)
+        finally:
+            budget.give_back(len(body))
+            del body
+        try:
             await asyncio.wrap_future(accepted.durable)
         except IngestError as exc:
-            if isinstance(exc, PayloadTooLarge):
-                services.metrics.rejected_request("too_large")
-            return _otlp_error(exc, reply)
-        message = export_response(accepted.request)
-        return Response(encode_message(message, encoding), media_type=encoding.value)
+            return refusal_response(request.url.path, content_type, exc)
+        return Response(encode_message(export_response(accepted.request), encoding), media_type=encoding.value)
 
     async def health(request: Request) -> Response:
         if not services.writer.running:
@@ -81,21 +98,21 @@ def create_app(services: Services) -> ASGIApp:
         return query_api.list_queries()
 
     async def run_query(request: Request) -> Response:
-        return await query_api.run_named_query(request, services.store, config.query_timeout_s)
+        return await query_api.run_named_query(request, services.gate, config.query_timeout_s)
 
-    app = Starlette(
+    app: ASGIApp = Starlette(
         routes=[
             Route("/v1/traces", ingest, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/api/queries", queries, methods=["GET"]),
             Route("/api/query/{name}", run_query, methods=["GET"]),
-            *alerts_api.routes(services.store, services.alerts),
+            *alerts_api.routes(services.gate, services.alerts, config),
         ]
     )
-    if config.token is None:
-        return app
-    return BearerAuth(app, config.token, services.metrics)
+    if config.token is not None:
+        app = BearerAuth(app, config.token, services.metrics)
+    return FrontDoor(app, DoorPolicy.from_config(config), services.metrics)
 
 
 class BearerAuth:
@@ -119,27 +136,3 @@ class BearerAuth:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-async def _read_capped(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"body is {declared} bytes, over the limit of {max_bytes} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"body is over the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _otlp_error(exc: IngestError, encoding: Encoding) -> Response:
-    headers = {"Retry-After": str(getattr(exc, "retry_after_s", 1))} if exc.retryable else None
-    return Response(
-        encode_message(error_status(exc.status, exc.message), encoding),
-        status_code=exc.status,
-        media_type=encoding.value,
-        headers=headers,
-    )

@@ -9,11 +9,11 @@ import math
 
 import duckdb
 import pyarrow as pa
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.api.gate import QueryGate
+from agentdeck.collector.ingest.errors import IngestError, http_headers
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
@@ -24,18 +24,21 @@ def list_queries() -> JSONResponse:
     return JSONResponse({"queries": query.list_queries()})
 
 
-async def run_named_query(request: Request, store: Store, timeout_s: float) -> Response:
-    from agentdeck.collector.store import query
-
+async def run_named_query(request: Request, gate: QueryGate, timeout_s: float) -> Response:
     name = request.path_params["name"]
     params = {k: v for k, v in request.query_params.items() if k != "format"}
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "arrow"):
         return JSONResponse({"error": f"format {fmt[:40]!r} is not supported: use json or arrow"}, status_code=400)
-    try:
-        table = await run_in_threadpool(_run, store, name, params, timeout_s)
-    except query.QueryError as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    try:  # the answer is rendered on the read's thread too: a large JSON body never blocks ingest's loop
+        return await gate.read(lambda cursor: _answer(_run(cursor, name, params, timeout_s), name, fmt))
+    except IngestError as exc:
+        return error_json(exc)
+
+
+def _answer(table: pa.Table, name: str, fmt: str) -> Response:
+    from agentdeck.collector.store import query
+
     if fmt == "arrow":
         return Response(arrow_ipc(table), media_type=ARROW_STREAM)
     return JSONResponse(
@@ -48,16 +51,19 @@ async def run_named_query(request: Request, store: Store, timeout_s: float) -> R
     )
 
 
-def _run(store: Store, name: str, params: dict[str, str], timeout_s: float) -> pa.Table:
+def error_json(exc: IngestError) -> JSONResponse:
+    """A refusal of the query or alerts API: {"error": message}, with Retry-After when retryable."""
+    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=http_headers(exc))
+
+
+def _run(cursor: duckdb.DuckDBPyConnection, name: str, params: dict[str, str], timeout_s: float) -> pa.Table:
+    """One named query; every failure a caller can act on becomes an IngestError (the one map)."""
     from agentdeck.collector.store import query
 
-    cursor = store.reader()
     try:
         return query.run_query(cursor, name, params, timeout_s=timeout_s)
-    except duckdb.InterruptException:
-        raise query.QueryError(503, f"query {name!r} took longer than {timeout_s:g} s; narrow it") from None
-    finally:
-        cursor.close()
+    except query.QueryError as exc:
+        raise IngestError(exc.message, status=exc.status, retry_after_s=2) from None
 
 
 def arrow_ipc(table: pa.Table) -> bytes:

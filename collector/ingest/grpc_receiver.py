@@ -11,6 +11,7 @@ the decode worker processes like HTTP ones. Answers:
   the write queue (not retryable; the message says what is wrong);
 - RESOURCE_EXHAUSTED: the message (after grpc decompression) is over `max_body_bytes` (grpc core);
 - UNAVAILABLE + `google.rpc.RetryInfo`: the write queue is full or the writer is stopping (retryable);
+  (the codes come from the one error map, `ingest.errors.ANSWERS`, shared with OTLP/HTTP)
 - UNAUTHENTICATED: a token is set and the call does not carry it.
 """
 
@@ -25,13 +26,14 @@ from google.rpc.error_details_pb2 import RetryInfo
 
 from agentdeck.collector.api.auth import check_bearer
 from agentdeck.collector.config import CollectorConfig
-from agentdeck.collector.ingest.errors import IngestError
+from agentdeck.collector.ingest.errors import IngestError, grpc_answer
 from agentdeck.collector.ingest.receiver import Receiver, export_response
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 PROTOBUF = "application/x-protobuf"
 _RETRY_INFO_KEY = "google.rpc.retryinfo-bin"  # where OTLP exporters read the server's retry delay
 log = logging.getLogger(__name__)
+_STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}  # google.rpc code number -> grpc.StatusCode
 
 
 class TraceService:
@@ -49,11 +51,11 @@ class TraceService:
             _, accepted = self.receiver.accept_http(body, PROTOBUF, None)
             accepted.durable.result()
         except IngestError as exc:
-            if exc.retryable:
-                delay = Duration(seconds=int(getattr(exc, "retry_after_s", 1)))
+            code, message, retry_after_s = grpc_answer(exc)
+            if retry_after_s is not None:
+                delay = Duration(seconds=retry_after_s)
                 context.set_trailing_metadata(((_RETRY_INFO_KEY, RetryInfo(retry_delay=delay).SerializeToString()),))
-                context.abort(grpc.StatusCode.UNAVAILABLE, exc.message)
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.message)  # 400, 413 (too many spans), 415
+            context.abort(_STATUS_CODES[code], message)
         except Exception as exc:  # a bug, not bad input: say so rather than grpc's bare UNKNOWN
             log.exception("OTLP/gRPC export failed")
             context.abort(grpc.StatusCode.INTERNAL, f"the collector failed on this request: {type(exc).__name__}")

@@ -13,14 +13,14 @@ from typing import cast
 
 import pyarrow as pa
 from google.protobuf import json_format
-from google.rpc import code_pb2, status_pb2
+from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
     ExportTraceServiceResponse,
 )
 
 from agentdeck.collector.ingest.decode import Encoding
-from agentdeck.collector.ingest.errors import IngestError, Overloaded
+from agentdeck.collector.ingest.errors import IngestError, grpc_answer
 from agentdeck.collector.ingest.lineage import SpanFacts
 from agentdeck.collector.ingest.model import DecodedRequest
 from agentdeck.collector.ingest.redact import Redactor
@@ -29,16 +29,6 @@ from agentdeck.collector.ingest.writer import Writer, WriteResult
 from agentdeck.collector.self_metrics import Metrics
 from agentdeck.collector.store.schema import SpanRow
 from agentdeck.engine.pricing import PriceTable
-
-_GRPC_CODES = {
-    400: code_pb2.INVALID_ARGUMENT,
-    401: code_pb2.UNAUTHENTICATED,
-    413: code_pb2.INVALID_ARGUMENT,
-    415: code_pb2.INVALID_ARGUMENT,
-    429: code_pb2.RESOURCE_EXHAUSTED,
-    503: code_pb2.UNAVAILABLE,
-}
-_REASONS = {400: "undecodable", 401: "unauthorized", 413: "too_large", 415: "unsupported_media_type"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +73,15 @@ class Receiver:
     def accept_http(
         self, body: bytes, content_type: str | None, content_encoding: str | None
     ) -> tuple[Encoding, Accepted]:
-        """Decode and queue one OTLP/HTTP body. Raises IngestError (counted in metrics)."""
+        """Decode and queue one OTLP/HTTP (or gRPC) body. Raises IngestError, counted in /metrics here
+        (the caller counts only the refusals it makes itself, before calling)."""
         received_ns = time.time_ns()
         try:
             work = self.pool.run(
                 body, content_type, content_encoding, self.max_body_bytes, self.writer.queue_max_spans, received_ns
             )
         except IngestError as exc:
-            self.metrics.rejected_request(_REASONS.get(exc.status, "error"))
+            self.metrics.rejected_request(exc.reason)
             raise
         return work.encoding, self._queue(work.decoded, work.rows, work.table)
 
@@ -99,8 +90,8 @@ class Receiver:
         try:
             future = self.writer.submit(rows, table)
         except IngestError as exc:
-            self.metrics.rejected_request("overloaded" if isinstance(exc, Overloaded) else "unavailable")
-            self.metrics.rejected_spans("overloaded" if isinstance(exc, Overloaded) else "unavailable", len(rows))
+            self.metrics.rejected_request(exc.reason)
+            self.metrics.rejected_spans(exc.reason, len(rows))
             raise
         self.metrics.received(cast(Sequence[SpanRow], rows))  # it reads service_name and convention
         return Accepted(request=decoded, durable=future)
@@ -121,5 +112,7 @@ def encode_message(message: ExportTraceServiceResponse | status_pb2.Status, enco
     return json_format.MessageToJson(message, indent=None).encode("utf-8")
 
 
-def error_status(status: int, message: str) -> status_pb2.Status:
-    return status_pb2.Status(code=_GRPC_CODES.get(status, code_pb2.UNKNOWN), message=message)
+def error_status(exc: IngestError) -> status_pb2.Status:
+    """The google.rpc.Status body of an OTLP/HTTP refusal (its code from the one error map)."""
+    code, message, _ = grpc_answer(exc)
+    return status_pb2.Status(code=code, message=message)

@@ -28,6 +28,7 @@ from typing import NamedTuple, cast
 import pyarrow as pa
 
 from agentdeck.collector.ingest.decode import Encoding, decode_request
+from agentdeck.collector.ingest.errors import DATA_ERRORS
 from agentdeck.collector.ingest.lineage import SpanFacts
 from agentdeck.collector.ingest.model import DecodedRequest
 from agentdeck.collector.ingest.normalize import normalize
@@ -60,7 +61,6 @@ class RowFacts(NamedTuple):
 
 
 _FACTS = RowFacts._fields
-_DATA_ERRORS = (OverflowError, UnicodeError, pa.ArrowException)  # left for the writer to report, as in-process
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ def _work(
     rows = cast(list[SpanRow], work.rows)
     try:
         return work.encoding, light, rows_to_arrow(rows)
-    except _DATA_ERRORS:
+    except DATA_ERRORS:  # left for the writer to report, as in-process
         return work.encoding, light, [tuple(row) for row in rows]  # plain tuples pickle cheaper
 
 

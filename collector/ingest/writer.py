@@ -27,10 +27,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import cast
 
-import duckdb
 import pyarrow as pa
 
-from agentdeck.collector.ingest.errors import DecodeError, IngestError, Overloaded, StoreUnavailable
+from agentdeck.collector.ingest.errors import DATA_ERRORS, IngestError, Overloaded, StoreUnavailable, store_failure
 from agentdeck.collector.ingest.lineage import SpanFacts, TraceIndex
 from agentdeck.collector.ingest.trace_bloom import TraceFilter
 from agentdeck.collector.self_metrics import Metrics
@@ -38,16 +37,6 @@ from agentdeck.collector.store.duckdb_store import Store, StoreError, rows_to_ar
 from agentdeck.collector.store.schema import SpanRow
 
 log = logging.getLogger(__name__)
-
-# Failures caused by the data itself (answered 400, never retried), as opposed to the store (503).
-_DATA_ERRORS = (
-    OverflowError,
-    UnicodeError,
-    pa.ArrowException,
-    duckdb.ConversionException,
-    duckdb.InvalidInputException,
-)
-
 
 MAX_RETRY_AFTER_S = 30
 RECOVERY_INTERVAL_S = 1.0  # between attempts to make a failed store writable again
@@ -222,7 +211,7 @@ class Writer:
                 self._fail(batch, StoreUnavailable(f"{self._problem}; retry later"))
                 return
             error = self._write(batch)
-            if error is not None and not isinstance(error, _DATA_ERRORS) and self._recover(error):
+            if error is not None and not isinstance(error, DATA_ERRORS) and self._recover(error):
                 error = self._write(batch)  # once more, on the recovered store
             if error is None:
                 return
@@ -235,7 +224,7 @@ class Writer:
             for item, item_error in failures:
                 if item_error is not None:
                     self._fail([item], item_error)
-                    if not isinstance(item_error, _DATA_ERRORS) and self._problem is None:
+                    if not isinstance(item_error, DATA_ERRORS) and self._problem is None:
                         self._set_problem(item_error)  # (a failed recovery already said why)
         finally:
             with self._cond:
@@ -282,15 +271,11 @@ class Writer:
 
     def _fail(self, batch: list[_Item], error: Exception) -> None:
         rows = sum(len(item.rows) for item in batch)
-        answer: IngestError
-        if isinstance(error, IngestError):
-            answer = error
-        elif isinstance(error, _DATA_ERRORS):
+        answer = store_failure(error)  # the one error map: data -> 400, out of memory / store -> 503
+        if isinstance(error, DATA_ERRORS):
             log.exception("storing a request of %d spans failed", rows, exc_info=error)
-            answer = DecodeError(f"the spans cannot be stored: {type(error).__name__}: {error}")
-        else:
+        elif not isinstance(error, IngestError):
             log.error("storing a request of %d spans failed: %s: %s", rows, type(error).__name__, error)
-            answer = StoreUnavailable(f"the spans could not be stored ({type(error).__name__}: {error}); retry")
         for item in batch:
             item.future.set_exception(answer)
 

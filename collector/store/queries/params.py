@@ -116,7 +116,12 @@ class Param:
             raise bad
         if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
             raise bad
+        if self.type == "int" and not -BIGINT_MAX <= number <= BIGINT_MAX:  # DuckDB binds a 64-bit integer
+            raise QueryError(400, f"parameter {self.name!r} got {_show(raw)}; it is out of the 64-bit integer range")
         return number
+
+
+BIGINT_MAX: Final = 2**63 - 1
 
 
 def _show(raw: str) -> str:
