@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from agentdeck.dashboard import theme
+from agentdeck.dashboard import components, theme
 from agentdeck.engine.replay.compare import Comparison, StepRun
 
 RECORDED = "♻ recorded, 0 tokens"
@@ -58,11 +58,11 @@ def render(c: Comparison, *, original_trace_id: str, replay_trace_id: str) -> No
             "Changed": ["yes" if p.changed else "" for p in c.pairs],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    components.table(table, pinned="Step")
     for p in c.pairs:
         if not p.changed:
             continue
-        st.markdown(f"**{p.node}** — output changed: {_status(p.original)} → {_status(p.replay)}")
+        st.markdown(f"**{components.inert(p.node)}** — output changed: {_status(p.original)} → {_status(p.replay)}")
         left, right = st.columns(2)
         left.caption("Original output")
         left.code(
