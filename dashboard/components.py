@@ -17,17 +17,22 @@ import streamlit as st
 from agentdeck.dashboard import data, theme
 
 _MARKDOWN_PUNCTUATION: Final = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+# GitHub-flavoured Markdown links bare URLs and e-mail addresses after parsing, escapes or not; an
+# invisible word joiner inside "http://", "www." and "a@b" keeps them text.
+WORD_JOINER: Final = "\u2060"
+_AUTOLINK_STARTS: Final = re.compile(r"(?i)(://|(?<=www)\.|@)")
 
 
 def inert(text: object) -> str:
     """`text` for a Markdown string (caption, heading, label), shown exactly as written, on one line.
 
     Every ASCII punctuation character is backslash-escaped (CommonMark allows it for all of them), so
-    no link, image, autolink (`http://`, `www.`), HTML, emphasis, `:color[...]` directive or `$` math
-    can form from it.
+    no link, image, HTML, emphasis, `:color[...]` directive or `$` math can form from it, and a word
+    joiner breaks bare URLs and addresses, which GitHub-flavoured Markdown would otherwise link.
     """
     one_line = " ".join(str(text).split())
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line)
+    joined = _AUTOLINK_STARTS.sub(lambda m: WORD_JOINER + m.group(0), one_line)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", joined)
 
 
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
@@ -175,7 +180,8 @@ def trace_table(frame: pd.DataFrame, *, key: str) -> None:
 
 CHAR_PX: Final = 8  # a character of the table font, generously: a column sized from it never clips
 CELL_PADDING_PX: Final = 30
-MAX_COLUMN_PX: Final = 480  # free text longer than this wraps to "…"; the column can still be widened
+MAX_COLUMN_PX: Final = 480  # free text longer than this ends in "…"; the column can still be widened
+MAX_PINNED_PX: Final = 320  # the pinned column leaves room to scroll the others past it
 
 
 def _shown_length(value: object) -> int:
@@ -222,7 +228,8 @@ def table(
     for name, given in (column_config or {}).items():
         config[name] = {**config.get(name, {}), **{k: v for k, v in given.items() if v is not None}}
     if pinned is not None:
-        config[pinned] = {**config.get(pinned, {}), "pinned": True}
+        width = min(config.get(pinned, {}).get("width") or MAX_PINNED_PX, MAX_PINNED_PX)
+        config[pinned] = {**config.get(pinned, {}), "pinned": True, "width": width}
     return st.dataframe(
         style(safe) if style else safe, hide_index=True, column_config=config, width="stretch", **kwargs
     )

@@ -35,7 +35,7 @@ def _error(row: pd.Series) -> None:
 
 
 def _heading(row: pd.Series) -> None:
-    st.markdown(f"#### {inert(row['name'])}")
+    st.subheader(inert(row["name"]), anchor=False)
     agent = _text(row["agent_name"])
     bits = [inert(row["span_type"]), f"agent **{inert(agent)}**" if agent else "no agent"]
     bits.append(theme.duration(row["duration_ms"]))

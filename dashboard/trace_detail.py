@@ -48,6 +48,11 @@ def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+def _plain(value: object) -> str:
+    """Span text for plotly, which reads <a href>, <b> and <br> in labels, bar text and hover as markup."""
+    return html.escape(str(value), quote=False)  # plotly decodes &lt; &gt; &amp;, not &quot;
+
+
 def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: int) -> go.Figure:
     t0 = int(spans["start_ns"].min())
     rows = list(zip(order, depth, strict=True))[first : first + WATERFALL_PAGE]
@@ -60,12 +65,11 @@ def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: in
     y, base, width, colors, lines, text, hover = [], [], [], [], [], [], []
     for i, (_, d) in enumerate(rows):
         r = {c: v[i] for c, v in cols.items()}
-        # Plotly reads <a href>, <b>, <br> in axis labels, bar text and hover as markup; span text is escaped.
-        y.append(f"{first + i + 1:>4} {'  ' * min(d, 12)}{html.escape(str(r['name'])[:60])}")
+        y.append(f"{first + i + 1:>4} {'  ' * min(d, 12)}{_plain(str(r['name'])[:60])}")
         base.append((int(r["start_ns"]) - t0) / 1e6)
         width.append(max(float(r["duration_ms"]), 0.0))
         agent = r["agent_name"] if isinstance(r["agent_name"], str) else None
-        shown_agent = html.escape(agent) if agent else "no agent"
+        shown_agent = _plain(agent) if agent else "no agent"
         colors.append(theme.SPAN_TYPE_COLORS["workflow"] if r["span_type"] == "workflow" else theme.agent_color(agent))
         failed = r["status_code"] == "ERROR"
         lines.append(theme.ERROR_COLOR if failed else "rgba(0,0,0,0)")
@@ -73,13 +77,13 @@ def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: in
         tags = []
         if attempt and attempt > 1:
             reason = r["retry_reason"] if isinstance(r["retry_reason"], str) else "retry"
-            tags.append(f"↻ attempt {int(attempt)} ({html.escape(reason)})")
+            tags.append(f"↻ attempt {int(attempt)} ({_plain(reason)})")
         if failed:
-            tags.append(f"✖ {html.escape(r['error_type']) if isinstance(r['error_type'], str) else 'error'}")
+            tags.append(f"✖ {_plain(r['error_type']) if isinstance(r['error_type'], str) else 'error'}")
         text.append("  ".join(tags))
         cost = _num(r["cost_usd"])
         hover.append(
-            f"<b>{html.escape(str(r['name']))}</b><br>{html.escape(str(r['span_type']))} · {shown_agent}<br>"
+            f"<b>{_plain(r['name'])}</b><br>{_plain(r['span_type'])} · {shown_agent}<br>"
             f"{theme.duration(r['duration_ms'])} from +{theme.duration(base[-1])}"
             + (f"<br>{theme.usd(cost)}" if cost is not None and r["usage_counted"] else "")
             + (f"<br>{text[-1]}" if text[-1] else "")
@@ -111,7 +115,7 @@ def _summary(spans: pd.DataFrame) -> None:
     outcome = spans["outcome"].dropna()
     status = outcome.iloc[0] if not outcome.empty else ("error" if head["status_code"] == "ERROR" else "ok")
     workflow = spans["workflow_name"].dropna()
-    st.subheader(components.inert(workflow.iloc[0] if not workflow.empty else head["name"]))
+    st.subheader(components.inert(workflow.iloc[0] if not workflow.empty else head["name"]), anchor=False)
     duration = (int(spans["end_ns"].max()) - int(spans["start_ns"].min())) / 1e6
     cols = st.columns([1.6, 1, 1, 1, 1, 1])  # room for "dead_letter" / "incomplete" in the status
     cols[0].metric("Status", components.status_badge("error" if status in ("failed", "error") else "ok", status))
