@@ -101,6 +101,7 @@ def test_span_text_never_becomes_markup(
 ) -> None:  # fmt: skip
     from playwright.sync_api import expect
 
+    remote_host.requests.clear()  # this page's requests only
     page = browser.new_page(viewport={"width": 1440, "height": 2400})
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if r.url.startswith(remote_host.url) else None)
