@@ -169,18 +169,23 @@ def _tree_table(spans: pd.DataFrame, order: list[int], depth: list[int]) -> int 
     return order[rows[0]] if rows else None
 
 
+HALTS: Final = ("budget_exhausted", "deadline_exhausted")  # the engine's error types for a stopped task
+
+
 def _default_span(spans: pd.DataFrame, order: list[int]) -> int:
-    """The span a link names (`span_id`, e.g. from an alert), else the first failed step, else the first
-    LLM call."""
+    """The span a link names (`span_id`, e.g. from an alert), else the step that stopped the task (a
+    budget or deadline stop), else the first failed step, else the first LLM call."""
     ids = spans["span_id"].to_numpy()
     failed = (spans["status_code"] == "ERROR").to_numpy()
     kinds = spans["span_type"].to_numpy()
+    halted = spans["error_type"].isin(HALTS).to_numpy()
     wanted = (st.query_params.get("span_id") or "").strip().lower()
     named = [p for p in order if ids[p] == wanted] if wanted else []
     if wanted and not named:
         st.warning(f"Span {components.inert(wanted)} is not in this trace; showing its first failed step instead.")
     picks = (
         named,
+        [p for p in order if failed[p] and halted[p]],
         [p for p in order if failed[p] and kinds[p] != "workflow"],
         [p for p in order if failed[p]],
         [p for p in order if kinds[p] == "llm"],

@@ -9,10 +9,8 @@ import json
 import time
 from typing import Final
 
-import httpx
-
 from agentdeck.engine import semconv as sc
-from tests.dashboard.otlp_seed import MS, TraceBuilder, otlp_body
+from tests.dashboard.otlp_seed import MS, TraceBuilder
 
 HOSTILE: Final = "4" * 32
 FORMULA: Final = "5" * 32
@@ -51,23 +49,3 @@ def build(host: str, now_ns: int | None = None) -> list[TraceBuilder]:
     fw = f.workflow(FORMULA_WORKFLOW, 500, "success")
     f.llm(f.agent(fw, "-1+1", 0, 400), "claude-haiku-4-5", 10, 300, (10, 2), 0.0001, prompt=json.dumps("@SUM(1)"))
     return [t, f]
-
-
-def post(collector_url: str, traces: list[TraceBuilder]) -> None:
-    """POST `traces` to /v1/traces and wait (at most 10 s) until the query API returns all their spans."""
-    resp = httpx.post(f"{collector_url}/v1/traces", json=otlp_body(traces), timeout=10)
-    resp.raise_for_status()
-    give_up = time.monotonic() + 10
-    while time.monotonic() < give_up:
-        stored = [
-            len(
-                httpx.get(f"{collector_url}/api/query/trace", params={"trace_id": t.trace_id}, timeout=10).json()[
-                    "rows"
-                ]
-            )
-            for t in traces
-        ]
-        if stored == [len(t.spans) for t in traces]:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the collector did not store the posted traces in 10 s")

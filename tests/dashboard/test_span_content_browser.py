@@ -22,7 +22,8 @@ import pytest
 from agentdeck.collector.config import CollectorConfig
 from agentdeck.collector.server import CollectorServer
 from tests.conftest import streamlit_server
-from tests.dashboard.hostile_seed import FORMULA_WORKFLOW, HOSTILE, build, post
+from tests.dashboard.hostile_seed import FORMULA_WORKFLOW, HOSTILE, build
+from tests.dashboard.otlp_seed import post
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -18,8 +18,7 @@ from agentdeck.collector.config import CollectorConfig
 from agentdeck.collector.server import CollectorServer
 from agentdeck.engine import semconv as sc
 from tests.conftest import streamlit_server
-from tests.dashboard.hostile_seed import post
-from tests.dashboard.otlp_seed import MS, TraceBuilder
+from tests.dashboard.otlp_seed import MS, TraceBuilder, post
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
