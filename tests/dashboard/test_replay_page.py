@@ -62,8 +62,9 @@ def open_replay(**query: str) -> AppTest:
 
 
 def metric(at: AppTest, label: str) -> tuple[str, str]:
+    """A metric's value and delta as read (their Markdown escapes undone)."""
     m = next(m for m in at.metric if m.label == label)
-    return str(m.value), str(m.delta)
+    return tuple(re.sub(r"\\(.)", r"\1", str(v)) for v in (m.value, m.delta))  # type: ignore[return-value]
 
 
 def test_failed_tasks_list_opens_a_task_in_replay(replay_env: ReplayEnv) -> None:
