@@ -180,7 +180,7 @@ def trace_table(frame: pd.DataFrame, *, key: str) -> None:
 
 CHAR_PX: Final = 8  # a character of the table font, generously: a column sized from it never clips
 CELL_PADDING_PX: Final = 30
-MAX_COLUMN_PX: Final = 480  # free text longer than this ends in "…"; the column can still be widened
+MAX_COLUMN_PX: Final = 640  # free text longer than this ends in "…"; the column can still be widened
 MAX_PINNED_PX: Final = 320  # the pinned column leaves room to scroll the others past it
 
 
