@@ -117,10 +117,12 @@ def test_a_span_id_link_picks_the_span_and_its_attributes_read_as_json(
         page.close()
 
 
-def _scrolled_columns(page: Any, grid: Any) -> set[str]:
-    """The column headers the table shows after scrolling it all the way to the right."""
+def _scrolled_columns(grid: Any, last_column: str) -> set[str]:
+    """The column headers the table shows once scrolled all the way to the right (its last one in view)."""
+    from playwright.sync_api import expect
+
     grid.locator(".dvn-scroller").evaluate("e => { e.scrollLeft = e.scrollWidth; }")
-    page.wait_for_timeout(300)  # glide redraws on the next animation frame; the assertion below is not timed
+    expect(grid.locator("th[aria-colindex]").filter(has_text=last_column).first).to_be_attached()
     return set(grid.locator("th[aria-colindex]").all_inner_texts())
 
 
@@ -144,7 +146,7 @@ def test_tables_keep_their_name_column_when_scrolled(
         )
         share = 0.95 if name_column == "Workflow" else 0.45  # the span tree shares the row with the span
         assert grid.bounding_box()["width"] >= share * content
-        shown = _scrolled_columns(page, grid)
+        shown = _scrolled_columns(grid, last_column)
         # Scrolled to its last column, the table has moved the columns after the name out of view, not the name.
         assert last_column in shown and next_column not in shown and name_column in shown, shown
         page.screenshot(path=str(artifacts_dir / f"table-scrolled-{path.strip('/').split('?')[0] or 'trace'}.png"))
