@@ -62,7 +62,8 @@ def no_data(filters_label: str) -> None:
 
 def data_error(exc: data.DataError) -> None:
     icon = ":material/cloud_off:" if isinstance(exc, data.CollectorUnavailable) else ":material/error:"
-    st.warning(f"**{exc.message}**\n\n{exc.hint}", icon=icon)
+    # The message may quote the collector, which quotes the request's values (a crafted link's among them).
+    st.warning(f"**{inert(exc.message)}**\n\n{exc.hint}", icon=icon)
 
 
 def live(body: Callable[[], None]) -> None:

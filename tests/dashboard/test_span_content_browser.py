@@ -92,6 +92,8 @@ PAGES = [
     ("costs", "/costs", "Costs"),
     ("alerts", "/alerts", "Rules"),
     ("replay-call", f"/replay?trace_id={HOSTILE}", "LLM call"),
+    # A crafted link: the collector's 400 quotes the value back, and the page shows that message.
+    ("crafted-link", "/traces?trace_id=![x]({host}/link.png)", "got"),
 ]
 
 
@@ -107,7 +109,7 @@ def test_span_text_never_becomes_markup(
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if r.url.startswith(remote_host.url) else None)
     try:
-        page.goto(hostile_dashboard + path)
+        page.goto(hostile_dashboard + path.format(host=remote_host.url))
         _settled(page)
         expect(page.get_by_text(literal).first).to_be_attached()  # the text is there, as text
         page.screenshot(path=str(artifacts_dir / f"inert-{name}.png"), full_page=True)
