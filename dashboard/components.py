@@ -1,14 +1,49 @@
-"""Small rendering pieces shared by the pages: empty states, data-error notices, live sections."""
+"""Small rendering pieces shared by the pages: empty states, data-error notices, live sections, tables.
+
+Span content (names, errors, agent and tool names, alert details) is data, not markup: `inert` makes it
+read literally inside Markdown, and `table` keeps a table's text from acting as a spreadsheet formula
+in the table's own CSV download.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import pandas as pd
 import streamlit as st
 
 from agentdeck.dashboard import data, theme
+
+_MARKDOWN_PUNCTUATION: Final = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+# GitHub-flavoured Markdown links bare URLs and e-mail addresses after parsing, escapes or not; an
+# invisible word joiner inside "http://", "www." and "a@b" keeps them text.
+WORD_JOINER: Final = "\u2060"
+_AUTOLINK_STARTS: Final = re.compile(r"(?i)(://|(?<=www)\.|@)")
+
+
+def inert(text: object) -> str:
+    """`text` for a Markdown string (caption, heading, label), shown exactly as written, on one line.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark allows it for all of them), so
+    no link, image, HTML, emphasis, `:color[...]` directive or `$` math can form from it, and a word
+    joiner breaks bare URLs and addresses, which GitHub-flavoured Markdown would otherwise link.
+    """
+    one_line = " ".join(str(text).split())
+    joined = _AUTOLINK_STARTS.sub(lambda m: WORD_JOINER + m.group(0), one_line)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", joined)
+
+
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, quoted with a leading `'` (OWASP's CSV
+    injection advice); numbers and other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def empty_state(title: str, body: str) -> None:
@@ -27,7 +62,8 @@ def no_data(filters_label: str) -> None:
 
 def data_error(exc: data.DataError) -> None:
     icon = ":material/cloud_off:" if isinstance(exc, data.CollectorUnavailable) else ":material/error:"
-    st.warning(f"**{exc.message}**\n\n{exc.hint}", icon=icon)
+    # The message may quote the collector, which quotes the request's values (a crafted link's among them).
+    st.warning(f"**{inert(exc.message)}**\n\n{exc.hint}", icon=icon)
 
 
 def live(body: Callable[[], None]) -> None:
@@ -110,9 +146,10 @@ def trace_table(frame: pd.DataFrame, *, key: str) -> None:
             "Trace": [theme.short_id(v, 12) for v in frame["trace_id"]],
         }
     )
-    event = st.dataframe(
-        color_status(shown),
-        hide_index=True,
+    event = table(
+        shown,
+        pinned="Workflow",
+        style=color_status,
         on_select="rerun",
         selection_mode="single-row",
         key=key,
@@ -140,3 +177,60 @@ def trace_table(frame: pd.DataFrame, *, key: str) -> None:
     )
     if picked:
         open_trace(picked)
+
+
+CHAR_PX: Final = 8  # a character of the table font, generously: a column sized from it never clips
+CELL_PADDING_PX: Final = 30
+MAX_COLUMN_PX: Final = 640  # free text longer than this ends in "…"; the column can still be widened
+MAX_PINNED_PX: Final = 320  # the pinned column leaves room to scroll the others past it
+
+
+def _shown_length(value: object) -> int:
+    """Characters a cell takes as the tables format it (thousands separators, $ and 4 decimals at most)."""
+    if isinstance(value, bool) or value is None:
+        return 5
+    if isinstance(value, int):
+        return len(f"{value:,}")
+    if isinstance(value, float):
+        return len(f"${value:,.4f}") if value == value else 4
+    return len(str(value))
+
+
+def column_widths(frame: pd.DataFrame) -> dict[str, int]:
+    """A width in pixels per column that fits its header and its longest value, so nothing reads "Tok…"."""
+    widths: dict[str, int] = {}
+    for name in frame.columns:
+        longest = max((_shown_length(v) for v in frame[name].tolist()), default=0)
+        chars = max(len(str(name)) + 2, longest)  # +2: the header's sort arrow
+        widths[str(name)] = min(chars * CHAR_PX + CELL_PADDING_PX, MAX_COLUMN_PX)
+    return widths
+
+
+def table(
+    frame: pd.DataFrame,
+    *,
+    pinned: str | None = None,
+    column_config: Mapping[str, Any] | None = None,
+    style: Callable[[pd.DataFrame], Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """`st.dataframe` as every page shows a table: text cells made formula-safe before they reach the
+    table (its CSV download is built in, in the browser), each column as wide as its content, the
+    `pinned` (name) column kept in view when the table scrolls sideways, and the full page width.
+
+    `style` (e.g. `color_status`) styles the frame after the cells are made safe; `kwargs` go to
+    `st.dataframe` (selection, key, height). Answers what `st.dataframe` answers.
+    """
+    safe = frame.copy()
+    for name in safe.columns:
+        if safe[name].dtype == object or pd.api.types.is_string_dtype(safe[name]):
+            safe[name] = safe[name].map(formula_safe)
+    config: dict[str, Any] = {name: {"width": width} for name, width in column_widths(safe).items()}
+    for name, given in (column_config or {}).items():
+        config[name] = {**config.get(name, {}), **{k: v for k, v in given.items() if v is not None}}
+    if pinned is not None:
+        width = min(config.get(pinned, {}).get("width") or MAX_PINNED_PX, MAX_PINNED_PX)
+        config[pinned] = {**config.get(pinned, {}), "pinned": True, "width": width}
+    return st.dataframe(
+        style(safe) if style else safe, hide_index=True, column_config=config, width="stretch", **kwargs
+    )

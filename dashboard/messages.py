@@ -2,7 +2,9 @@
 
 Producers send messages in several shapes (OTel GenAI `{role, parts:[...]}`, OpenAI-style
 `{role, content}`, OpenInference `input.value` text). `parse_turns` turns any of them into `Turn`s;
-what it cannot read is shown as pretty JSON or plain text, never dropped.
+what it cannot read is shown as pretty JSON or plain text, never dropped, and never clipped: a person
+reading a failure needs the whole prompt and the whole answer. The system prompt may travel apart from
+the messages (`gen_ai.system_instructions`); `conversation` puts it back in front.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any, Final, Literal
 
 import streamlit as st
 
+from agentdeck.dashboard.components import inert
+from agentdeck.engine import semconv as sc
+
 PartKind = Literal["text", "json", "tool_call", "tool_result"]
 ROLE_AVATARS: Final = {
     "user": ":material/person:",
@@ -22,7 +27,6 @@ ROLE_AVATARS: Final = {
     "system": ":material/settings:",
     "tool": ":material/build:",
 }
-MAX_TEXT: Final = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,7 @@ def _text_part(value: Any) -> Part:
         inner = parse_json(value) if value.lstrip()[:1] in ("{", "[") else None
         if isinstance(inner, dict | list):
             return Part("json", pretty(inner))
-        return Part("text", value[:MAX_TEXT])
+        return Part("text", value)
     return Part("json", pretty(value))
 
 
@@ -99,7 +103,7 @@ def parse_turns(text: str | None) -> list[Turn]:
         return []
     value = parse_json(text)
     if value is None:
-        return [Turn("text", (Part("text", text[:MAX_TEXT]),))]
+        return [Turn("text", (Part("text", text),))]
     if isinstance(value, dict) and isinstance(value.get("messages"), list):
         value = value["messages"]
     if isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value):
@@ -109,18 +113,55 @@ def parse_turns(text: str | None) -> list[Turn]:
     return [Turn("data", (Part("json", pretty(value)),))]
 
 
+def readable(value: Any) -> Any:
+    """`value` with every string that holds a JSON object or list decoded, at any depth, so attributes
+    such as `gen_ai.input.messages` read as JSON rather than as one escaped string."""
+    if isinstance(value, dict):
+        return {k: readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        inner = parse_json(value)
+        if isinstance(inner, dict | list):
+            return readable(inner)
+    return value
+
+
+def system_turns(attributes: Any) -> list[Turn]:
+    """The system prompt sent apart from the messages (`gen_ai.system_instructions`: a JSON list of
+    parts, or plain text), as one system turn."""
+    raw = attributes.get(sc.GEN_AI_SYSTEM_INSTRUCTIONS) if isinstance(attributes, dict) else None
+    if raw is None or raw == "":
+        return []
+    value = parse_json(raw) if isinstance(raw, str) else raw
+    if value is None:
+        return [Turn("system", (Part("text", str(raw)),))]
+    parts = value if isinstance(value, list) else [value]
+    return [Turn("system", tuple(_part(p) for p in parts))]
+
+
+def conversation(inputs: str | None, outputs: str | None, attributes: Any) -> tuple[list[Turn], list[Turn]]:
+    """A call's whole conversation: the system prompt (unless the input messages already carry it),
+    the input turns, and the answer."""
+    turns = parse_turns(inputs)
+    system = system_turns(attributes)
+    if system and not any(t.role == "system" and t.parts == system[0].parts for t in turns):
+        turns = system + turns
+    return turns, parse_turns(outputs)
+
+
 def render_turns(turns: list[Turn]) -> None:
     for turn in turns:
         avatar = ROLE_AVATARS.get(turn.role.lower(), ":material/notes:")
         with st.chat_message(turn.role, avatar=avatar):
-            st.caption(turn.role)
+            st.caption(inert(turn.role))
             for part in turn.parts:
                 if part.kind == "text":
                     st.text(part.text)
                 elif part.kind == "json":
                     st.code(part.text, language="json")
                 elif part.kind == "tool_call":
-                    st.caption(f"tool call: **{part.label}**")
+                    st.caption(f"tool call: **{inert(part.label)}**")
                     st.code(part.text, language="json")
                 else:
                     st.caption("tool result")

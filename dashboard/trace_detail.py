@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections import defaultdict
 from typing import Any, Final
@@ -10,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agentdeck.dashboard import components, data, messages, theme
+from agentdeck.dashboard import components, data, span_view, theme
 
 WATERFALL_PAGE: Final = 300  # spans drawn at once; longer traces page through the waterfall
 
@@ -47,6 +48,11 @@ def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+def _plain(value: object) -> str:
+    """Span text for plotly, which reads <a href>, <b> and <br> in labels, bar text and hover as markup."""
+    return html.escape(str(value), quote=False)  # plotly decodes &lt; &gt; &amp;, not &quot;
+
+
 def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: int) -> go.Figure:
     t0 = int(spans["start_ns"].min())
     rows = list(zip(order, depth, strict=True))[first : first + WATERFALL_PAGE]
@@ -59,10 +65,11 @@ def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: in
     y, base, width, colors, lines, text, hover = [], [], [], [], [], [], []
     for i, (_, d) in enumerate(rows):
         r = {c: v[i] for c, v in cols.items()}
-        y.append(f"{first + i + 1:>4} {'  ' * min(d, 12)}{str(r['name'])[:60]}")
+        y.append(f"{first + i + 1:>4} {'  ' * min(d, 12)}{_plain(str(r['name'])[:60])}")
         base.append((int(r["start_ns"]) - t0) / 1e6)
         width.append(max(float(r["duration_ms"]), 0.0))
         agent = r["agent_name"] if isinstance(r["agent_name"], str) else None
+        shown_agent = _plain(agent) if agent else "no agent"
         colors.append(theme.SPAN_TYPE_COLORS["workflow"] if r["span_type"] == "workflow" else theme.agent_color(agent))
         failed = r["status_code"] == "ERROR"
         lines.append(theme.ERROR_COLOR if failed else "rgba(0,0,0,0)")
@@ -70,13 +77,13 @@ def waterfall(spans: pd.DataFrame, order: list[int], depth: list[int], first: in
         tags = []
         if attempt and attempt > 1:
             reason = r["retry_reason"] if isinstance(r["retry_reason"], str) else "retry"
-            tags.append(f"↻ attempt {int(attempt)} ({reason})")
+            tags.append(f"↻ attempt {int(attempt)} ({_plain(reason)})")
         if failed:
-            tags.append(f"✖ {r['error_type'] if isinstance(r['error_type'], str) else 'error'}")
+            tags.append(f"✖ {_plain(r['error_type']) if isinstance(r['error_type'], str) else 'error'}")
         text.append("  ".join(tags))
         cost = _num(r["cost_usd"])
         hover.append(
-            f"<b>{r['name']}</b><br>{r['span_type']} · {agent or 'no agent'}<br>"
+            f"<b>{_plain(r['name'])}</b><br>{_plain(r['span_type'])} · {shown_agent}<br>"
             f"{theme.duration(r['duration_ms'])} from +{theme.duration(base[-1])}"
             + (f"<br>{theme.usd(cost)}" if cost is not None and r["usage_counted"] else "")
             + (f"<br>{text[-1]}" if text[-1] else "")
@@ -108,7 +115,7 @@ def _summary(spans: pd.DataFrame) -> None:
     outcome = spans["outcome"].dropna()
     status = outcome.iloc[0] if not outcome.empty else ("error" if head["status_code"] == "ERROR" else "ok")
     workflow = spans["workflow_name"].dropna()
-    st.subheader(f"{workflow.iloc[0] if not workflow.empty else head['name']}")
+    st.subheader(components.inert(workflow.iloc[0] if not workflow.empty else head["name"]), anchor=False)
     duration = (int(spans["end_ns"].max()) - int(spans["start_ns"].min())) / 1e6
     cols = st.columns([1.6, 1, 1, 1, 1, 1])  # room for "dead_letter" / "incomplete" in the status
     cols[0].metric("Status", components.status_badge("error" if status in ("failed", "error") else "ok", status))
@@ -123,7 +130,7 @@ def _summary(spans: pd.DataFrame) -> None:
     for col, label in (("service_name", "service"), ("thread_id", "thread"), ("replay_of", "replay of")):
         values = spans[col].dropna()
         if not values.empty:
-            facts.append(f"{label} `{values.iloc[0]}`")
+            facts.append(f"{label} {components.inert(values.iloc[0])}")
     checkpoints = spans["checkpoint_id"].dropna().unique()
     if len(checkpoints):
         facts.append(f"{len(checkpoints)} checkpoints")
@@ -133,43 +140,52 @@ def _summary(spans: pd.DataFrame) -> None:
 
 
 def _tree_table(spans: pd.DataFrame, order: list[int], depth: list[int]) -> int | None:
-    """The span tree as a table; answers the row position of the picked span."""
+    """The span tree as a table (the span column pinned); answers the row position of the picked span."""
     picked = spans.iloc[order]
     shown = pd.DataFrame(
         {
             "Span": [("│ " * min(d, 12)) + str(n) for d, n in zip(depth, picked["name"], strict=True)],
-            "Type": picked["span_type"].to_numpy(),
-            "Agent": picked["agent_name"].fillna("").to_numpy(),
             "Status": ["✖ " + (e if isinstance(e, str) else "error") if s == "ERROR" else "ok"
                        for s, e in zip(picked["status_code"], picked["error_type"], strict=True)],
-            "Attempt": ["" if _num(v) is None else str(int(v)) for v in picked["attempt"]],
             "Duration": [theme.duration(v) for v in picked["duration_ms"]],
+            "Agent": picked["agent_name"].fillna("").to_numpy(),
             "Tokens": (picked["input_tokens"].fillna(0) + picked["output_tokens"].fillna(0)).astype(int).to_numpy(),
             "Cost": picked["cost_usd"].where(picked["usage_counted"].astype(bool)).to_numpy(),
+            "Type": picked["span_type"].to_numpy(),
+            "Attempt": ["" if _num(v) is None else str(int(v)) for v in picked["attempt"]],
             "Model": picked["response_model"].fillna(picked["request_model"]).fillna("").to_numpy(),
         }
     )  # fmt: skip
-    event = st.dataframe(
+    event = components.table(
         shown,
-        hide_index=True,
+        pinned="Span",
         on_select="rerun",
         selection_mode="single-row",
         key="span_tree",
         height=min(38 + 35 * len(shown), 420),
         column_config={"Cost": st.column_config.NumberColumn(format="$%.5f")},
     )
-    rows = event.selection.rows if event else []  # type: ignore[union-attr]
+    rows = event.selection.rows if event else []
     return order[rows[0]] if rows else None
 
 
+HALTS: Final = ("budget_exhausted", "deadline_exhausted")  # the engine's error types for a stopped task
+
+
 def _default_span(spans: pd.DataFrame, order: list[int]) -> int:
-    """The span a deep link names (`span_id`), else the first failed step, else the first LLM call."""
+    """The span a link names (`span_id`, e.g. from an alert), else the step that stopped the task (a
+    budget or deadline stop), else the first failed step, else the first LLM call."""
     ids = spans["span_id"].to_numpy()
     failed = (spans["status_code"] == "ERROR").to_numpy()
     kinds = spans["span_type"].to_numpy()
-    wanted = st.query_params.get("span_id")
+    halted = spans["error_type"].isin(HALTS).to_numpy()
+    wanted = (st.query_params.get("span_id") or "").strip().lower()
+    named = [p for p in order if ids[p] == wanted] if wanted else []
+    if wanted and not named:
+        st.warning(f"Span {components.inert(wanted)} is not in this trace; showing its first failed step instead.")
     picks = (
-        [p for p in order if ids[p] == wanted] if wanted else [],
+        named,
+        [p for p in order if failed[p] and halted[p]],
         [p for p in order if failed[p] and kinds[p] != "workflow"],
         [p for p in order if failed[p]],
         [p for p in order if kinds[p] == "llm"],
@@ -177,77 +193,22 @@ def _default_span(spans: pd.DataFrame, order: list[int]) -> int:
     return next((pick[0] for pick in picks if pick), order[0])
 
 
-def span_panel(row: pd.Series) -> None:
-    st.markdown(f"#### {row['name']}")
-    agent = row["agent_name"] if isinstance(row["agent_name"], str) else None
-    bits = [f"`{row['span_type']}`", f"agent **{agent}**" if agent else "no agent", theme.duration(row["duration_ms"])]
-    model = row["response_model"] if isinstance(row["response_model"], str) else row["request_model"]
-    if isinstance(model, str):
-        bits.append(f"model `{model}`")
-    if isinstance(row["checkpoint_id"], str):
-        bits.append(f"checkpoint `{row['checkpoint_id']}`")
-    if _num(row["attempt"]):
-        bits.append(
-            f"attempt {int(row['attempt'])}"
-            + (f" ({row['retry_reason']})" if isinstance(row["retry_reason"], str) else "")
-        )
-    st.caption(" · ".join(bits))
-    if row["status_code"] == "ERROR":
-        st.error(f"**{row['error_type'] if isinstance(row['error_type'], str) else 'Error'}**: "
-                 f"{row['status_message'] if isinstance(row['status_message'], str) else 'no message'}")  # fmt: skip
-    tabs = st.tabs(["Messages", "Usage", "Attributes", "Events"])
-    with tabs[0]:
-        inputs = messages.parse_turns(row["input_messages"] if isinstance(row["input_messages"], str) else None)
-        outputs = messages.parse_turns(row["output_messages"] if isinstance(row["output_messages"], str) else None)
-        if not inputs and not outputs:
-            st.caption("This span carries no messages (the producer did not record content, or it is not an LLM call).")
-        if inputs:
-            st.markdown("**Input**")
-            messages.render_turns(inputs)
-        if outputs:
-            st.markdown("**Output**")
-            messages.render_turns(outputs)
-    with tabs[1]:
-        counted = bool(row["usage_counted"])
-        usage = {
-            "input tokens": row["input_tokens"], "output tokens": row["output_tokens"],
-            "cache read tokens": row["cache_read_tokens"], "cache write tokens": row["cache_write_tokens"],
-            "reasoning tokens": row["reasoning_tokens"],
-        }  # fmt: skip
-        cols = st.columns(3)
-        cols[0].metric("Input tokens", theme.tokens(_num(usage["input tokens"])))
-        cols[1].metric("Output tokens", theme.tokens(_num(usage["output tokens"])))
-        cols[2].metric("Span cost", theme.usd(_num(row["cost_usd"])))
-        extra = {
-            k: int(v) for k, v in usage.items() if _num(v) is not None and k not in ("input tokens", "output tokens")
-        }
-        if extra:
-            st.caption(" · ".join(f"{k}: {v:,}" for k, v in extra.items()) + " (cache tokens are inside input tokens)")
-        if isinstance(row["cost_source"], str):
-            st.caption(f"cost source: {row['cost_source']}")
-        if not counted:
-            st.info("Another span already counts this call's tokens and cost, so totals leave this one out.")
-    with tabs[2]:
-        st.json(messages.parse_json(row["attributes"]) or {}, expanded=True)
-        resource = messages.parse_json(row["resource_attributes"])
-        if resource:
-            st.caption("Resource")
-            st.json(resource, expanded=False)
-    with tabs[3]:
-        events = messages.parse_events(row["events"])
-        if not events:
-            st.caption("No events on this span.")
-        for ev in events:
-            if ev.is_exception:
-                kind = ev.attributes.get("exception.type", "exception")
-                st.error(f"**{kind}**: {ev.attributes.get('exception.message', '')}")
-                trace = ev.attributes.get("exception.stacktrace")
-                if trace:
-                    st.code(str(trace), language="python")
-            else:
-                st.markdown(f"**{ev.name}**" + (f" · {theme.timestamp(ev.time_ns)}" if ev.time_ns else ""))
-                if ev.attributes:
-                    st.json(ev.attributes, expanded=False)
+def llm_call_of(spans: pd.DataFrame, pos: int) -> int | None:
+    """For a step (agent, task) span: the LLM call under it whose messages explain it: its failed call,
+    else its last one. None for an LLM span itself or a span without calls."""
+    if spans["span_type"].iloc[pos] == "llm":
+        return None
+    calls = spans[(spans["parent_span_id"] == spans["span_id"].iloc[pos]) & (spans["span_type"] == "llm")]
+    if calls.empty:
+        return None
+    failed = calls[calls["status_code"] == "ERROR"]
+    chosen = (failed if not failed.empty else calls).sort_values("start_ns").index[-1]
+    return int(spans.index.get_loc(chosen))  # type: ignore[arg-type]
+
+
+def _full_span(trace_id: str, span_id: str) -> pd.Series | None:
+    full = data.query("trace", {"trace_id": trace_id, "span_id": span_id})
+    return None if full.empty else full.iloc[0]
 
 
 def render(trace_id: str) -> None:
@@ -256,7 +217,8 @@ def render(trace_id: str) -> None:
     if spans.empty:
         components.empty_state(
             "This trace is not in the collector",
-            f"No spans with trace id `{trace_id}`. It may not have arrived yet, or it was sent to another collector.",
+            f"No spans with trace id {components.inert(trace_id)}. It may not have arrived yet, "
+            "or it was sent to another collector.",
         )
         return
     _summary(spans)
@@ -271,14 +233,19 @@ def render(trace_id: str) -> None:
         page = st.number_input(f"Waterfall page (of {pages}, {WATERFALL_PAGE} spans each)", 1, pages, 1, key="wf_page")
         first = (int(page) - 1) * WATERFALL_PAGE
     st.plotly_chart(waterfall(spans, order, depth, first), key="waterfall", config={"displayModeBar": False})
-    left, right = st.columns([3, 2])
+    left, right = st.columns([1, 1])
     with left:
         st.markdown("##### Span tree")
         picked = _tree_table(spans, order, depth)
     pos = picked if picked is not None else _default_span(spans, order)
+    span_id = str(spans["span_id"].iloc[pos])
+    if picked is not None and st.query_params.get("span_id") != span_id:
+        st.query_params["span_id"] = span_id  # the picked span is part of the link
     with right:
-        full = data.query("trace", {"trace_id": trace_id, "span_id": str(spans["span_id"].iloc[pos])})
-        if full.empty:
+        row = _full_span(trace_id, span_id)
+        if row is None:
             st.caption("This span is no longer in the collector; reload the page.")
-        else:
-            span_panel(full.iloc[0])
+            return
+        call = llm_call_of(spans, pos)
+        call_row = _full_span(trace_id, str(spans["span_id"].iloc[call])) if call is not None else None
+        span_view.panel(row, call_row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from agentdeck.dashboard import theme
+from agentdeck.dashboard import components, theme
 from agentdeck.engine.replay.compare import Comparison, StepRun
 
 RECORDED = "♻ recorded, 0 tokens"
@@ -38,7 +38,8 @@ def render(c: Comparison, *, original_trace_id: str, replay_trace_id: str) -> No
     st.subheader("Original vs replay")
     _o, r, d = c.original, c.replay, c.deltas
     m = st.columns(4)
-    m[0].metric("Outcome", c.replay_outcome or "n/a", delta=f"was {c.original_outcome or 'n/a'}", delta_color="off")
+    was = f"was {components.inert(c.original_outcome or 'n/a')}"  # outcomes come from spans; metrics read Markdown
+    m[0].metric("Outcome", components.inert(c.replay_outcome or "n/a"), delta=was, delta_color="off")
     m[1].metric("Cost", theme.usd(r.cost_usd), delta=_delta_usd(d.cost_usd), delta_color="inverse")
     m[2].metric("Tokens", theme.tokens(r.tokens), delta=f"{d.tokens:+,}", delta_color="inverse")
     m[3].metric("Latency", theme.duration(r.latency_ms), delta=f"{d.latency_ms:+,.0f} ms", delta_color="inverse")
@@ -58,11 +59,11 @@ def render(c: Comparison, *, original_trace_id: str, replay_trace_id: str) -> No
             "Changed": ["yes" if p.changed else "" for p in c.pairs],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    components.table(table, pinned="Step")
     for p in c.pairs:
         if not p.changed:
             continue
-        st.markdown(f"**{p.node}** — output changed: {_status(p.original)} → {_status(p.replay)}")
+        st.markdown(f"**{components.inert(p.node)}** — output changed: {_status(p.original)} → {_status(p.replay)}")
         left, right = st.columns(2)
         left.caption("Original output")
         left.code(

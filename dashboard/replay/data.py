@@ -156,3 +156,33 @@ def llm_calls(frame: pd.DataFrame) -> list[LlmCall]:
 
 def messages_json(call: LlmCall) -> str:
     return json.dumps(call.messages, indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StepFailure:
+    """Why an agent's step failed: its last attempt's error."""
+
+    attempt: int | None
+    error_type: str
+    message: str
+
+
+def step_failures(frame: pd.DataFrame) -> dict[str, StepFailure]:
+    """Why each agent whose last attempt failed in this trace failed, by agent.
+
+    Agents that failed and then succeeded on a retry are left out: their step did not fail."""
+    if frame.empty:
+        return {}
+    agents = frame[(frame["span_type"] == "agent") & frame["agent_name"].notna()].sort_values("start_ns")
+    out: dict[str, StepFailure] = {}
+    for agent, spans in agents.groupby("agent_name"):
+        last = spans.iloc[-1]
+        if last["status_code"] != "ERROR":
+            continue
+        attempt = last.get("attempt")
+        out[str(agent)] = StepFailure(
+            None if attempt is None or pd.isna(attempt) else int(attempt),
+            _str(last.get("error_type")) or "error",
+            _str(last.get("status_message")) or "no message",
+        )
+    return out

@@ -27,9 +27,10 @@ def failed_list(checkpoint_db: str) -> None:
     st.caption(f"Tasks that did not succeed, from `{checkpoint_db}`. Pick one to replay it.")
     for i, t in enumerate(tasks[:50]):
         c = st.columns([3, 2, 4, 1.6], vertical_alignment="center")  # room for the whole "Replay" label
-        c[0].markdown(f"**{t.task_id}** · {t.workflow}")
+        c[0].markdown(f"**{components.inert(t.task_id)}** · {components.inert(t.workflow)}")
         c[1].markdown(components.status_badge("error", t.outcome))
-        c[2].caption(t.detail[:160] + (f" (dead letter: {t.dead_letter_agent})" if t.dead_letter_agent else ""))
+        dead = f" (dead letter: {t.dead_letter_agent})" if t.dead_letter_agent else ""
+        c[2].caption(components.inert(t.detail[:160] + dead))
         if c[3].button("Replay", key=f"replay_open_{i}", icon=":material/history:"):
             st.query_params.from_dict({"trace_id": t.trace_id, "thread_id": t.thread_id})
             st.rerun()
@@ -57,7 +58,7 @@ def tree(history: ThreadHistory, trace_id: str | None) -> Checkpoint:
     start = wanted if wanted in labels else default_checkpoint(history, trace_id)
     if st.session_state.get(CHECKPOINT_KEY) not in labels:
         st.session_state[CHECKPOINT_KEY] = start
-    st.dataframe(
+    components.table(
         pd.DataFrame(
             {
                 "Checkpoint": [labels[i].replace(" ", "\u00a0") for i in ids],
@@ -66,8 +67,7 @@ def tree(history: ThreadHistory, trace_id: str | None) -> Checkpoint:
                 "Prompt edits": [", ".join(sorted(history.checkpoints[i].prompt_overrides)) or "—" for i in ids],
             }
         ),
-        hide_index=True,
-        width="stretch",
+        pinned="Checkpoint",
     )
     picked = st.selectbox(
         "Replay from checkpoint", ids, format_func=lambda i: labels[i], key=CHECKPOINT_KEY, on_change=_forget_edits
@@ -88,7 +88,7 @@ def details(history: ThreadHistory, c: Checkpoint) -> None:
     with st.expander("Prompts in force", expanded=False):
         for agent, template in history.prompts_at(c.checkpoint_id).items():
             edited = " (edited in this branch)" if agent in c.prompt_overrides else ""
-            st.markdown(f"**{agent}**{edited}")
+            st.markdown(f"**{components.inert(agent)}**{edited}")
             st.code(template, language=None, wrap_lines=True)
     with st.expander("Spans that ran from this checkpoint", expanded=False):
         if not c.trace_id:
@@ -103,7 +103,7 @@ def details(history: ThreadHistory, c: Checkpoint) -> None:
         if ran.empty:
             st.caption("No spans of this checkpoint have reached the collector (the next step may not have run).")
             return
-        st.dataframe(
+        components.table(
             pd.DataFrame(
                 {
                     "Span": ran["name"],
@@ -112,6 +112,5 @@ def details(history: ThreadHistory, c: Checkpoint) -> None:
                     "Duration": [theme.duration(v) for v in ran["duration_ms"]],
                 }
             ),
-            hide_index=True,
-            width="stretch",
+            pinned="Span",
         )

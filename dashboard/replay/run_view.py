@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
 import queue
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any, Final
 
+import pandas as pd
 import streamlit as st
 
-from agentdeck.dashboard import data, theme
+from agentdeck.dashboard import components, data, theme
+from agentdeck.dashboard.replay.data import StepFailure
 from agentdeck.engine.prompts import PromptStore
 from agentdeck.engine.replay.compare import SpanFacts
 from agentdeck.engine.replay.history import Checkpoint, ThreadHistory
@@ -25,14 +28,26 @@ CACHE_KEY: Final = "replay_serve_recorded"
 STATE_KEY: Final = "replay_state_edit"
 RESULTS: Final = "replay_results"  # session: replay trace id -> ReplayRun
 MAX_WAIT_S: Final = 300.0
+EDITOR_LINE_PX: Final = 26  # a line of the text area's font
+EDITOR_CHARS_PER_LINE: Final = 90  # what a line holds at the narrowest width we design for, conservatively
+EDITOR_MIN_PX: Final = 120
+EDITOR_MAX_PX: Final = 720  # longer prompts scroll inside the editor
+
+
+def editor_height(text: str) -> int:
+    """Pixels for a text area that shows `text` whole, wrapped lines included (up to EDITOR_MAX_PX)."""
+    lines = sum(max(1, math.ceil(len(line) / EDITOR_CHARS_PER_LINE)) for line in text.split("\n"))
+    return min(max(EDITOR_MIN_PX, (lines + 1) * EDITOR_LINE_PX + 16), EDITOR_MAX_PX)
 
 
 def prompt_key(agent: str) -> str:
     return f"replay_prompt_{agent}"
 
 
-def prompt_editors(history: ThreadHistory, c: Checkpoint) -> dict[str, str]:
-    """A text area per agent, prefilled with the prompt in force; returns the edited ones."""
+def prompt_editors(history: ThreadHistory, c: Checkpoint, failures: Mapping[str, StepFailure]) -> dict[str, str]:
+    """A text area per agent, prefilled with the prompt in force and tall enough to read it whole, with
+    why that agent's step failed in the original run (`failures`: agent -> reason) right above it;
+    returns the edited prompts."""
     in_force = history.prompts_at(c.checkpoint_id)
     builtin = history.prompts_at_defaults()
     st.markdown("**Prompts** — edit one or more; fields in `{braces}` are filled from the agent's inputs.")
@@ -40,7 +55,17 @@ def prompt_editors(history: ThreadHistory, c: Checkpoint) -> dict[str, str]:
         key = prompt_key(agent)
         if key not in st.session_state:
             st.session_state[key] = template
-        st.text_area(f"Prompt: {agent}", key=key, height=110)
+        failure = failures.get(agent)
+        if failure is not None:
+            attempt = f"attempt {failure.attempt}, " if failure.attempt else ""
+            st.warning(
+                f"**Why {components.inert(agent)} failed in the original run** ({attempt}"
+                f"{components.inert(failure.error_type)}):",
+                icon=":material/error:",
+            )
+            st.code(failure.message, language=None, wrap_lines=True)
+        text = str(st.session_state[key])
+        st.text_area(f"Prompt: {agent}", key=key, height=editor_height(max(text, template, key=len)))
     return {
         a: str(st.session_state[prompt_key(a)]) for a in in_force if str(st.session_state[prompt_key(a)]) != builtin[a]
     }
@@ -134,7 +159,7 @@ def _drain(events: queue.Queue[SpanFacts]) -> None:
         except queue.Empty:
             return
         mark = "ok" if f.ok else f"failed ({f.error})"
-        st.write(f"step {f.step} · {f.agent} · {mark}")
+        st.text(f"step {f.step} · {f.agent} · {mark}")
 
 
 def prompt_versions(history: ThreadHistory, checkpoint_db: str) -> None:
@@ -158,19 +183,21 @@ def prompt_versions(history: ThreadHistory, checkpoint_db: str) -> None:
             st.error(str(exc))
     with PromptStore(checkpoint_db) as store:
         versions = store.versions(history.workflow, agent)
-    st.dataframe(
-        [
-            {
-                "Version": v.version,
-                "Recorded on spans as": v.label,
-                "By": v.author,
-                "When (UTC)": theme.timestamp(v.created_ns) if v.created_ns else "—",
-                "Why": v.reason,
-            }
-            for v in versions
-        ],
-        hide_index=True,
-        width="stretch",
+    components.table(
+        pd.DataFrame(
+            [
+                {
+                    "Version": v.version,
+                    "Recorded on spans as": v.label,
+                    "By": v.author,
+                    "When (UTC)": theme.timestamp(v.created_ns) if v.created_ns else "—",
+                    "Why": v.reason,
+                }
+                for v in versions
+            ],
+            columns=["Version", "Recorded on spans as", "By", "When (UTC)", "Why"],
+        ),
+        pinned="Version",
     )
     c = st.columns([2, 1])
     pick = c[0].selectbox("Load version into the editor", [v.version for v in versions], key="replay_version_pick")

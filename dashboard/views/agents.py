@@ -39,9 +39,9 @@ def metrics_table(frame: pd.DataFrame, by_workflow: bool) -> None:
             "Top error": frame["top_error_type"].fillna(""),
         }
     )
-    st.dataframe(
+    components.table(
         shown,
-        hide_index=True,
+        pinned="Agent",
         column_config={
             "First-attempt success": components.PERCENT_BAR_COLUMN,
             "Retry rate": components.PERCENT_COLUMN,
@@ -106,11 +106,12 @@ def main() -> None:
     top[1].toggle("Per workflow", key="by_wf", bind="query-params")
     focus = st.session_state.get("agent")
     if focus:
+        name = components.inert(focus)
         with top[2]:
             links = st.columns(2)
-            links[0].page_link(components.TRACES_PAGE, label=f"Traces of {focus}", icon=":material/timeline:",
+            links[0].page_link(components.TRACES_PAGE, label=f"Traces of {name}", icon=":material/timeline:",
                                query_params={"agent": focus})  # fmt: skip
-            links[1].page_link(components.TRACES_PAGE, label=f"Failed traces of {focus}", icon=":material/error:",
+            links[1].page_link(components.TRACES_PAGE, label=f"Failed traces of {name}", icon=":material/error:",
                                query_params={"agent": focus, "status": "error"})  # fmt: skip
     components.live(body)
 

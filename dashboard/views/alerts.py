@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 import pandas as pd
@@ -58,7 +59,7 @@ def links(alert: pd.Series) -> None:
     scope = str(alert["scope"])
     if scope == "each agent" or scope.startswith("agent="):
         agent = alert["group_value"] or scope.removeprefix("agent=")
-        row.page_link("views/agents.py", label=f"Agent {agent}", icon=":material/smart_toy:",
+        row.page_link("views/agents.py", label=f"Agent {components.inert(agent)}", icon=":material/smart_toy:",
                       query_params={"agent": agent})  # fmt: skip
     if traces:
         row.page_link(components.REPLAY_PAGE, label="Replay", icon=":material/history:",
@@ -98,14 +99,17 @@ def alert_card(alert: pd.Series) -> None:
     icon = SEVERITY_ICONS.get(str(alert["severity"]), ":blue[:material/info:]")
     muted = " · :gray[silenced until " + theme.timestamp(alert["silenced_until_ns"]) + "]" if alert["silenced"] else ""
     with st.container(border=True, key=f"alert_{int(alert['id'])}"):
-        st.markdown(f"{icon} **{alert['rule']}** · {alert['severity']} · {alert['state']} · {alert['target']}{muted}")
+        st.markdown(
+            f"{icon} **{alert['rule']}** · {alert['severity']} · {alert['state']} · "
+            f"{components.inert(alert['target'])}{muted}"
+        )
         metric = str(alert["metric"])
         st.markdown(
             f"Value **{fmt_value(metric, alert['value'])}** {alert['comparison']} threshold "
             f"{fmt_value(metric, alert['threshold'])} · since {ago(alert['fired_ns'] or alert['first_seen_ns'])}"
         )
         if isinstance(alert["detail"], str) and alert["detail"]:
-            st.caption(alert["detail"])
+            st.caption(components.inert(alert["detail"]))
         left, right = st.columns([1, 1], vertical_alignment="center")
         with left:
             links(alert)
@@ -135,7 +139,7 @@ def open_alerts() -> None:
         if resolved.empty:
             st.caption("Nothing has resolved yet.")
         else:
-            st.dataframe(
+            components.table(
                 pd.DataFrame(
                     {
                         "Rule": resolved["rule"],
@@ -145,7 +149,7 @@ def open_alerts() -> None:
                         "Resolved": [theme.timestamp(v) for v in resolved["resolved_ns"]],
                     }
                 ),
-                hide_index=True,
+                pinned="Rule",
             )
 
 
@@ -172,7 +176,9 @@ def burn_down(budget: float | None) -> None:
     fig = go.Figure()
     for name, rows in series.groupby("group"):
         x = pd.to_datetime(rows["bucket_start_ns"] // 1000, unit="us", utc=True)
-        fig.add_scatter(x=x, y=rows["value"].cumsum(), name=str(name), stackgroup="spend", mode="lines")
+        fig.add_scatter(
+            x=x, y=rows["value"].cumsum(), name=html.escape(str(name), quote=False), stackgroup="spend", mode="lines"
+        )
     total, total_rate = float(spent.sum()), float(last_hour.sum())
     projected = total + total_rate * left_h
     ends = pd.to_datetime([now // 1000, (midnight + DAY_NS) // 1000], unit="us", utc=True)
@@ -197,9 +203,9 @@ def burn_down(budget: float | None) -> None:
     st.plotly_chart(fig, key="burn_down")
     table = pd.DataFrame({"Spent today": spent, "Last hour": last_hour.reindex(spent.index).fillna(0.0)})
     table["Projected by midnight"] = table["Spent today"] + table["Last hour"] * left_h
-    st.dataframe(
+    components.table(
         table.rename_axis("Workflow").reset_index(),
-        hide_index=True,
+        pinned="Workflow",
         column_config={c: components.USD_COLUMN for c in table.columns},
     )
 
@@ -215,8 +221,11 @@ def rules_section() -> None:
     st.subheader("Rules")
     st.caption(f"From `{rules.source}`, evaluated every {rules.interval_s:g} s. Format: docs/ALERTS.md.")
     for rule, error in rules.errors:
-        st.error(f"Rule **{rule}** could not be evaluated: {error}", icon=":material/rule:")
-    st.dataframe(rules.rules, hide_index=True)
+        st.error(
+            f"Rule **{components.inert(rule)}** could not be evaluated: {components.inert(error)}",
+            icon=":material/rule:",
+        )
+    components.table(rules.rules, pinned="name" if "name" in rules.rules.columns else None)
 
 
 components.live(live_section)

@@ -57,9 +57,9 @@ def body() -> None:
                 "Tokens out": breakdown["output_tokens"].astype(int),
             }
         )
-        st.dataframe(
+        components.table(
             shown,
-            hide_index=True,
+            pinned=DIMENSIONS[dim],
             column_config={
                 "Cost": components.USD_COLUMN,
                 "Retry cost": components.USD_COLUMN,
@@ -83,9 +83,10 @@ def body() -> None:
                 "Trace": [theme.short_id(v, 12) for v in top["trace_id"]],
             }
         )
-        event = st.dataframe(
-            components.color_status(shown),
-            hide_index=True,
+        event = components.table(
+            shown,
+            pinned="Workflow",
+            style=components.color_status,
             on_select="rerun",
             selection_mode="single-row",
             key="expensive_tasks",

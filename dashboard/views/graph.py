@@ -30,7 +30,7 @@ def body() -> None:
     edges = data.query("transitions", params)
     if edges.empty:
         components.empty_state(
-            f"No agent steps of {workflow} in the {f.label.lower()}",
+            f"No agent steps of {components.inert(workflow)} in the {f.label.lower()}",
             "Widen the time range, or check that this workflow's traces carry agent spans.",
         )
         return
@@ -57,9 +57,9 @@ def body() -> None:
                 "Cost / task": nodes["cost_per_task"].astype(float),
             }
         )
-        st.dataframe(
+        components.table(
             shown,
-            hide_index=True,
+            pinned="Agent",
             column_config={
                 "Success rate": components.PERCENT_BAR_COLUMN,
                 "First-attempt success": components.PERCENT_COLUMN,

@@ -35,7 +35,8 @@ def firing_alerts() -> None:
         return
     with st.container(border=True, key="overview_alerts"):
         lines = [
-            f"**{a.rule}** ({a.severity}) · {a.target}: {a.value:.4g} {a.comparison} {a.threshold:.4g}"
+            f"**{a.rule}** ({a.severity}) · {components.inert(a.target)}: "
+            f"{a.value:.4g} {a.comparison} {a.threshold:.4g}"
             for a in firing.head(5).itertuples()
         ]
         more = f" · {len(firing) - 5} more" if len(firing) > 5 else ""

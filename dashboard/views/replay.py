@@ -64,14 +64,15 @@ def _thread(thread: str) -> None:
         st.error(str(exc))
         return
     except LookupError as exc:
-        st.error(f"{exc}. Check AGENTDECK_CHECKPOINT_DB (now `{settings.checkpoint_db}`).")
+        st.error(f"{components.inert(exc)}. Check AGENTDECK_CHECKPOINT_DB (now `{settings.checkpoint_db}`).")
         return
     original_id = _original_trace(history)
     original_rows = replay_data.trace_rows(original_id)
     original_outcome = replay_data.outcome(original_rows)
     st.markdown(
-        f"**Task {history.task_id}** · workflow `{history.workflow}` · thread `{thread}` · "
-        f"original trace `{original_id}` · outcome **{original_outcome or 'unknown'}**"
+        f"**Task {components.inert(history.task_id)}** · workflow {components.inert(history.workflow)} · "
+        f"thread {components.inert(thread)} · original trace {components.inert(original_id)} · "
+        f"outcome **{components.inert(original_outcome or 'unknown')}**"
     )
     _compare(history, original_id)  # a replay picked or just run: its comparison comes first
     st.subheader("Checkpoint history")
@@ -81,7 +82,7 @@ def _thread(thread: str) -> None:
     if not auth.can_edit():
         st.warning("Sign in to replay runs and edit prompts.")
         return
-    overrides = run_view.prompt_editors(history, picked)
+    overrides = run_view.prompt_editors(history, picked, replay_data.step_failures(original_rows))
     try:
         state, as_node = run_view.state_edit(history, picked)
         state_error = None
@@ -105,7 +106,7 @@ def _thread(thread: str) -> None:
         run_view.prompt_versions(history, settings.checkpoint_db)
     if run or resume:
         if state_error and run:
-            st.error(f"Cannot replay: {state_error}")
+            st.error(f"Cannot replay: {components.inert(state_error)}")
         else:
             try:
                 result = run_view.run_with_progress(
@@ -120,7 +121,7 @@ def _thread(thread: str) -> None:
                     serve_recorded=serve,
                 )
             except (ValueError, LookupError, TimeoutError) as exc:
-                st.error(f"Cannot replay: {exc}")
+                st.error(f"Cannot replay: {components.inert(exc)}")
             else:
                 st.session_state[run_view.RESULTS][result.result.trace_id] = result
                 st.query_params["replay"] = result.result.trace_id
@@ -134,7 +135,7 @@ def _page() -> None:
     if trace_id is not None:
         rows = replay_data.trace_rows(trace_id)
         if rows.empty:
-            st.error(f"No trace {trace_id} in the collector.")
+            st.error(f"No trace {components.inert(trace_id)} in the collector.")
             return
         if graph_runner.render(rows, trace_id):  # a thread of an adapted LangGraph graph
             return

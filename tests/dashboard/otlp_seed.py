@@ -179,3 +179,23 @@ def seed(collector_url: str, token: str | None = None) -> list[TraceBuilder]:
             return traces
         time.sleep(0.05)
     raise AssertionError(f"the collector did not store the {expected} seeded spans in 10 s")
+
+
+def post(collector_url: str, traces: list[TraceBuilder]) -> None:
+    """POST `traces` to /v1/traces and wait (at most 10 s) until the query API returns all their spans."""
+    resp = httpx.post(f"{collector_url}/v1/traces", json=otlp_body(traces), timeout=10)
+    resp.raise_for_status()
+    give_up = time.monotonic() + 10
+    while time.monotonic() < give_up:
+        stored = [
+            len(
+                httpx.get(f"{collector_url}/api/query/trace", params={"trace_id": t.trace_id}, timeout=10).json()[
+                    "rows"
+                ]
+            )
+            for t in traces
+        ]
+        if stored == [len(t.spans) for t in traces]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the collector did not store the posted traces in 10 s")

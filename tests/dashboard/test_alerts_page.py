@@ -5,6 +5,7 @@ links; acknowledge and silence from the page; the rules; today's budget burn-dow
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -43,7 +44,8 @@ def the_alert(url: str) -> dict[str, Any]:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    """The page's Markdown as a person reads it (span content is backslash-escaped in the source)."""
+    return re.sub(r"\\(.)", r"\1", "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]))
 
 
 def links(at: AppTest) -> list[tuple[str, str]]:

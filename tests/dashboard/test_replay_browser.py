@@ -69,3 +69,35 @@ def test_fix_a_weak_prompt_failure_in_replay(
         page.screenshot(path=str(artifacts_dir / "replay-2-comparison.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_replay_shows_why_the_step_failed_next_to_an_editor_holding_the_whole_prompt(
+    browser: Any, replay_dashboard: str, replay_env: ReplayEnv, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    dead = replay_env.weak_prompt_failure
+    page = browser.new_page(viewport={"width": 1440, "height": 2400})
+    try:
+        page.goto(f"{replay_dashboard}/replay?trace_id={dead.trace_id}")
+        expect(page.get_by_text(f"Task {dead.task_id}")).to_be_visible()
+        why = page.get_by_test_id("stAlertContainer").filter(has_text="Why classifier failed in the original run")
+        expect(why).to_be_visible()
+        expect(why).to_contain_text("validation")
+        message = page.get_by_test_id("stCode").filter(has_text="validation error")
+        expect(message.first).to_be_visible()  # the validation error itself, in full
+        prompt = page.get_by_label("Prompt: classifier")
+        expect(prompt).to_have_value(re.compile(r"^Classify this support ticket\."))
+        top, editor = why.bounding_box(), prompt.bounding_box()
+        assert top["y"] < editor["y"] < top["y"] + top["height"] + 400  # right above the editor
+        # Every prompt editor is tall enough to read its prompt whole: nothing scrolls inside one.
+        editors = page.locator("textarea[aria-label^='Prompt: ']")
+        expect(editors).to_have_count(len(editors.all()))
+        sizes = {
+            e.get_attribute("aria-label"): e.evaluate("e => [e.scrollHeight, e.clientHeight]") for e in editors.all()
+        }
+        assert len(sizes) >= 3 and all(inner <= shown for inner, shown in sizes.values()), sizes
+        page.screenshot(path=str(artifacts_dir / "replay-why-it-failed.png"), full_page=True)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    finally:
+        page.close()
