@@ -15,9 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from agentdeck import refs
-from agentdeck.dashboard import auth, data
+from agentdeck.dashboard import auth, components, data
 from agentdeck.dashboard.messages import parse_json
-from agentdeck.dashboard.replay import compare_view
+from agentdeck.dashboard.replay import compare_view, workflows
 from agentdeck.dashboard.replay import data as replay_data
 from agentdeck.engine.replay.history import Checkpoint, ThreadHistory
 from agentdeck.engine.replay.session import ReplayRun
@@ -54,14 +54,24 @@ def render(rows: pd.DataFrame, trace_id: str) -> bool:
     threads = rows["thread_id"].dropna()
     thread = str(threads.iloc[0]) if not threads.empty else ""
     outcome = replay_data.outcome(rows)
-    st.markdown(f"**Graph** `{ref}` · thread `{thread}` · trace `{trace_id}` · outcome **{outcome or 'unknown'}**")
+    st.markdown(
+        f"**Graph** {components.inert(ref)} · thread {components.inert(thread)} · trace {components.inert(trace_id)}"
+        f" · outcome **{components.inert(outcome or 'unknown')}**"
+    )
+    if not workflows.is_configured(ref):
+        st.error(
+            f"This trace names the graph {components.inert(ref)}, which the dashboard was not told about, so it "
+            f"will not import it. {workflows.HOW_TO}"
+        )
+        return True
     try:
         graph = load_graph(ref)
         history = graph_history(graph, thread)
     except (refs.RefError, ReplayImpossible, LookupError) as exc:
         st.error(
-            f"Cannot replay this thread: {exc}. The dashboard imports the graph to replay it: start it where "
-            f"`{ref.partition(':')[0]}` imports (install the app, or put its folder on PYTHONPATH)."
+            f"Cannot replay this thread: {components.inert(exc)}. The dashboard imports the graph to replay it: "
+            f"start it where {components.inert(ref.partition(':')[0])} imports (install the app, or put its folder "
+            "on PYTHONPATH)."
         )
         return True
     results: dict[str, ReplayRun] = st.session_state.setdefault(RESULTS, {})
@@ -101,7 +111,7 @@ def render(rows: pd.DataFrame, trace_id: str) -> bool:
                 endpoint=data.settings().collector_url,
             )
     except (ValueError, LookupError) as exc:
-        st.error(f"Cannot replay: {exc}")
+        st.error(f"Cannot replay: {components.inert(exc)}")
         return True
     results[run.result.trace_id] = run
     st.query_params["replay"] = run.result.trace_id

@@ -41,6 +41,21 @@ def configured(environ: Mapping[str, str] | None = None) -> list[str]:
     return named + [ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)]
 
 
+def is_configured(ref: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the module (or file) `ref` names is one the dashboard was told about. A reference read
+    from a trace is sent by whoever can reach the collector, so the dashboard imports only code its
+    operator named: never a module or file a span asks for."""
+    target = ref.rpartition(":")[0] or ref
+    for entry in configured(environ):
+        allowed = entry.rpartition(":")[0] if ":" in entry else entry
+        if allowed.endswith(".py") and target.endswith(".py"):
+            if Path(allowed).expanduser().resolve() == Path(target).expanduser().resolve():
+                return True
+        elif target == allowed or target.startswith(allowed + "."):
+            return True
+    return False
+
+
 def candidates(environ: Mapping[str, str] | None = None) -> tuple[dict[str, Workflow], list[str]]:
     """Every workflow the configured modules and entry points hold, by loadable reference, and the
     problems met on the way (a module that does not import), one message each."""

@@ -29,6 +29,7 @@ def graph_dashboard(example_env: ExampleEnv, tmp_path_factory: pytest.TempPathFa
         "AGENTDECK_COLLECTOR_URL": example_env.collector_url,
         "AGENTDECK_DASHBOARD_REFRESH_S": "0",
         "AGENTDECK_DASHBOARD_PASSWORD": None,
+        "AGENTDECK_WORKFLOWS": "support_graph",  # the dashboard imports only graphs it was told about
     }
     with streamlit_server(env, log) as url:
         yield url

@@ -43,19 +43,43 @@ def unimportable_trace(fake_llm: FakeAnthropic, tmp_path: Path) -> Iterator[tupl
         yield server.url, rows[0]["trace_id"]
 
 
-def test_an_unimportable_graph_says_what_to_configure(
-    unimportable_trace: tuple[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url, trace_id = unimportable_trace
+def _errors(at: AppTest) -> list[str]:
+    """The page's error texts as a reader sees them (the Markdown escapes of span text removed)."""
+    return [e.value.replace("\\", "").replace("\u2060", "") for e in at.error]
+
+
+def _open(trace: tuple[str, str], monkeypatch: pytest.MonkeyPatch, workflows: str | None) -> AppTest:
+    url, trace_id = trace
     monkeypatch.setenv("AGENTDECK_COLLECTOR_URL", url)
     monkeypatch.setenv("AGENTDECK_DASHBOARD_REFRESH_S", "0")
+    if workflows is None:
+        monkeypatch.delenv("AGENTDECK_WORKFLOWS", raising=False)
+    else:
+        monkeypatch.setenv("AGENTDECK_WORKFLOWS", workflows)
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
     at.switch_page("views/replay.py")
     at.query_params["trace_id"] = trace_id
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    errors = [e.value for e in at.error]
-    assert any("no module named 'gone_app'" in e and "start it where `gone_app.flows` imports" in e for e in errors), (
+    return at
+
+
+def test_a_graph_the_dashboard_was_not_told_about_is_not_imported(
+    unimportable_trace: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reference comes from a span, which anyone who can reach the collector can send: the dashboard
+    # imports only modules its operator named, and says how to name one.
+    errors = _errors(_open(unimportable_trace, monkeypatch, workflows=None))
+    assert any("gone_app.flows:graph, which the dashboard was not told about" in e for e in errors), errors
+    assert any("AGENTDECK_WORKFLOWS" in e for e in errors), errors
+    assert not any("no module named" in e for e in errors), errors  # it did not even try
+
+
+def test_an_unimportable_graph_says_what_to_configure(
+    unimportable_trace: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    errors = _errors(_open(unimportable_trace, monkeypatch, workflows="gone_app"))
+    assert any("no module named 'gone_app'" in e and "start it where gone_app.flows imports" in e for e in errors), (
         errors
     )
