@@ -89,9 +89,12 @@ def execute(
     root_attributes: Mapping[str, Any],
     run_no: int,
     links: Sequence[Link] = (),
+    carry_budget: bool = False,
 ) -> TaskResult:
     """Run the graph once under a new trace and return the task's result (never raises for a task's
-    own failure: those become outcomes)."""
+    own failure: those become outcomes). `carry_budget` keeps the task's spend in the ledger, so a
+    resumed run (on this or another worker) goes on with what the task spent before; its cost is then
+    the task's total over its runs."""
     wf = shared.workflow
     root_name = f"invoke_workflow {wf.name}"
     root = new_span(
@@ -104,7 +107,14 @@ def execute(
         trace_id=span_ids.trace_id() if span_ids else None,
     )
     trace_id = format(root.get_span_context().trace_id, "032x")
-    budget = Budget(shared.budget_usd)
+    if carry_budget:
+        budget = Budget(
+            shared.budget_usd,
+            spent_usd=shared.ledger.budget_spent(task_id),
+            on_spend=lambda total: shared.ledger.record_budget(task_id, total),
+        )
+    else:
+        budget = Budget(shared.budget_usd)
     root.set_attributes(
         {
             sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,

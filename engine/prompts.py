@@ -1,6 +1,7 @@
 """Saved prompt versions: an edited prompt kept as a new version of one agent's prompt.
 
-Stored in SQLite (by default the checkpoint file), with who saved it, when and why. A saved
+Stored beside the checkpoints (the SQLite file, or the PostgreSQL every worker shares), with who saved
+it, when and why. A saved
 version is used by passing it as a prompt override (`PromptStore.overrides`); agent spans record
 `agentdeck.prompt.version` as the content label of the template (`prompt_version_of`), which this
 store keeps beside each version, so a span's version leads back to the saved one.
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agentdeck.engine.agents import prompt_version_of
-from agentdeck.engine.sqlite_store import SqliteStore
+from agentdeck.engine.record_store import RecordStore
 from agentdeck.engine.workflows import get_workflow
 
 _SCHEMA = """
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS agentdeck_prompt_versions (
     PRIMARY KEY (workflow, agent, version)
 );
 """
+_PG_SCHEMA = _SCHEMA.replace("created_ns INTEGER", "created_ns BIGINT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +46,18 @@ class PromptVersion:
     builtin: bool = False
 
 
-class PromptStore(SqliteStore):
+class PromptStore(RecordStore):
     SCHEMA = _SCHEMA
+    PG_SCHEMA = _PG_SCHEMA
 
     def versions(self, workflow: str, agent: str) -> list[PromptVersion]:
         """The agent's built-in prompt first, then its saved versions, oldest first."""
         builtin = get_workflow(workflow).agent(agent)  # KeyError naming the workflow for an unknown agent
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT workflow, agent, version, template, label, author, reason, created_ns"
-                " FROM agentdeck_prompt_versions WHERE workflow = ? AND agent = ? ORDER BY created_ns, version",
-                (workflow, agent),
-            ).fetchall()
+        rows = self.query(
+            "SELECT workflow, agent, version, template, label, author, reason, created_ns"
+            " FROM agentdeck_prompt_versions WHERE workflow = ? AND agent = ? ORDER BY created_ns, version",
+            (workflow, agent),
+        )
         first = PromptVersion(
             workflow,
             agent,
@@ -83,12 +85,10 @@ class PromptStore(SqliteStore):
         version = f"v{max(numbers, default=1) + 1}"
         label = prompt_version_of(template)
         saved = PromptVersion(workflow, agent, version, template, label, author.strip(), reason.strip(), time.time_ns())
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO agentdeck_prompt_versions VALUES (?,?,?,?,?,?,?,?)",
-                (workflow, agent, version, template, label, saved.author, saved.reason, saved.created_ns),
-            )
-            self._conn.commit()
+        self.write(
+            "INSERT INTO agentdeck_prompt_versions VALUES (?,?,?,?,?,?,?,?)",
+            (workflow, agent, version, template, label, saved.author, saved.reason, saved.created_ns),
+        )
         return saved
 
     def get(self, workflow: str, agent: str, version: str) -> PromptVersion:

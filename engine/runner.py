@@ -2,7 +2,8 @@
 
 Each task is one LangGraph thread (checkpointed) and one trace (`invoke_workflow {name}` root span).
 Tasks already finished in the checkpoint DB are not re-run; a task with a checkpoint but no recorded
-outcome (a killed run) resumes from its last checkpoint.
+outcome (a killed run) resumes from its last checkpoint, its root span linked to the killed run's.
+Queue workers (agentdeck.engine.workers) run tasks through the same `open_engine` and `run_one`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ import json
 import os
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 from agentdeck.engine import semconv as sc
-from agentdeck.engine.checkpoints import is_postgres, open_checkpointer
+from agentdeck.engine.checkpoints import open_checkpointer
 from agentdeck.engine.clock import TaskClock, VirtualClock, WallClock
 from agentdeck.engine.context import SpanIds
-from agentdeck.engine.execution import META_RUN, META_TRACE_ID, Engine, TaskResult, execute
+from agentdeck.engine.execution import META_ROOT_SPAN_ID, META_RUN, META_TRACE_ID, Engine, TaskResult, execute
 from agentdeck.engine.ledger import Ledger, TaskRecord
 from agentdeck.engine.pricing import load_prices
 from agentdeck.engine.providers.base import Provider
@@ -32,9 +35,19 @@ from agentdeck.engine.providers.simulator import FaultRates, SimulatedProvider, 
 from agentdeck.engine.semconv import PROVIDER_SIMULATED
 from agentdeck.engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
 from agentdeck.engine.telemetry import release as release_provider
+from agentdeck.engine.workflow import Workflow
 from agentdeck.engine.workflows import get_workflow
 
-__all__ = ["RunSummary", "TaskResult", "default_provider", "run_tasks", "task_id_for"]
+__all__ = [
+    "EngineOptions",
+    "RunSummary",
+    "TaskResult",
+    "default_provider",
+    "open_engine",
+    "run_one",
+    "run_tasks",
+    "task_id_for",
+]
 
 
 @dataclass
@@ -120,49 +133,98 @@ def run_tasks(
         )
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint, deterministic_ids=deterministic_ids)
-    if dead_letter_db is None:
-        if is_postgres(checkpoint_db):
-            raise ValueError("with a postgres checkpointer, pass dead_letter_db (a SQLite file path)")
-        dead_letter_db = checkpoint_db
-    ledger = Ledger(dead_letter_db)
     summary = RunSummary(workflow=wf.name)
+    options = EngineOptions(
+        seed=seed,
+        chaos=chaos,
+        latency_scale=latency_scale,
+        budget_usd=budget_usd,
+        deadline_ms=deadline_ms,
+        prompt_overrides=dict(prompt_overrides or {}),
+        delegation_limit=delegation_limit,
+    )
     try:
-        with open_checkpointer(checkpoint_db) as saver:
-            shared = Engine(
-                workflow=wf,
-                graph=wf.build().compile(checkpointer=saver),
-                ledger=ledger,
-                provider=provider or default_provider(seed, rates),
-                prices=load_prices(),
-                tracer=engine_tracer(tp),
-                seed=seed,
-                budget_usd=budget_usd,
-                deadline_ms=deadline_ms,
-                latency_scale=latency_scale,
-                tool_failure_rate=chaos,
-                deterministic=deterministic_ids,
-                start_time_ns=start_time_ns,
-                prompt_overrides=dict(prompt_overrides or {}),
-                delegation_limit=delegation_limit,
-            )
+        with open_engine(
+            wf,
+            options,
+            checkpoint_db=checkpoint_db,
+            ledger_db=dead_letter_db,
+            tracer_provider=tp,
+            provider=provider or default_provider(seed, rates),
+            deterministic=deterministic_ids,
+            start_time_ns=start_time_ns,
+        ) as shared:
             inputs = wf.make_tasks(seed, first_task + tasks)[first_task:]
             indexed = list(enumerate(inputs, start=first_task))
             workers = 1 if deterministic_ids else concurrency
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentdeck-task") as pool:
-                futures = [pool.submit(_run_one, shared, i, state) for i, state in indexed]
+                futures = [pool.submit(run_one, shared, i, state) for i, state in indexed]
                 for fut in as_completed(futures):
                     res = fut.result()
                     summary.tasks.append(res)
                     if on_progress is not None:
                         on_progress(res)
     finally:
-        ledger.close()
         release_provider(tp, owned)
     summary.tasks.sort(key=lambda t: t.task_id)
     return summary
 
 
-def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a run's tasks run, beyond the workflow: what a queued task carries to its worker."""
+
+    seed: int = 0
+    chaos: float = 0.0
+    latency_scale: float = 1.0
+    budget_usd: float | None = None
+    deadline_ms: float | None = None
+    prompt_overrides: Mapping[str, str] = field(default_factory=dict)
+    delegation_limit: int = 3
+
+
+@contextmanager
+def open_engine(
+    wf: Workflow,
+    options: EngineOptions,
+    *,
+    checkpoint_db: str | Path,
+    tracer_provider: TracerProvider,
+    provider: Provider,
+    ledger_db: str | Path | None = None,
+    deterministic: bool = False,
+    start_time_ns: int = 1_795_000_000_000_000_000,
+    pool_size: int = 4,
+) -> Iterator[Engine]:
+    """The Engine tasks share: the workflow's graph on the checkpointer at `checkpoint_db` (a SQLite
+    file or a postgresql:// URL) and the ledger at `ledger_db` (default: the same place)."""
+    ledger = Ledger(ledger_db if ledger_db is not None else checkpoint_db)
+    try:
+        with open_checkpointer(checkpoint_db, pool_size=pool_size) as saver:
+            yield Engine(
+                workflow=wf,
+                graph=wf.build().compile(checkpointer=saver),
+                ledger=ledger,
+                provider=provider,
+                prices=load_prices(),
+                tracer=engine_tracer(tracer_provider),
+                seed=options.seed,
+                budget_usd=options.budget_usd,
+                deadline_ms=options.deadline_ms,
+                latency_scale=options.latency_scale,
+                tool_failure_rate=options.chaos,
+                deterministic=deterministic,
+                start_time_ns=start_time_ns,
+                prompt_overrides=dict(options.prompt_overrides),
+                delegation_limit=options.delegation_limit,
+            )
+    finally:
+        ledger.close()
+
+
+def run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
+    """Run task `index` (input `initial`) to its outcome: skipped when the ledger has it, resumed from
+    its last checkpoint when an earlier run (here or on a killed worker) left one, recorded after."""
     wf = shared.workflow
     task_id = task_id_for(wf.name, shared.seed, index, shared.prompt_overrides)
     thread_id = task_id
@@ -176,7 +238,8 @@ def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
         config["max_concurrency"] = 1
     existing = shared.graph.get_state(config)  # type: ignore[arg-type]
     resumed = bool(existing.values)
-    run_no = int(str((existing.metadata or {}).get(META_RUN, 0))) + 1 if resumed else 1
+    meta = existing.metadata or {}
+    run_no = int(str(meta.get(META_RUN, 0))) + 1 if resumed else 1
 
     clock: TaskClock
     span_ids: SpanIds | None = None
@@ -195,10 +258,21 @@ def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
         graph_input=None if resumed else initial,
         clock=clock,
         span_ids=span_ids,
-        root_attributes={sc.AD_RESUMED_FROM: str((existing.metadata or {}).get(META_TRACE_ID, ""))} if resumed else {},
+        root_attributes={sc.AD_RESUMED_FROM: str(meta.get(META_TRACE_ID, ""))} if resumed else {},
         run_no=run_no,
+        links=_link_to_run(meta) if resumed else (),
+        carry_budget=True,
     )
     shared.ledger.record_task(
         TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
     )
     return replace(result, resumed=resumed)
+
+
+def _link_to_run(meta: Mapping[str, Any]) -> list[Link]:
+    """A span link from a resumed run's root to the root of the run that left the checkpoint."""
+    trace_id, span_id = str(meta.get(META_TRACE_ID, "")), str(meta.get(META_ROOT_SPAN_ID, ""))
+    if not trace_id or not span_id:
+        return []
+    ctx = SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return [Link(ctx, {sc.AD_RESUMED_FROM: trace_id})]

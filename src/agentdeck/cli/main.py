@@ -11,7 +11,7 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
-FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay")
+FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay", "agentdeck.cli.worker")
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 
@@ -108,7 +108,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--tasks must be at least 1")
     if not 0.0 <= args.chaos <= 1.0:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
-    overrides = saved_prompts(args.checkpoint_db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
+    from agentdeck.cli.worker import enqueue_run, postgres_url
+
+    queue = postgres_url(args.postgres)
+    chosen = agent_pairs(args.prompt_version, "--prompt-version")
+    if queue is not None:  # workers run the tasks; --checkpoint-db postgresql://... alone still runs here
+        return enqueue_run(args, queue, saved_prompts(queue, args.workflow, chosen))
+    if args.wait:
+        raise CliError("--wait follows tasks queued with --postgres URL (or AGENTDECK_POSTGRES_URL)")
+    overrides = saved_prompts(args.checkpoint_db, args.workflow, chosen)
     endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
     progress = Progress(args.tasks, f"{args.workflow}")
     outcomes: dict[str, int] = {}
@@ -227,10 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--checkpoint-db",
-        type=Path,
-        default=DEFAULT_DATA_DIR / "checkpoints.sqlite",
-        help="SQLite checkpoint file (default: .agentdeck/checkpoints.sqlite)",
+        default=str(DEFAULT_DATA_DIR / "checkpoints.sqlite"),
+        help="SQLite checkpoint file, or a postgresql:// URL to keep every record there while running here "
+        "(default: .agentdeck/checkpoints.sqlite)",
     )
+    p.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="queue the tasks in this PostgreSQL for `agentdeck worker`s instead of running them here "
+        "(default: $AGENTDECK_POSTGRES_URL)",
+    )
+    p.add_argument("--wait", action="store_true", help="with --postgres: follow the queued tasks to their summary")
     p.add_argument(
         "--prompt-version",
         action="append",

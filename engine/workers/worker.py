@@ -1,0 +1,220 @@
+"""A worker: runs queued tasks with the engine, `concurrency` at a time, and takes over stalled ones.
+
+Each worker sends a heartbeat every lease/3 seconds (procrastinate's). Every worker, every lease/3
+seconds, hands the tasks of workers whose heartbeat is older than the lease back to the queue; the
+next free worker resumes each from its last checkpoint (LangGraph's PostgresSaver), so a worker killed
+with SIGKILL costs at most its unfinished steps, and its tasks start again within about
+lease + lease/3 + 1 s (30 s lease: about 41 s). The first Ctrl-C (or SIGTERM) stops taking tasks and
+finishes the current ones; a second hands them back to the queue at once and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from agentdeck.engine.execution import Engine, TaskResult
+from agentdeck.engine.ledger import Ledger, TaskRecord
+from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.runner import default_provider, open_engine, run_one
+from agentdeck.engine.telemetry import make_tracer_provider
+from agentdeck.engine.workers.queue import QUEUE, TASK_NAME, make_app, prepare_schema
+from agentdeck.engine.workers.tasks import TaskSpec, resolve_workflow
+from agentdeck.engine.workflow import Workflow
+from agentdeck.refs import RefError
+
+DEFAULT_LEASE_S = 30.0
+POLL_S = 1.0  # longest wait before a worker looks for tasks handed back (new tasks are notified at once)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    postgres_url: str
+    concurrency: int = 4
+    endpoint: str | None = None  # OTLP/HTTP traces endpoint; None: no export
+    lease_s: float = DEFAULT_LEASE_S
+    name: str | None = None
+
+
+class TaskRunner:
+    """Runs one task spec to its outcome in a worker thread: one Engine per (workflow, options), kept
+    for the worker's life, all on the shared PostgreSQL."""
+
+    def __init__(self, settings: WorkerSettings, tracer_provider: TracerProvider) -> None:
+        self.settings = settings
+        self.tracer_provider = tracer_provider
+        self._engines: dict[tuple[str, str], Engine] = {}
+        self._stack = ExitStack()
+        self._ledger = Ledger(settings.postgres_url)
+        self._stack.callback(self._ledger.close)
+
+    def run(self, spec: TaskSpec) -> TaskResult:
+        try:
+            wf = resolve_workflow(spec.workflow)
+        except (RefError, ValueError) as exc:
+            return self._dead_letter_unloadable(spec, exc)
+        engine = self._engine(wf, spec)
+        initial = wf.make_tasks(spec.options.seed, spec.index + 1)[spec.index]
+        return run_one(engine, spec.index, initial)
+
+    def _engine(self, wf: Workflow, spec: TaskSpec) -> Engine:
+        key = (spec.workflow, json.dumps(spec.payload()["options"], sort_keys=True))
+        if key not in self._engines:
+            opts = spec.options
+            provider = default_provider(opts.seed, FaultRates.realistic().with_chaos(opts.chaos))
+            self._engines[key] = self._stack.enter_context(
+                open_engine(
+                    wf,
+                    opts,
+                    checkpoint_db=self.settings.postgres_url,
+                    tracer_provider=self.tracer_provider,
+                    provider=provider,
+                    pool_size=self.settings.concurrency,
+                )
+            )
+        return self._engines[key]
+
+    def _dead_letter_unloadable(self, spec: TaskSpec, exc: Exception) -> TaskResult:
+        """A workflow this worker cannot import: the task goes to the dead-letter queue with the reason,
+        once, and the job ends (it would fail the same way on every retry)."""
+        detail = f"cannot load workflow {spec.workflow!r} on this worker: {exc}"
+        self._ledger.dead_letter(
+            created_ns=time.time_ns(),
+            workflow=spec.workflow,
+            task_id=spec.task_id,
+            thread_id=spec.task_id,
+            trace_id="",
+            checkpoint_id=None,
+            agent=None,
+            node=None,
+            error_type="WorkflowNotLoadable",
+            error=detail,
+            attempts=1,
+            failing_input=json.dumps(spec.payload()),
+            state_snapshot={},
+        )
+        self._ledger.record_task(TaskRecord(spec.task_id, spec.workflow, spec.task_id, "", "dead_letter", 0.0, detail))
+        return TaskResult(spec.task_id, "", spec.task_id, spec.workflow, "dead_letter", 0.0, detail)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def run_worker(settings: WorkerSettings, on_result: Callable[[TaskResult], None] | None = None) -> int:
+    """Run until stopped (SIGINT/SIGTERM); 0 after finishing current tasks, 130 after handing them back.
+    QueueError (before anything runs) when PostgreSQL cannot be reached or its schema is older."""
+    if settings.concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {settings.concurrency}")
+    if settings.lease_s < 1:
+        raise ValueError(f"the lease must be at least 1 s, got {settings.lease_s}")
+    prepare_schema(settings.postgres_url)
+    tp = make_tracer_provider(settings.endpoint)
+    runner = TaskRunner(settings, tp)
+    try:
+        return asyncio.run(_serve(settings, runner, on_result))
+    finally:
+        runner.close()
+        tp.shutdown()
+
+
+async def _serve(settings: WorkerSettings, runner: TaskRunner, on_result: Callable[[TaskResult], None] | None) -> int:
+    from procrastinate import RetryStrategy
+    from procrastinate.worker import Worker
+
+    app = make_app(settings.postgres_url)
+    executor = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="agentdeck-worker")
+    running: dict[int, Any] = {}  # job id -> procrastinate Job, for the hand-back
+
+    @app.task(name=TASK_NAME, queue=QUEUE, pass_context=True, retry=RetryStrategy(max_attempts=5, wait=2))
+    async def run_task(context: Any, **payload: Any) -> str:
+        spec = TaskSpec.from_payload(payload)
+        running[context.job.id] = context.job
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(executor, runner.run, spec)
+        finally:
+            running.pop(context.job.id, None)
+        if on_result is not None:
+            on_result(result)
+        return result.outcome
+
+    loop = asyncio.get_running_loop()
+    stops = 0
+    background: list[asyncio.Task[None]] = []
+    handed_back = asyncio.Event()
+    async with app.open_async():
+        worker = Worker(
+            app,
+            queues=[QUEUE],
+            name=settings.name,
+            concurrency=settings.concurrency,
+            install_signal_handlers=False,
+            update_heartbeat_interval=settings.lease_s / 3,
+            stalled_worker_timeout=settings.lease_s,
+            fetch_job_polling_interval=POLL_S,
+        )
+
+        async def hand_back() -> None:
+            for job in list(running.values()):
+                try:
+                    await app.job_manager.retry_job(job)
+                except Exception as exc:  # another worker's recovery got there first
+                    print(f"agentdeck worker: could not hand back task {job.lock}: {exc}", file=sys.stderr)
+            handed_back.set()
+
+        def on_signal() -> None:
+            nonlocal stops
+            stops += 1
+            if stops == 1:
+                print(
+                    f"agentdeck worker: finishing {len(running)} running task(s); Ctrl-C again hands them back",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                worker.stop()
+            elif not handed_back.is_set() and not background:
+                background.append(loop.create_task(hand_back()))
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        recovery = asyncio.create_task(_recover_stalled(app, settings.lease_s))
+        serving = asyncio.create_task(worker.run())
+        try:
+            await asyncio.wait({serving, asyncio.create_task(handed_back.wait())}, return_when="FIRST_COMPLETED")
+            if handed_back.is_set():
+                print(f"agentdeck worker: handed {len(running)} task(s) back to the queue", file=sys.stderr, flush=True)
+                runner.tracer_provider.force_flush(2000)
+                os._exit(130)  # the running steps stop here; the tasks resume from their checkpoints elsewhere
+            serving.result()
+        finally:
+            recovery.cancel()
+            executor.shutdown(wait=True)
+    return 0
+
+
+async def _recover_stalled(app: Any, lease_s: float) -> None:
+    """Every lease/3 s: put the tasks of workers silent for longer than the lease back in the queue."""
+    while True:
+        await asyncio.sleep(lease_s / 3)
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=lease_s)
+            for job in stalled:
+                try:
+                    await app.job_manager.retry_job(job)
+                except Exception:
+                    continue  # another worker retried it first
+                print(
+                    f"agentdeck worker: resuming task {job.lock} of a worker that stopped", file=sys.stderr, flush=True
+                )
+        except Exception as exc:  # PostgreSQL away for a moment: try again next round
+            print(f"agentdeck worker: stalled-task check failed: {exc}", file=sys.stderr, flush=True)
