@@ -7,9 +7,11 @@ write their checkpoints in parallel rather than one at a time through one connec
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -67,9 +69,18 @@ def _setup_lock(url: str) -> Iterator[None]:
     """One PostgresSaver.setup() at a time: workers starting together would race on its migrations."""
     import psycopg
 
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute("SELECT pg_advisory_lock(4242002)")
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(4242002)")
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn, advisory_lock(conn, 4242002):
+        yield
+
+
+@contextmanager
+def advisory_lock(conn: Any, key: int) -> Iterator[None]:
+    """A PostgreSQL session advisory lock, waited for by polling: a session blocked inside
+    pg_advisory_lock is an open transaction, which the holder's CREATE INDEX CONCURRENTLY (in
+    PostgresSaver's migrations) would wait for in turn, a deadlock."""
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))

@@ -114,7 +114,7 @@ def _parse(data: dict[str, Any], origin: str) -> PriceTable:
 
 
 def builtin_prices() -> PriceTable:
-    text = resources.files("engine").joinpath("prices.toml").read_text(encoding="utf-8")
+    text = resources.files("agentdeck.engine").joinpath("prices.toml").read_text(encoding="utf-8")
     return _parse(tomllib.loads(text), "engine/prices.toml")
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from agentdeck.engine.checkpoints import advisory_lock
 from agentdeck.engine.ledger import Ledger, TaskRecord
 from agentdeck.engine.workers.tasks import TaskSpec
 
@@ -75,28 +76,24 @@ def prepare_schema(url: str, *, upgrade: bool = False) -> None:
     a QueueError that says how to upgrade (`upgrade=True` does it); its queued jobs are kept."""
     from procrastinate.schema import SchemaManager
 
-    with connect(url) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
-        try:
-            version = _schema_state(conn)
-            if version is None:
-                conn.execute(SchemaManager.get_schema())
-                _stamp(conn)
-            elif version < SCHEMA_VERSION:
-                if not upgrade:
-                    raise QueueError(
-                        f"the queue in PostgreSQL at {safe_url(url)} has schema version {version}, older than this "
-                        f"agentdeck's ({SCHEMA_VERSION}); queued tasks are kept: upgrade it with "
-                        f"`agentdeck worker --postgres URL --upgrade-schema`, then start the workers"
-                    )
-                _upgrade(conn, url)
-            elif version > SCHEMA_VERSION:
+    with connect(url) as conn, advisory_lock(conn, _SETUP_LOCK):
+        version = _schema_state(conn)
+        if version is None:
+            conn.execute(SchemaManager.get_schema())
+            _stamp(conn)
+        elif version < SCHEMA_VERSION:
+            if not upgrade:
                 raise QueueError(
-                    f"the queue in PostgreSQL at {safe_url(url)} has schema version {version}, newer than this "
-                    f"agentdeck's ({SCHEMA_VERSION}): upgrade agentdeck on this machine"
+                    f"the queue in PostgreSQL at {safe_url(url)} has schema version {version}, older than this "
+                    f"agentdeck's ({SCHEMA_VERSION}); queued tasks are kept: upgrade it with "
+                    f"`agentdeck worker --postgres URL --upgrade-schema`, then start the workers"
                 )
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+            _upgrade(conn, url)
+        elif version > SCHEMA_VERSION:
+            raise QueueError(
+                f"the queue in PostgreSQL at {safe_url(url)} has schema version {version}, newer than this "
+                f"agentdeck's ({SCHEMA_VERSION}): upgrade agentdeck on this machine"
+            )
 
 
 def _stamp(conn: Any) -> None:
@@ -135,12 +132,20 @@ class EnqueueReport:
 
 
 def enqueue(url: str, specs: Sequence[TaskSpec]) -> EnqueueReport:
-    """Queue the tasks that are neither finished nor already waiting."""
+    """Queue the tasks that are neither finished nor already waiting or running. (Two enqueuers racing
+    on one task are stopped by the queueing lock; a job queued while another runs the task waits for
+    the task's lock, then finds its outcome in the ledger and does not run it again.)"""
     prepare_schema(url)
     with Ledger(url) as ledger:
         done = {r.task_id for r in ledger.tasks(task_ids=[s.task_id for s in specs], limit=len(specs) + 1)}
-    report = EnqueueReport([], [], sorted(done))
-    todo = [s for s in specs if s.task_id not in done]
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT lock FROM procrastinate_jobs WHERE lock = ANY(%s) AND status IN ('todo', 'doing')",
+            ([s.task_id for s in specs if s.task_id not in done],),
+        ).fetchall()
+    waiting = {r[0] for r in rows}
+    report = EnqueueReport([], sorted(waiting), sorted(done))
+    todo = [s for s in specs if s.task_id not in done and s.task_id not in waiting]
     asyncio.run(_defer(url, todo, report))
     return report
 

@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,7 @@ class TaskRunner:
         self.settings = settings
         self.tracer_provider = tracer_provider
         self._engines: dict[tuple[str, str], Engine] = {}
+        self._engines_lock = threading.Lock()  # concurrent first tasks of a run open one engine
         self._stack = ExitStack()
         self._ledger = Ledger(settings.postgres_url)
         self._stack.callback(self._ledger.close)
@@ -70,20 +72,24 @@ class TaskRunner:
 
     def _engine(self, wf: Workflow, spec: TaskSpec) -> Engine:
         key = (spec.workflow, json.dumps(spec.payload()["options"], sort_keys=True))
-        if key not in self._engines:
-            opts = spec.options
-            provider = default_provider(opts.seed, FaultRates.realistic().with_chaos(opts.chaos))
-            self._engines[key] = self._stack.enter_context(
-                open_engine(
-                    wf,
-                    opts,
-                    checkpoint_db=self.settings.postgres_url,
-                    tracer_provider=self.tracer_provider,
-                    provider=provider,
-                    pool_size=self.settings.concurrency,
-                )
+        with self._engines_lock:
+            return self._engines.get(key) or self._open_engine(key, wf, spec)
+
+    def _open_engine(self, key: tuple[str, str], wf: Workflow, spec: TaskSpec) -> Engine:
+        opts = spec.options
+        provider = default_provider(opts.seed, FaultRates.realistic().with_chaos(opts.chaos))
+        engine = self._stack.enter_context(
+            open_engine(
+                wf,
+                opts,
+                checkpoint_db=self.settings.postgres_url,
+                tracer_provider=self.tracer_provider,
+                provider=provider,
+                pool_size=self.settings.concurrency,
             )
-        return self._engines[key]
+        )
+        self._engines[key] = engine
+        return engine
 
     def _dead_letter_unloadable(self, spec: TaskSpec, exc: Exception) -> TaskResult:
         """A workflow this worker cannot import: the task goes to the dead-letter queue with the reason,
@@ -207,14 +213,25 @@ async def _recover_stalled(app: Any, lease_s: float) -> None:
     while True:
         await asyncio.sleep(lease_s / 3)
         try:
-            stalled = await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=lease_s)
-            for job in stalled:
-                try:
-                    await app.job_manager.retry_job(job)
-                except Exception:
-                    continue  # another worker retried it first
-                print(
-                    f"agentdeck worker: resuming task {job.lock} of a worker that stopped", file=sys.stderr, flush=True
-                )
+            for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=lease_s):
+                await _requeue(app, job)
         except Exception as exc:  # PostgreSQL away for a moment: try again next round
             print(f"agentdeck worker: stalled-task check failed: {exc}", file=sys.stderr, flush=True)
+
+
+async def _requeue(app: Any, job: Any) -> None:
+    """Back to the queue; when another job of the same task already waits there (queued again while
+    this one ran), that one resumes the task and this one is closed."""
+    from procrastinate import exceptions, jobs
+
+    try:
+        await app.job_manager.retry_job(job)
+    except exceptions.UniqueViolation:  # the queueing lock: a job of this task waits already
+        await app.job_manager.finish_job(job, status=jobs.Status.ABORTED, delete_job=False)
+        print(f"agentdeck worker: task {job.lock} of a stopped worker is already queued again", file=sys.stderr)
+    except exceptions.ConnectorException as exc:
+        if "not found" not in str(exc):
+            raise
+        return  # another worker requeued it first
+    else:
+        print(f"agentdeck worker: resuming task {job.lock} of a worker that stopped", file=sys.stderr, flush=True)
