@@ -9,7 +9,7 @@ each other both ways.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,9 @@ class Engine:
     prompt_overrides: Mapping[str, str]
     delegation_limit: int
     serve_recorded: bool = False
+    # called after a task's run ends, before its outcome is recorded: a worker exports the task's spans
+    # there, so a task the ledger holds as ended has its trace even if the worker is killed right after
+    flush_spans: Callable[[], object] | None = None
     cache: ResponseCache = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
 

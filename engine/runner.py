@@ -195,6 +195,7 @@ def open_engine(
     deterministic: bool = False,
     start_time_ns: int = 1_795_000_000_000_000_000,
     pool_size: int = 4,
+    flush_each_task: bool = False,
 ) -> Iterator[Engine]:
     """The Engine tasks share: the workflow's graph on the checkpointer at `checkpoint_db` (a SQLite
     file or a postgresql:// URL) and the ledger at `ledger_db` (default: the same place)."""
@@ -217,6 +218,7 @@ def open_engine(
                 start_time_ns=start_time_ns,
                 prompt_overrides=dict(options.prompt_overrides),
                 delegation_limit=options.delegation_limit,
+                flush_spans=tracer_provider.force_flush if flush_each_task else None,
             )
     finally:
         ledger.close()
@@ -263,6 +265,8 @@ def run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
         links=_link_to_run(meta) if resumed else (),
         carry_budget=True,
     )
+    if shared.flush_spans is not None:
+        shared.flush_spans()
     shared.ledger.record_task(
         TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
     )

@@ -86,6 +86,7 @@ class TaskRunner:
                 tracer_provider=self.tracer_provider,
                 provider=provider,
                 pool_size=self.settings.concurrency,
+                flush_each_task=True,
             )
         )
         self._engines[key] = engine
