@@ -65,8 +65,11 @@ def cmd_collector(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from agentdeck.cli.launch import streamlit_command
+    from agentdeck.cli.worker import POSTGRES_ENV, postgres_url
 
     env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url(args)}
+    if (url := postgres_url(args.postgres)) is not None:  # Replay reads the workers' PostgreSQL
+        env[POSTGRES_ENV] = url
     cmd = streamlit_command(args.host, args.port)
     print(f"dashboard: http://{args.host}:{args.port} (reading {env['AGENTDECK_COLLECTOR_URL']})", file=sys.stderr)
     os.execvpe(cmd[0], cmd, env)
@@ -221,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
     add_collector_arguments(p, token=False)
+    p.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="the workers' PostgreSQL, where Replay reads checkpoints and prompt versions "
+        "(default: $AGENTDECK_POSTGRES_URL)",
+    )
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("run", help="run tasks of an example workflow on the engine, traced to the collector")

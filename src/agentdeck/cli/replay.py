@@ -19,14 +19,27 @@ from agentdeck.cli.main import (
     collector_url,
     saved_prompts,
 )
+from agentdeck.cli.worker import add_postgres_argument
 
 DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 
 
-def _db(args: argparse.Namespace) -> Path:
+def _db(args: argparse.Namespace) -> Path | str:
+    """Where the checkpoints are: --postgres, --checkpoint-db (a file, or a postgresql:// URL as an
+    alias of --postgres), $AGENTDECK_POSTGRES_URL, $AGENTDECK_CHECKPOINT_DB, or the default file."""
+    from agentdeck.cli.worker import postgres_url
+    from agentdeck.engine.checkpoints import is_postgres
+
+    if args.postgres or (args.checkpoint_db and is_postgres(args.checkpoint_db)):
+        return str(postgres_url(args.postgres or args.checkpoint_db))
+    if not args.checkpoint_db and (url := postgres_url(None)):
+        return url
     db = Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
     if not db.exists():
-        raise CliError(f"no checkpoint file at {db}: pass --checkpoint-db PATH (or set AGENTDECK_CHECKPOINT_DB)")
+        raise CliError(
+            f"no checkpoint file at {db}: pass --checkpoint-db PATH or --postgres URL "
+            "(or set AGENTDECK_CHECKPOINT_DB or AGENTDECK_POSTGRES_URL)"
+        )
     return db
 
 
@@ -176,6 +189,7 @@ def register(sub: Any) -> None:
         default=None,
         help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
     )
+    add_postgres_argument(p, "read checkpoints, ledger and prompt versions from the workers' PostgreSQL")
     add_collector_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_replay)
@@ -187,5 +201,6 @@ def register(sub: Any) -> None:
         default=None,
         help=f"checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
     )
+    add_postgres_argument(p, "read checkpoints, ledger and prompt versions from the workers' PostgreSQL")
     p.add_argument("--json", action="store_true", help="print the tree as JSON")
     p.set_defaults(func=cmd_checkpoints)

@@ -48,8 +48,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if lease < 1:
         raise CliError(f"--lease / {LEASE_ENV} must be at least 1 second")
     try:
+        prepare_schema(url, upgrade=args.upgrade_schema)  # an unreachable server or older schema: said here
         if args.upgrade_schema:
-            prepare_schema(url, upgrade=True)
             print("queue schema is up to date", file=sys.stderr)
             return 0
         settings = WorkerSettings(
