@@ -208,9 +208,11 @@ class Ledger(RecordStore):
         self, *, exclude_outcome: str | None = None, task_ids: Sequence[str] | None = None, limit: int = 200
     ) -> list[TaskRecord]:
         """Recorded task outcomes (of `task_ids` when given), most recently recorded first."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if exclude_outcome is not None:
-            where, args = [*where, "outcome != ?"], [*args, exclude_outcome]
+            where.append("outcome != ?")
+            args.append(exclude_outcome)
         if task_ids is not None:
             if not task_ids:
                 return []

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -31,21 +30,12 @@ from agentdeck.engine.providers.simulator import FaultRates
 from agentdeck.engine.runner import default_provider, open_engine, run_one
 from agentdeck.engine.telemetry import make_tracer_provider
 from agentdeck.engine.workers.queue import QUEUE, TASK_NAME, make_app, prepare_schema
+from agentdeck.engine.workers.settings import WorkerSettings
 from agentdeck.engine.workers.tasks import TaskSpec, resolve_workflow
 from agentdeck.engine.workflow import Workflow
 from agentdeck.refs import RefError
 
-DEFAULT_LEASE_S = 30.0
 POLL_S = 1.0  # longest wait before a worker looks for tasks handed back (new tasks are notified at once)
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    postgres_url: str
-    concurrency: int = 4
-    endpoint: str | None = None  # OTLP/HTTP traces endpoint; None: no export
-    lease_s: float = DEFAULT_LEASE_S
-    name: str | None = None
 
 
 class TaskRunner:

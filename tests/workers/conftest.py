@@ -7,6 +7,6 @@ import pytest
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/workers/" in str(item.fspath):
+        if "tests/workers/" in str(item.fspath) and "postgres_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
             item.add_marker(pytest.mark.slow)

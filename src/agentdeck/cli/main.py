@@ -65,7 +65,8 @@ def cmd_collector(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from agentdeck.cli.launch import streamlit_command
-    from agentdeck.cli.worker import POSTGRES_ENV, postgres_url
+    from agentdeck.cli.worker import postgres_url
+    from agentdeck.engine.workers.settings import POSTGRES_ENV
 
     env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url(args)}
     if (url := postgres_url(args.postgres)) is not None:  # Replay reads the workers' PostgreSQL

@@ -15,57 +15,44 @@ from typing import Any
 
 from agentdeck.cli.main import CliError, add_collector_arguments, collector_url
 
-POSTGRES_ENV = "AGENTDECK_POSTGRES_URL"
-LEASE_ENV = "AGENTDECK_WORKER_LEASE_S"
-
 
 def postgres_url(value: str | None) -> str | None:
     """The PostgreSQL URL from a flag value or AGENTDECK_POSTGRES_URL; None when neither is set."""
+    from agentdeck.engine.workers.settings import POSTGRES_ENV, SettingError, check_postgres_url
+
     url = (value or os.environ.get(POSTGRES_ENV, "")).strip()
     if not url:
         return None
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise CliError(f"--postgres / {POSTGRES_ENV} wants a postgresql://USER@HOST:PORT/DB URL, got {url!r}")
-    return url
+    try:
+        return check_postgres_url(url, f"--postgres / {POSTGRES_ENV}")
+    except SettingError as exc:
+        raise CliError(str(exc)) from None
 
 
 def add_postgres_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--postgres", default=None, metavar="URL", help=f"{what} (default: ${POSTGRES_ENV}; postgresql://...)"
-    )
+    parser.add_argument("--postgres", default=None, metavar="URL", help=f"{what} (default: $AGENTDECK_POSTGRES_URL)")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from agentdeck.engine.workers.queue import QueueError, prepare_schema
-    from agentdeck.engine.workers.worker import DEFAULT_LEASE_S, WorkerSettings, run_worker
+    from agentdeck.engine.workers.queue import QueueError, prepare_schema, safe_url
+    from agentdeck.engine.workers.settings import SettingError, resolve
+    from agentdeck.engine.workers.worker import run_worker
 
-    url = postgres_url(args.postgres)
-    if url is None:
-        raise CliError(f"a worker needs the queue's PostgreSQL: pass --postgres URL or set {POSTGRES_ENV}")
-    if args.concurrency < 1:
-        raise CliError("--concurrency must be at least 1")
-    lease = args.lease if args.lease is not None else _env_float(LEASE_ENV, DEFAULT_LEASE_S)
-    if lease < 1:
-        raise CliError(f"--lease / {LEASE_ENV} must be at least 1 second")
+    endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
     try:
-        prepare_schema(url, upgrade=args.upgrade_schema)  # an unreachable server or older schema: said here
+        settings = resolve(vars(args), os.environ, endpoint=endpoint, name=args.name)
+        prepare_schema(settings.postgres_url, upgrade=args.upgrade_schema)  # unreachable, older schema: said here
         if args.upgrade_schema:
             print("queue schema is up to date", file=sys.stderr)
             return 0
-        settings = WorkerSettings(
-            postgres_url=url,
-            concurrency=args.concurrency,
-            endpoint=None if args.no_export else f"{collector_url(args)}/v1/traces",
-            lease_s=lease,
-            name=args.name,
-        )
         print(
-            f"agentdeck worker: {args.concurrency} at a time from {_safe(url)}, lease {lease:g} s",
+            f"agentdeck worker: {settings.concurrency} at a time from {safe_url(settings.postgres_url)}, "
+            f"lease {settings.lease_s:g} s",
             file=sys.stderr,
             flush=True,
         )
         return run_worker(settings, on_result=_print_result)
-    except QueueError as exc:
+    except (QueueError, SettingError) as exc:
         raise CliError(str(exc)) from None
 
 
@@ -79,16 +66,6 @@ def _safe(url: str) -> str:
     from agentdeck.engine.workers.queue import safe_url
 
     return safe_url(url)
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise CliError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
 def enqueue_run(args: argparse.Namespace, url: str, prompt_overrides: dict[str, str]) -> int:
@@ -162,6 +139,8 @@ def enqueue_run(args: argparse.Namespace, url: str, prompt_overrides: dict[str, 
 
 
 def register(sub: Any) -> None:
+    from agentdeck.engine.workers.settings import add_arguments
+
     p = sub.add_parser(
         "worker",
         help="run queued tasks from PostgreSQL (many workers on many machines share one queue)",
@@ -170,15 +149,7 @@ def register(sub: Any) -> None:
         "lease loses its tasks to the others, which resume them from their last checkpoint. Ctrl-C finishes "
         "the running tasks; a second Ctrl-C hands them back to the queue.",
     )
-    add_postgres_argument(p, "the PostgreSQL holding the queue, checkpoints, ledger and prompt versions")
-    p.add_argument("--concurrency", type=int, default=4, help="tasks this worker runs at once (default: 4)")
-    p.add_argument(
-        "--lease",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help=f"heartbeat lease: a worker silent this long loses its tasks to the others (default: ${LEASE_ENV} or 30)",
-    )
+    add_arguments(p)
     p.add_argument("--name", default=None, help="this worker's name in logs (default: worker)")
     p.add_argument(
         "--upgrade-schema", action="store_true", help="upgrade an older agentdeck queue schema in place, then exit"
