@@ -10,10 +10,8 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -126,80 +124,27 @@ def dashboard_url(sample_collector: str, tmp_path_factory: pytest.TempPathFactor
         yield url
 
 
-def _pg_bin() -> Path | None:
-    root = Path("/usr/lib/postgresql")
-    found = sorted(root.glob("*/bin/pg_ctl")) if root.exists() else []
-    return found[-1].parent if found and (found[-1].parent / "initdb").exists() else None
-
-
-def _as_postgres() -> list[str]:
-    """Run server binaries as the `postgres` user when we are root (initdb refuses root)."""
-    if os.geteuid() != 0:
-        return []
-    runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL")
-    return [runuser, "-u", "postgres", "--"]
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """A real PostgreSQL (Debian's package) in a temp dir on a free port, as the postgres user when root;
-    the URL of its `postgres` database. Stopped at the end of the session."""
-    bindir = _pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found under /usr/lib/postgresql")
-    prefix = _as_postgres()
-    base = Path(tempfile.mkdtemp(prefix="agentdeck-pg-"))
-    base.chmod(0o755)
-    data = base / "data"
-    if prefix:
-        shutil.chown(base, "postgres", "postgres")
-    subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(base)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready = subprocess.run(
-                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
-            )
-            if ready.returncode == 0:
-                break
-            if server.poll() is not None:
-                pytest.fail("PostgreSQL exited during start-up")
-            time.sleep(0.1)
-        else:
-            pytest.fail("PostgreSQL did not become ready in 60 s")
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(base, ignore_errors=True)
+    """A real PostgreSQL for the session (tests/postgres_server.py); skipped when none is installed."""
+    from tests.postgres_server import PostgresUnavailable, running_postgres
+
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(running_postgres())
+        except PostgresUnavailable as exc:
+            pytest.skip(str(exc))
+        yield url
 
 
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """A fresh, empty database on the test PostgreSQL, for one test."""
-    import psycopg
+    from tests.postgres_server import new_database
 
     global _pg_databases
     _pg_databases += 1
-    name = f"t{os.getpid()}_{_pg_databases}"
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    return new_database(postgres_server, f"t{os.getpid()}_{_pg_databases}")
 
 
 _pg_databases = 0
