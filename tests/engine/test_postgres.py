@@ -69,3 +69,27 @@ def test_postgres_holds_ledger_budget_and_prompts(postgres_url: str) -> None:
         saved = store.save("triage", "classifier", "Classify: {ticket}", author="ana", reason="test")
     with PromptStore(postgres_url) as other:  # another process's view: the same version
         assert other.get("triage", "classifier", saved.version).template == "Classify: {ticket}"
+
+
+def test_budget_state_carries_over_to_the_next_run(postgres_url: str) -> None:
+    """A task that already spent its budget in an earlier run (on a worker that died) does not get a
+    fresh budget when it runs again: it stops at once as incomplete (budget)."""
+    from agentdeck.engine.ledger import Ledger
+
+    with Ledger(postgres_url) as ledger:
+        ledger.record_budget("triage-s5-00001", 0.05)
+    summary = run_tasks(
+        "triage",
+        3,
+        seed=5,
+        budget_usd=0.05,
+        checkpoint_db=postgres_url,
+        latency_scale=0.0,
+        faults=FaultRates(),
+        tracer_provider=make_tracer_provider(),
+    )
+    by_id = {t.task_id: t for t in summary.tasks}
+    spent = by_id["triage-s5-00001"]
+    assert (spent.outcome, spent.detail) == ("incomplete", "budget")
+    assert spent.cost_usd == pytest.approx(0.05)  # what it had spent, nothing more
+    assert all(t.outcome != "incomplete" or t.detail != "budget" for i, t in by_id.items() if i != spent.task_id)

@@ -66,10 +66,19 @@ def _closed_port_url() -> str:
     return f"postgresql://postgres:secret@127.0.0.1:{port}/postgres"
 
 
-@pytest.mark.parametrize("argv", [["worker", "--no-export"], RUN])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["worker", "--no-export", "--postgres"],
+        [*RUN, "--postgres"],
+        [*RUN, "--checkpoint-db"],  # a local run keeping its records there
+        ["checkpoints", "triage-s0-00000", "--postgres"],
+        ["replay", "triage-s0-00000", "--checkpoint-db"],
+    ],
+)
 def test_unreachable_postgres(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     url = _closed_port_url()
-    assert main([*argv, "--postgres", url]) == 2
+    assert main([*argv, url]) == 2
     err = capsys.readouterr().err
     assert err.startswith("agentdeck: cannot reach PostgreSQL at postgresql://postgres:***@127.0.0.1")
     assert "secret" not in err and "Traceback" not in err

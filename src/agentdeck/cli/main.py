@@ -112,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--tasks must be at least 1")
     if not 0.0 <= args.chaos <= 1.0:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
-    from agentdeck.cli.worker import enqueue_run, postgres_url
+    from agentdeck.cli.worker import enqueue_run, postgres_url, reachable
 
     queue = postgres_url(args.postgres)
     chosen = agent_pairs(args.prompt_version, "--prompt-version")
@@ -120,6 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return enqueue_run(args, queue, saved_prompts(queue, args.workflow, chosen))
     if args.wait:
         raise CliError("--wait follows tasks queued with --postgres URL (or AGENTDECK_POSTGRES_URL)")
+    if str(args.checkpoint_db).startswith(("postgres://", "postgresql://")):
+        reachable(args.checkpoint_db)
     overrides = saved_prompts(args.checkpoint_db, args.workflow, chosen)
     endpoint = None if args.no_export else f"{collector_url(args)}/v1/traces"
     progress = Progress(args.tasks, f"{args.workflow}")

@@ -27,13 +27,18 @@ DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 def _db(args: argparse.Namespace) -> Path | str:
     """Where the checkpoints are: --postgres, --checkpoint-db (a file, or a postgresql:// URL as an
     alias of --postgres), $AGENTDECK_POSTGRES_URL, $AGENTDECK_CHECKPOINT_DB, or the default file."""
-    from agentdeck.cli.worker import postgres_url
+    from agentdeck.cli.worker import postgres_url, reachable
     from agentdeck.engine.checkpoints import is_postgres
 
-    if args.postgres or (args.checkpoint_db and is_postgres(args.checkpoint_db)):
-        return str(postgres_url(args.postgres or args.checkpoint_db))
-    if not args.checkpoint_db and (url := postgres_url(None)):
-        return url
+    url = (
+        postgres_url(args.postgres or args.checkpoint_db)
+        if args.postgres or is_postgres(args.checkpoint_db or "")
+        else None
+    )
+    if url is None and not args.checkpoint_db:
+        url = postgres_url(None)
+    if url is not None:
+        return reachable(url)
     db = Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
     if not db.exists():
         raise CliError(

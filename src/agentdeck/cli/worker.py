@@ -29,6 +29,17 @@ def postgres_url(value: str | None) -> str | None:
         raise CliError(str(exc)) from None
 
 
+def reachable(url: str) -> str:
+    """`url` once a connection to it works; CliError saying so otherwise (not a pool's timeout later)."""
+    from agentdeck.engine.workers.queue import QueueError, connect
+
+    try:
+        with connect(url):
+            return url
+    except QueueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def add_postgres_argument(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--postgres", default=None, metavar="URL", help=f"{what} (default: $AGENTDECK_POSTGRES_URL)")
 
