@@ -55,42 +55,13 @@ CREATE TABLE IF NOT EXISTS agentdeck_budgets (
 );
 """
 
-_PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS agentdeck_dead_letters (
-    id BIGSERIAL PRIMARY KEY,
-    created_ns BIGINT NOT NULL,
-    workflow TEXT NOT NULL,
-    task_id TEXT NOT NULL,
-    thread_id TEXT NOT NULL,
-    trace_id TEXT NOT NULL,
-    checkpoint_id TEXT,
-    agent TEXT,
-    node TEXT,
-    error_type TEXT NOT NULL,
-    error TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    failing_input TEXT NOT NULL,
-    state_snapshot TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS agentdeck_responses (
-    key TEXT PRIMARY KEY,
-    response TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS agentdeck_tasks (
-    task_id TEXT PRIMARY KEY,
-    workflow TEXT NOT NULL,
-    thread_id TEXT NOT NULL,
-    trace_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    cost_usd DOUBLE PRECISION NOT NULL,
-    detail TEXT NOT NULL,
-    seq BIGSERIAL
-);
-CREATE TABLE IF NOT EXISTS agentdeck_budgets (
-    task_id TEXT PRIMARY KEY,
-    spent_usd DOUBLE PRECISION NOT NULL
-);
-"""
+# The same tables in PostgreSQL: a serial id, 64-bit nanoseconds, doubles, and an insertion order for tasks.
+_PG_SCHEMA = (
+    _SCHEMA.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+    .replace("created_ns INTEGER", "created_ns BIGINT")
+    .replace(" REAL ", " DOUBLE PRECISION ")
+    .replace("    detail TEXT NOT NULL\n)", "    detail TEXT NOT NULL,\n    seq BIGSERIAL\n)")
+)
 _TASK_COLUMNS = "task_id, workflow, thread_id, trace_id, outcome, cost_usd, detail"
 
 

@@ -3,12 +3,9 @@ failed tasks and the prompt versions in the workers' PostgreSQL (AGENTDECK_POSTG
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 from worker_helpers import outcomes, queue_tasks, wait_for, workers
 
 from agentdeck.cli.main import main
@@ -18,37 +15,11 @@ from agentdeck.collector.server import CollectorServer
 from agentdeck.dashboard.auth import PASSWORD_ENV
 from agentdeck.engine.prompts import PromptStore
 from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
-
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-ENV = ("AGENTDECK_COLLECTOR_URL", "AGENTDECK_CHECKPOINT_DB", "AGENTDECK_POSTGRES_URL", "AGENTDECK_DASHBOARD_REFRESH_S")
-
-
-@pytest.fixture
-def env() -> Iterator[dict[str, str]]:
-    saved = {k: os.environ.get(k) for k in (*ENV, PASSWORD_ENV)}
-    os.environ.pop(PASSWORD_ENV, None)
-    values: dict[str, str] = {}
-    yield values
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-def _open_replay(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("views/replay.py")
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.dashboard.test_replay_page import open_replay
 
 
 def test_replay_page_reads_the_workers_postgres(
-    postgres_url: str, tmp_path: Path, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with CollectorServer(CollectorConfig(db_path=tmp_path / "spans.duckdb", host="127.0.0.1", port=0)) as collector:
         ids = queue_tasks(postgres_url, "triage", 12, latency_scale=0.0, seed=1)
@@ -58,17 +29,16 @@ def test_replay_page_reads_the_workers_postgres(
         assert wait_for_traces(collector.url, [r.trace_id for r in ended.values()])
         dead = next(r for r in ended.values() if r.outcome == "dead_letter" and r.detail.startswith("classifier"))
 
-        os.environ.update(
-            AGENTDECK_COLLECTOR_URL=collector.url,
-            AGENTDECK_POSTGRES_URL=postgres_url,
-            AGENTDECK_CHECKPOINT_DB=str(tmp_path / "no-such-file.sqlite"),  # the PostgreSQL wins
-            AGENTDECK_DASHBOARD_REFRESH_S="0",
-        )
-        at = _open_replay()
+        monkeypatch.delenv(PASSWORD_ENV, raising=False)
+        monkeypatch.setenv("AGENTDECK_COLLECTOR_URL", collector.url)
+        monkeypatch.setenv("AGENTDECK_POSTGRES_URL", postgres_url)
+        monkeypatch.setenv("AGENTDECK_CHECKPOINT_DB", str(tmp_path / "no-such-file.sqlite"))  # the PostgreSQL wins
+        monkeypatch.setenv("AGENTDECK_DASHBOARD_REFRESH_S", "0")
+        at = open_replay()
         shown = " ".join(m.value for m in at.markdown)
         assert all(t in shown for t, r in ended.items() if r.outcome != "success")  # failed tasks, from PostgreSQL
 
-        at = _open_replay(trace_id=dead.trace_id)
+        at = open_replay(trace_id=dead.trace_id)
         at.text_area(key="replay_prompt_classifier").input(CLASSIFIER_PROMPT_FIXED).run()
         at.button(key="replay_run").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
