@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 
@@ -194,34 +195,58 @@ def open_engine(
     ledger_db: str | Path | None = None,
     deterministic: bool = False,
     start_time_ns: int = 1_795_000_000_000_000_000,
-    pool_size: int = 4,
-    flush_each_task: bool = False,
 ) -> Iterator[Engine]:
-    """The Engine tasks share: the workflow's graph on the checkpointer at `checkpoint_db` (a SQLite
-    file or a postgresql:// URL) and the ledger at `ledger_db` (default: the same place)."""
+    """The Engine a run's tasks share, on the checkpointer at `checkpoint_db` (a SQLite file or a
+    postgresql:// URL) and the ledger at `ledger_db` (default: the same place); closed on exit."""
     ledger = Ledger(ledger_db if ledger_db is not None else checkpoint_db)
     try:
-        with open_checkpointer(checkpoint_db, pool_size=pool_size) as saver:
-            yield Engine(
-                workflow=wf,
-                graph=wf.build().compile(checkpointer=saver),
+        with open_checkpointer(checkpoint_db) as saver:
+            yield make_engine(
+                wf,
+                options,
+                saver=saver,
                 ledger=ledger,
+                tracer_provider=tracer_provider,
                 provider=provider,
-                prices=load_prices(),
-                tracer=engine_tracer(tracer_provider),
-                seed=options.seed,
-                budget_usd=options.budget_usd,
-                deadline_ms=options.deadline_ms,
-                latency_scale=options.latency_scale,
-                tool_failure_rate=options.chaos,
                 deterministic=deterministic,
                 start_time_ns=start_time_ns,
-                prompt_overrides=dict(options.prompt_overrides),
-                delegation_limit=options.delegation_limit,
-                flush_spans=tracer_provider.force_flush if flush_each_task else None,
             )
     finally:
         ledger.close()
+
+
+def make_engine(
+    wf: Workflow,
+    options: EngineOptions,
+    *,
+    saver: BaseCheckpointSaver[str],
+    ledger: Ledger,
+    tracer_provider: TracerProvider,
+    provider: Provider,
+    deterministic: bool = False,
+    start_time_ns: int = 1_795_000_000_000_000_000,
+    flush_each_task: bool = False,
+) -> Engine:
+    """An Engine on an open checkpointer and ledger (a worker shares one of each between the engines of
+    every run it serves). `flush_each_task` exports a task's spans before its outcome is recorded."""
+    return Engine(
+        workflow=wf,
+        graph=wf.build().compile(checkpointer=saver),
+        ledger=ledger,
+        provider=provider,
+        prices=load_prices(),
+        tracer=engine_tracer(tracer_provider),
+        seed=options.seed,
+        budget_usd=options.budget_usd,
+        deadline_ms=options.deadline_ms,
+        latency_scale=options.latency_scale,
+        tool_failure_rate=options.chaos,
+        deterministic=deterministic,
+        start_time_ns=start_time_ns,
+        prompt_overrides=dict(options.prompt_overrides),
+        delegation_limit=options.delegation_limit,
+        flush_spans=tracer_provider.force_flush if flush_each_task else None,
+    )
 
 
 def run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -24,10 +25,11 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 
+from agentdeck.engine.checkpoints import open_checkpointer
 from agentdeck.engine.execution import Engine, TaskResult
 from agentdeck.engine.ledger import Ledger, TaskRecord
 from agentdeck.engine.providers.simulator import FaultRates
-from agentdeck.engine.runner import default_provider, open_engine, run_one
+from agentdeck.engine.runner import default_provider, make_engine, run_one
 from agentdeck.engine.telemetry import make_tracer_provider
 from agentdeck.engine.workers.queue import QUEUE, TASK_NAME, make_app, prepare_schema
 from agentdeck.engine.workers.settings import WorkerSettings
@@ -35,21 +37,25 @@ from agentdeck.engine.workers.tasks import TaskSpec, resolve_workflow
 from agentdeck.engine.workflow import Workflow
 from agentdeck.refs import RefError
 
+ENGINES_KEPT = 32  # engines (compiled graphs) kept for runs with other options
 POLL_S = 1.0  # longest wait before a worker looks for tasks handed back (new tasks are notified at once)
 
 
 class TaskRunner:
-    """Runs one task spec to its outcome in a worker thread: one Engine per (workflow, options), kept
-    for the worker's life, all on the shared PostgreSQL."""
+    """Runs one task spec to its outcome in a worker thread. One checkpointer (a pool of `concurrency`
+    connections) and one ledger connection serve every run; an Engine (a compiled graph and the run's
+    options) is kept per (workflow, options), the most recent ENGINES_KEPT of them."""
 
     def __init__(self, settings: WorkerSettings, tracer_provider: TracerProvider) -> None:
         self.settings = settings
         self.tracer_provider = tracer_provider
-        self._engines: dict[tuple[str, str], Engine] = {}
-        self._engines_lock = threading.Lock()  # concurrent first tasks of a run open one engine
         self._stack = ExitStack()
-        self._ledger = Ledger(settings.postgres_url)
-        self._stack.callback(self._ledger.close)
+        self._ledger = self._stack.enter_context(Ledger(settings.postgres_url))
+        self._saver = self._stack.enter_context(
+            open_checkpointer(settings.postgres_url, pool_size=settings.concurrency)
+        )
+        self._engines: OrderedDict[tuple[str, str], Engine] = OrderedDict()
+        self._engines_lock = threading.Lock()
 
     def run(self, spec: TaskSpec) -> TaskResult:
         try:
@@ -63,24 +69,22 @@ class TaskRunner:
     def _engine(self, wf: Workflow, spec: TaskSpec) -> Engine:
         key = (spec.workflow, json.dumps(spec.payload()["options"], sort_keys=True))
         with self._engines_lock:
-            return self._engines.get(key) or self._open_engine(key, wf, spec)
-
-    def _open_engine(self, key: tuple[str, str], wf: Workflow, spec: TaskSpec) -> Engine:
-        opts = spec.options
-        provider = default_provider(opts.seed, FaultRates.realistic().with_chaos(opts.chaos))
-        engine = self._stack.enter_context(
-            open_engine(
-                wf,
-                opts,
-                checkpoint_db=self.settings.postgres_url,
-                tracer_provider=self.tracer_provider,
-                provider=provider,
-                pool_size=self.settings.concurrency,
-                flush_each_task=True,
-            )
-        )
-        self._engines[key] = engine
-        return engine
+            engine = self._engines.pop(key, None)
+            if engine is None:
+                opts = spec.options
+                engine = make_engine(
+                    wf,
+                    opts,
+                    saver=self._saver,
+                    ledger=self._ledger,
+                    tracer_provider=self.tracer_provider,
+                    provider=default_provider(opts.seed, FaultRates.realistic().with_chaos(opts.chaos)),
+                    flush_each_task=True,
+                )
+            self._engines[key] = engine  # most recently used last
+            while len(self._engines) > ENGINES_KEPT:
+                self._engines.popitem(last=False)
+            return engine
 
     def _dead_letter_unloadable(self, spec: TaskSpec, exc: Exception) -> TaskResult:
         """A workflow this worker cannot import: the task goes to the dead-letter queue with the reason,

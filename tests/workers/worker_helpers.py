@@ -19,7 +19,7 @@ from agentdeck.engine.runner import EngineOptions
 from agentdeck.engine.workers.queue import enqueue
 from agentdeck.engine.workers.tasks import task_specs
 
-LEASE_S = 2.0  # short, so a killed worker's tasks move within seconds
+LEASE_S = 3.0  # short, so a killed worker's tasks move within seconds (long enough for a loaded machine)
 
 
 def start_worker(
