@@ -13,7 +13,8 @@ it, spans not exported (--no-export), offline simulator with its realistic fault
    until every task it held runs again on the other (the bound is lease + lease/3 + 1 s poll).
 3. Overhead per task: the same tasks at zero latency, one at a time, run locally with run_tasks into
    the same PostgreSQL (checkpoints and ledger there) and through the queue by one worker of
-   concurrency 1; the difference per task is what the queue adds.
+   concurrency 1, in alternated rounds (medians); the difference per task is what the queue adds
+   (enqueueing, LISTEN/NOTIFY, taking and closing the job, the ledger look-up, the span flush).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
+from agentdeck.engine.ledger import Ledger  # noqa: E402
 from agentdeck.engine.providers.simulator import FaultRates  # noqa: E402
 from agentdeck.engine.runner import EngineOptions, run_tasks  # noqa: E402
 from agentdeck.engine.telemetry import make_tracer_provider  # noqa: E402
@@ -139,34 +142,37 @@ def recovery(server: str, args: argparse.Namespace) -> tuple[float, int]:
 
 
 def overhead(server: str, args: argparse.Namespace) -> tuple[float, float]:
-    """(local s/task, queued s/task) at zero latency, one task at a time, into the same PostgreSQL."""
+    """Median (local s/task, queued s/task) over alternated rounds, zero latency, one task at a time,
+    into the same PostgreSQL; each round new task ids (another seed)."""
     local_url = new_database(server, "overhead_local")
-    tp = make_tracer_provider()
-    t = time.perf_counter()
-    run_tasks(
-        "triage",
-        args.overhead_tasks,
-        seed=7,
-        concurrency=1,
-        checkpoint_db=local_url,
-        latency_scale=0.0,
-        faults=FaultRates.realistic(),
-        tracer_provider=tp,
-    )
-    local = (time.perf_counter() - t) / args.overhead_tasks
-
     url = new_database(server, "overhead_queue")
     proc = start_worker(url, 1, 30, "overhead")
+    local: list[float] = []
+    queued: list[float] = []
     try:
-        time.sleep(3)  # the worker is up (its start is not a per-task cost)
-        t = time.perf_counter()
-        queue(url, args.overhead_tasks, 0.0, seed=7)
-        while ended(url) < args.overhead_tasks:
-            time.sleep(0.01)
-        queued = (time.perf_counter() - t) / args.overhead_tasks
+        time.sleep(5)  # the worker is up (its start is not a per-task cost)
+        for r in range(args.rounds):
+            t = time.perf_counter()
+            run_tasks(
+                "triage",
+                args.overhead_tasks,
+                seed=100 + r,
+                concurrency=1,
+                checkpoint_db=local_url,
+                latency_scale=0.0,
+                faults=FaultRates.realistic(),
+                tracer_provider=make_tracer_provider(),
+            )
+            local.append((time.perf_counter() - t) / args.overhead_tasks)
+            t = time.perf_counter()
+            ids = queue(url, args.overhead_tasks, 0.0, seed=100 + r)
+            with Ledger(url) as ledger:
+                while len(ledger.tasks(task_ids=ids, limit=len(ids) + 1)) < len(ids):
+                    time.sleep(0.01)
+            queued.append((time.perf_counter() - t) / args.overhead_tasks)
     finally:
         kill_all([proc])
-    return local, queued
+    return statistics.median(local), statistics.median(queued)
 
 
 def main() -> None:
@@ -175,7 +181,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8, help="tasks per worker (default: 8)")
     ap.add_argument("--waves", type=int, default=3, help="tasks per worker slot in the batch (default: 3)")
     ap.add_argument("--lease", type=float, default=5.0, help="lease for the recovery figure (default: 5)")
-    ap.add_argument("--overhead-tasks", type=int, default=40)
+    ap.add_argument("--overhead-tasks", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=5, help="alternated local/queued rounds (default: 5)")
     args = ap.parse_args()
     with running_postgres(fsync=True) as server:
         local, queued = overhead(server, args)
