@@ -164,3 +164,17 @@ def test_older_schema_is_refused_then_upgraded_keeping_the_queue(
     prepare_schema(postgres_url)  # now accepted
     with workers(postgres_url, tmp_path, 1):  # and the task queued before the upgrade runs
         wait_for("the old task to end", lambda: len(outcomes(postgres_url, ["triage-s9-00000"])) == 1)
+
+
+def test_checkpoint_db_url_runs_here_with_every_record_there(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The old spelling, `run --checkpoint-db postgresql://...`, still runs the tasks in this process,
+    now with the ledger in that PostgreSQL too (it needed a SQLite dead-letter file before)."""
+    assert main([*RUN, "--checkpoint-db", postgres_url]) == 0
+    assert capsys.readouterr().out.startswith("5 tasks (")
+    ids = [f"triage-s3-{i:05d}" for i in range(5)]
+    assert set(outcomes(postgres_url, ids)) == set(ids)
+    assert checkpoint_tree(postgres_url, ids[0]).checkpoints
+    assert main([*RUN, "--checkpoint-db", postgres_url]) == 0  # finished tasks are not run again
+    assert "5 already done" in capsys.readouterr().out
