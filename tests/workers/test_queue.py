@@ -84,9 +84,10 @@ def test_unreachable_postgres(argv: list[str], capsys: pytest.CaptureFixture[str
     assert "secret" not in err and "Traceback" not in err
 
 
-def test_not_a_postgres_url(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["worker", "--postgres", "localhost:5432"]) == 2
-    assert "wants a postgresql://" in capsys.readouterr().err
+@pytest.mark.parametrize("command", [["worker"], RUN, ["checkpoints", "x"], ["dashboard"]])
+def test_not_a_postgres_url(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--postgres", "localhost:5432"]) == 2
+    assert "wants a postgresql://USER@HOST:PORT/DB URL, got 'localhost:5432'" in capsys.readouterr().err
 
 
 def _user_workflow(folder: Path) -> None:
