@@ -33,7 +33,9 @@ class Settings:
     token: str | None  # AGENTDECK_TOKEN, sent as a Bearer token
     refresh_s: float  # AGENTDECK_DASHBOARD_REFRESH_S: live pages reload their data this often (0 = off)
     timeout_s: float  # HTTP timeout per query
-    checkpoint_db: str = DEFAULT_CHECKPOINT_DB  # AGENTDECK_CHECKPOINT_DB: the engine's checkpoints (Replay)
+    # AGENTDECK_POSTGRES_URL (the workers' PostgreSQL), else AGENTDECK_CHECKPOINT_DB: where Replay reads
+    # checkpoints, the ledger and prompt versions
+    checkpoint_db: str = DEFAULT_CHECKPOINT_DB
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -48,7 +50,9 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         token=env.get("AGENTDECK_TOKEN", "").strip() or None,
         refresh_s=max(refresh, 0.0),
         timeout_s=15.0,
-        checkpoint_db=env.get("AGENTDECK_CHECKPOINT_DB", "").strip() or DEFAULT_CHECKPOINT_DB,
+        checkpoint_db=env.get("AGENTDECK_POSTGRES_URL", "").strip()
+        or env.get("AGENTDECK_CHECKPOINT_DB", "").strip()
+        or DEFAULT_CHECKPOINT_DB,
     )
 
 

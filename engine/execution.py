@@ -9,7 +9,7 @@ each other both ways.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,9 @@ class Engine:
     workflow_ref: str = ""  # how replay finds the code again (agentdeck.engine.workflows.ref_of); default: its name
     max_provider_retries: int = 4
     max_validation_retries: int = 2
+    # called after a task's run ends, before its outcome is recorded: a worker exports the task's spans
+    # there, so a task the ledger holds as ended has its trace even if the worker is killed right after
+    flush_spans: Callable[[], object] | None = None
     cache: ResponseCache | None = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
 
@@ -93,9 +96,12 @@ def execute(
     root_attributes: Mapping[str, Any],
     run_no: int,
     links: Sequence[Link] = (),
+    carry_budget: bool = False,
 ) -> TaskResult:
     """Run the graph once under a new trace and return the task's result (never raises for a task's
-    own failure: those become outcomes)."""
+    own failure: those become outcomes). `carry_budget` keeps the task's spend in the ledger, so a
+    resumed run (on this or another worker) goes on with what the task spent before; its cost is then
+    the task's total over its runs."""
     wf = shared.workflow
     root_name = f"invoke_workflow {wf.name}"
     root = new_span(
@@ -108,7 +114,14 @@ def execute(
         trace_id=span_ids.trace_id() if span_ids else None,
     )
     trace_id = format(root.get_span_context().trace_id, "032x")
-    budget = Budget(shared.budget_usd)
+    if carry_budget:
+        budget = Budget(
+            shared.budget_usd,
+            spent_usd=shared.ledger.budget_spent(task_id),
+            on_spend=lambda total: shared.ledger.record_budget(task_id, total),
+        )
+    else:
+        budget = Budget(shared.budget_usd)
     ref = shared.workflow_ref or wf.name
     root.set_attributes(
         {

@@ -1,20 +1,23 @@
-"""Durable run records in SQLite (by default the checkpoint file): dead letters, task outcomes, responses.
+"""Durable run records beside the checkpoints (the SQLite file, or the PostgreSQL every worker shares):
+dead letters, task outcomes, responses and per-task budget state.
 
 The dead-letter queue keeps everything needed to understand and replay a failure: the full state
 snapshot, the failing input, the error, the trace id and the checkpoint. The task ledger records
 each task's outcome so a resumed run knows which tasks are finished and none is lost. Recorded
 responses (validated answers, and tool-call rounds, by request key) let a replay serve unchanged
-steps at zero tokens.
+steps at zero tokens. The budget state (USD a task has spent, over all its runs) lets a task resumed on
+another worker go on with what is left of its budget instead of a fresh one.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agentdeck.engine.providers.base import LLMResponse, ToolCall, Usage
-from agentdeck.engine.sqlite_store import SqliteStore
+from agentdeck.engine.record_store import RecordStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agentdeck_dead_letters (
@@ -46,7 +49,20 @@ CREATE TABLE IF NOT EXISTS agentdeck_tasks (
     cost_usd REAL NOT NULL,
     detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS agentdeck_budgets (
+    task_id TEXT PRIMARY KEY,
+    spent_usd REAL NOT NULL
+);
 """
+
+# The same tables in PostgreSQL: a serial id, 64-bit nanoseconds, doubles, and an insertion order for tasks.
+_PG_SCHEMA = (
+    _SCHEMA.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+    .replace("created_ns INTEGER", "created_ns BIGINT")
+    .replace(" REAL ", " DOUBLE PRECISION ")
+    .replace("    detail TEXT NOT NULL\n)", "    detail TEXT NOT NULL,\n    seq BIGSERIAL\n)")
+)
+_TASK_COLUMNS = "task_id, workflow, thread_id, trace_id, outcome, cost_usd, detail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +94,9 @@ class TaskRecord:
     detail: str
 
 
-class Ledger(SqliteStore):
+class Ledger(RecordStore):
     SCHEMA = _SCHEMA
+    PG_SCHEMA = _PG_SCHEMA
 
     def dead_letter(
         self,
@@ -98,37 +115,34 @@ class Ledger(SqliteStore):
         failing_input: str,
         state_snapshot: dict[str, Any],
     ) -> int:
-        with self._lock:
-            cur = self._conn.execute(
-                "INSERT INTO agentdeck_dead_letters (created_ns, workflow, task_id, thread_id, trace_id,"
-                " checkpoint_id, agent, node, error_type, error, attempts, failing_input, state_snapshot)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    created_ns,
-                    workflow,
-                    task_id,
-                    thread_id,
-                    trace_id,
-                    checkpoint_id,
-                    agent,
-                    node,
-                    error_type,
-                    error,
-                    attempts,
-                    failing_input,
-                    json.dumps(state_snapshot, default=str),
-                ),
-            )
-            self._conn.commit()
-            return int(cur.lastrowid or 0)
+        rows = self.write(
+            "INSERT INTO agentdeck_dead_letters (created_ns, workflow, task_id, thread_id, trace_id,"
+            " checkpoint_id, agent, node, error_type, error, attempts, failing_input, state_snapshot)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+            (
+                created_ns,
+                workflow,
+                task_id,
+                thread_id,
+                trace_id,
+                checkpoint_id,
+                agent,
+                node,
+                error_type,
+                error,
+                attempts,
+                failing_input,
+                json.dumps(state_snapshot, default=str),
+            ),
+        )
+        return int(rows[0][0])
 
     def dead_letters(self, task_id: str | None = None) -> list[DeadLetter]:
         sql = "SELECT * FROM agentdeck_dead_letters"
         args: tuple[str, ...] = ()
         if task_id is not None:
             sql, args = sql + " WHERE task_id = ?", (task_id,)
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
+        rows = self.query(sql + " ORDER BY id", args)
         return [
             DeadLetter(
                 id=r[0],
@@ -150,26 +164,46 @@ class Ledger(SqliteStore):
         ]
 
     def record_task(self, rec: TaskRecord) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO agentdeck_tasks VALUES (?,?,?,?,?,?,?)",
-                (rec.task_id, rec.workflow, rec.thread_id, rec.trace_id, rec.outcome, rec.cost_usd, rec.detail),
-            )
-            self._conn.commit()
+        self.write(
+            f"INSERT INTO agentdeck_tasks ({_TASK_COLUMNS}) VALUES (?,?,?,?,?,?,?) ON CONFLICT (task_id) DO UPDATE SET"
+            " workflow = excluded.workflow, thread_id = excluded.thread_id, trace_id = excluded.trace_id,"
+            " outcome = excluded.outcome, cost_usd = excluded.cost_usd, detail = excluded.detail",
+            (rec.task_id, rec.workflow, rec.thread_id, rec.trace_id, rec.outcome, rec.cost_usd, rec.detail),
+        )
 
     def task(self, task_id: str) -> TaskRecord | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM agentdeck_tasks WHERE task_id = ?", (task_id,)).fetchone()
-        return TaskRecord(*row) if row else None
+        rows = self.query(f"SELECT {_TASK_COLUMNS} FROM agentdeck_tasks WHERE task_id = ?", (task_id,))
+        return TaskRecord(*rows[0]) if rows else None
 
-    def tasks(self, *, exclude_outcome: str | None = None, limit: int = 200) -> list[TaskRecord]:
-        """Recorded task outcomes, most recently recorded first."""
-        sql, args = "SELECT * FROM agentdeck_tasks", []
+    def tasks(
+        self, *, exclude_outcome: str | None = None, task_ids: Sequence[str] | None = None, limit: int = 200
+    ) -> list[TaskRecord]:
+        """Recorded task outcomes (of `task_ids` when given), most recently recorded first."""
+        where: list[str] = []
+        args: list[str | int] = []
         if exclude_outcome is not None:
-            sql, args = sql + " WHERE outcome != ?", [exclude_outcome]
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY rowid DESC LIMIT ?", (*args, limit)).fetchall()
+            where.append("outcome != ?")
+            args.append(exclude_outcome)
+        if task_ids is not None:
+            if not task_ids:
+                return []
+            where.append(f"task_id IN ({','.join('?' * len(task_ids))})")
+            args.extend(task_ids)
+        sql = f"SELECT {_TASK_COLUMNS} FROM agentdeck_tasks" + (f" WHERE {' AND '.join(where)}" if where else "")
+        rows = self.query(sql + f" ORDER BY {self.row_order} DESC LIMIT ?", (*args, limit))
         return [TaskRecord(*r) for r in rows]
+
+    def budget_spent(self, task_id: str) -> float:
+        """USD the task has spent over all its runs so far (0 for a new task)."""
+        rows = self.query("SELECT spent_usd FROM agentdeck_budgets WHERE task_id = ?", (task_id,))
+        return float(rows[0][0]) if rows else 0.0
+
+    def record_budget(self, task_id: str, spent_usd: float) -> None:
+        self.write(
+            "INSERT INTO agentdeck_budgets VALUES (?, ?)"
+            " ON CONFLICT (task_id) DO UPDATE SET spent_usd = excluded.spent_usd",
+            (task_id, spent_usd),
+        )
 
     def record_response(self, key: str, response: LLMResponse) -> None:
         body = json.dumps(
@@ -181,16 +215,17 @@ class Ledger(SqliteStore):
                 "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
             }
         )
-        with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO agentdeck_responses VALUES (?, ?)", (key, body))
-            self._conn.commit()
+        self.write(
+            "INSERT INTO agentdeck_responses VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET response = excluded.response",
+            (key, body),
+        )
 
     def recorded_response(self, key: str) -> LLMResponse | None:
-        with self._lock:
-            row = self._conn.execute("SELECT response FROM agentdeck_responses WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        rows = self.query("SELECT response FROM agentdeck_responses WHERE key = ?", (key,))
+        if not rows:
             return None
-        data = json.loads(row[0])
+        data = json.loads(rows[0][0])
         calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in data.get("tool_calls", []))
         return LLMResponse(
             id=data["id"],

@@ -34,7 +34,8 @@ class Budget:
     push spending past the limit by more than one call."""
 
     limit_usd: float | None
-    spent_usd: float = 0.0
+    spent_usd: float = 0.0  # a resumed task starts with what it spent before (Ledger.budget_spent)
+    on_spend: Callable[[float], None] | None = None  # called with the new total after each call (persisted state)
     _reserved: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,6 +66,9 @@ class Budget:
             if self.limit_usd is not None:
                 self._reserved = max(self._reserved - worst_case_usd, 0.0)
             self.spent_usd += actual_usd
+            total = self.spent_usd
+        if self.on_spend is not None and actual_usd:
+            self.on_spend(total)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
 """Saved prompt versions: an edited prompt kept as a new version of one agent's prompt.
 
-Stored in SQLite (by default the checkpoint file), with who saved it, when and why, keyed by the
-workflow's name and the prompt's name (for engine agents, the agent's name). Saving never changes
-what runs: a saved version is in force only for a run or replay that asks for it
-(`--prompt-version NAME=VERSION`, or picked in the dashboard), through `PromptStore.overrides`;
+Stored beside the checkpoints (the SQLite file, or the PostgreSQL every worker shares), with who saved
+it, when and why, keyed by the workflow's name and the prompt's name (for engine agents, the agent's
+name). Saving never changes what runs: a saved version is in force only for a run or replay that asks
+for it (`--prompt-version NAME=VERSION`, or picked in the dashboard), through `PromptStore.overrides`;
 everything else keeps the prompt written in the code. `workflow` arguments are a workflow reference
 (an example's name or MODULE:ATTR), resolved with `get_workflow`. agent spans record
 `agentdeck.prompt.version` as the content label of the template (`prompt_version_of`), which this
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agentdeck.engine.agents import prompt_version_of
-from agentdeck.engine.sqlite_store import SqliteStore
+from agentdeck.engine.record_store import RecordStore
 from agentdeck.engine.workflows import get_workflow
 
 _SCHEMA = """
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS agentdeck_prompt_versions (
     PRIMARY KEY (workflow, agent, version)
 );
 """
+_PG_SCHEMA = _SCHEMA.replace("created_ns INTEGER", "created_ns BIGINT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +49,19 @@ class PromptVersion:
     builtin: bool = False
 
 
-class PromptStore(SqliteStore):
+class PromptStore(RecordStore):
     SCHEMA = _SCHEMA
+    PG_SCHEMA = _PG_SCHEMA
 
     def versions(self, workflow: str, agent: str) -> list[PromptVersion]:
         """The agent's built-in prompt first, then its saved versions, oldest first."""
         wf = get_workflow(workflow)
         builtin = wf.agent(agent)  # KeyError naming the workflow for an unknown agent
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT workflow, agent, version, template, label, author, reason, created_ns"
-                " FROM agentdeck_prompt_versions WHERE workflow = ? AND agent = ? ORDER BY created_ns, version",
-                (wf.name, agent),
-            ).fetchall()
+        rows = self.query(
+            "SELECT workflow, agent, version, template, label, author, reason, created_ns"
+            " FROM agentdeck_prompt_versions WHERE workflow = ? AND agent = ? ORDER BY created_ns, version",
+            (wf.name, agent),
+        )
         first = PromptVersion(
             wf.name,
             agent,
@@ -89,12 +90,10 @@ class PromptStore(SqliteStore):
         label = prompt_version_of(template)
         name = get_workflow(workflow).name
         saved = PromptVersion(name, agent, version, template, label, author.strip(), reason.strip(), time.time_ns())
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO agentdeck_prompt_versions VALUES (?,?,?,?,?,?,?,?)",
-                (name, agent, version, template, label, saved.author, saved.reason, saved.created_ns),
-            )
-            self._conn.commit()
+        self.write(
+            "INSERT INTO agentdeck_prompt_versions VALUES (?,?,?,?,?,?,?,?)",
+            (name, agent, version, template, label, saved.author, saved.reason, saved.created_ns),
+        )
         return saved
 
     def get(self, workflow: str, agent: str, version: str) -> PromptVersion:

@@ -2,7 +2,8 @@
 
 Each task is one LangGraph thread (checkpointed) and one trace (`invoke_workflow {name}` root span).
 Tasks already finished in the checkpoint DB are not re-run; a task with a checkpoint but no recorded
-outcome (a killed run) resumes from its last checkpoint.
+outcome (a killed run) resumes from its last checkpoint, its root span linked to the killed run's.
+Queue workers (agentdeck.engine.workers) run tasks through the same `open_engine` and `run_one`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ import json
 import os
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 from agentdeck.engine import semconv as sc
 from agentdeck.engine.checkpoints import is_postgres, open_checkpointer
 from agentdeck.engine.clock import TaskClock, VirtualClock, WallClock
 from agentdeck.engine.context import SpanIds
-from agentdeck.engine.execution import META_RUN, META_TRACE_ID, Engine, TaskResult, execute
+from agentdeck.engine.execution import META_ROOT_SPAN_ID, META_RUN, META_TRACE_ID, Engine, TaskResult, execute
 from agentdeck.engine.ledger import Ledger, TaskRecord
 from agentdeck.engine.policy_set import Policies
 from agentdeck.engine.pricing import load_prices
@@ -36,7 +40,17 @@ from agentdeck.engine.telemetry import release as release_provider
 from agentdeck.engine.workflow import Workflow
 from agentdeck.engine.workflows import get_workflow, ref_of
 
-__all__ = ["RunSummary", "TaskInput", "TaskResult", "default_provider", "run_tasks", "task_id_for"]
+__all__ = [
+    "EngineOptions",
+    "RunSummary",
+    "TaskInput",
+    "TaskResult",
+    "default_provider",
+    "open_engine",
+    "run_one",
+    "run_tasks",
+    "task_id_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,39 +156,32 @@ def run_tasks(
         raise ValueError(
             "deterministic_ids needs a tracer provider made with make_tracer_provider(deterministic_ids=True)"
         )
-    if dead_letter_db is None:
-        if is_postgres(checkpoint_db):
-            raise ValueError("with a postgres checkpointer, pass dead_letter_db (a SQLite file path)")
-        dead_letter_db = checkpoint_db
     for db in (checkpoint_db, dead_letter_db):  # a first run in an empty directory makes its data directory
-        if not is_postgres(db):
+        if db is not None and not is_postgres(db):
             Path(db).parent.mkdir(parents=True, exist_ok=True)
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint, deterministic_ids=deterministic_ids)
-    ledger = Ledger(dead_letter_db)
     summary = RunSummary(workflow=wf.name)
+    options = EngineOptions(
+        seed=seed,
+        chaos=chaos,
+        latency_scale=latency_scale,
+        budget_usd=budget_usd,
+        deadline_ms=deadline_ms,
+        prompt_overrides=dict(prompt_overrides or {}),
+        delegation_limit=delegation_limit,
+    )
     try:
-        if not isinstance(tasks, int):
-            _check_ids(ledger, wf.name, [with_prompts(t.task_id, prompt_overrides) for t in tasks])
-        with open_checkpointer(checkpoint_db) as saver:
-            shared = Engine(
-                workflow=wf,
-                graph=wf.build().compile(checkpointer=saver),
-                ledger=ledger,
-                provider=provider or default_provider(seed, rates),
-                prices=load_prices(),
-                tracer=engine_tracer(tp),
-                seed=seed,
-                budget_usd=budget_usd,
-                deadline_ms=deadline_ms,
-                latency_scale=latency_scale,
-                tool_failure_rate=chaos,
-                deterministic=deterministic_ids,
-                start_time_ns=start_time_ns,
-                prompt_overrides=dict(prompt_overrides or {}),
-                delegation_limit=delegation_limit,
-                workflow_ref=ref_of(wf),
-            )
+        with open_engine(
+            wf,
+            options,
+            checkpoint_db=checkpoint_db,
+            ledger_db=dead_letter_db,
+            tracer_provider=tp,
+            provider=provider or default_provider(seed, rates),
+            deterministic=deterministic_ids,
+            start_time_ns=start_time_ns,
+        ) as shared:
             if policies is not None:
                 shared.max_provider_retries = policies.retries.provider
                 shared.max_validation_retries = policies.retries.validation
@@ -188,16 +195,16 @@ def run_tasks(
                 ]
             else:
                 indexed = [(i, with_prompts(t.task_id, shared.prompt_overrides), t.state) for i, t in enumerate(tasks)]
+                _check_ids(shared.ledger, wf.name, [task_id for _, task_id, _ in indexed])
             workers = 1 if deterministic_ids else concurrency
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentdeck-task") as pool:
-                futures = [pool.submit(_run_one, shared, i, task_id, state) for i, task_id, state in indexed]
+                futures = [pool.submit(run_one, shared, i, task_id, state) for i, task_id, state in indexed]
                 for fut in as_completed(futures):
                     res = fut.result()
                     summary.tasks.append(res)
                     if on_progress is not None:
                         on_progress(res)
     finally:
-        ledger.close()
         release_provider(tp, owned)
     summary.tasks.sort(key=lambda t: t.task_id)
     return summary
@@ -218,7 +225,89 @@ def _check_ids(ledger: Ledger, workflow: str, task_ids: Sequence[str]) -> None:
             )
 
 
-def _run_one(shared: Engine, index: int, task_id: str, initial: dict[str, Any]) -> TaskResult:
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a run's tasks run, beyond the workflow: what a queued task carries to its worker."""
+
+    seed: int = 0
+    chaos: float = 0.0
+    latency_scale: float = 1.0
+    budget_usd: float | None = None
+    deadline_ms: float | None = None
+    prompt_overrides: Mapping[str, str] = field(default_factory=dict)
+    delegation_limit: int = 3
+
+
+@contextmanager
+def open_engine(
+    wf: Workflow,
+    options: EngineOptions,
+    *,
+    checkpoint_db: str | Path,
+    tracer_provider: TracerProvider,
+    provider: Provider,
+    ledger_db: str | Path | None = None,
+    deterministic: bool = False,
+    start_time_ns: int = 1_795_000_000_000_000_000,
+) -> Iterator[Engine]:
+    """The Engine a run's tasks share, on the checkpointer at `checkpoint_db` (a SQLite file or a
+    postgresql:// URL) and the ledger at `ledger_db` (default: the same place); closed on exit."""
+    ledger = Ledger(ledger_db if ledger_db is not None else checkpoint_db)
+    try:
+        with open_checkpointer(checkpoint_db) as saver:
+            yield make_engine(
+                wf,
+                options,
+                saver=saver,
+                ledger=ledger,
+                tracer_provider=tracer_provider,
+                provider=provider,
+                deterministic=deterministic,
+                start_time_ns=start_time_ns,
+            )
+    finally:
+        ledger.close()
+
+
+def make_engine(
+    wf: Workflow,
+    options: EngineOptions,
+    *,
+    saver: BaseCheckpointSaver[str],
+    ledger: Ledger,
+    tracer_provider: TracerProvider,
+    provider: Provider,
+    deterministic: bool = False,
+    start_time_ns: int = 1_795_000_000_000_000_000,
+    flush_each_task: bool = False,
+) -> Engine:
+    """An Engine on an open checkpointer and ledger (a worker shares one of each between the engines of
+    every run it serves). `flush_each_task` exports a task's spans before its outcome is recorded."""
+    return Engine(
+        workflow=wf,
+        graph=wf.build().compile(checkpointer=saver),
+        ledger=ledger,
+        provider=provider,
+        prices=load_prices(),
+        tracer=engine_tracer(tracer_provider),
+        seed=options.seed,
+        budget_usd=options.budget_usd,
+        deadline_ms=options.deadline_ms,
+        latency_scale=options.latency_scale,
+        tool_failure_rate=options.chaos,
+        deterministic=deterministic,
+        start_time_ns=start_time_ns,
+        prompt_overrides=dict(options.prompt_overrides),
+        delegation_limit=options.delegation_limit,
+        workflow_ref=ref_of(wf),
+        flush_spans=tracer_provider.force_flush if flush_each_task else None,
+    )
+
+
+def run_one(shared: Engine, index: int, task_id: str, initial: dict[str, Any]) -> TaskResult:
+    """Run task `task_id` (number `index` of its run, input `initial`) to its outcome: skipped when the
+    ledger has it, resumed from its last checkpoint when an earlier run (here or on a killed worker)
+    left one, recorded after."""
     wf = shared.workflow
     thread_id = task_id
     done = shared.ledger.task(task_id)
@@ -231,7 +320,8 @@ def _run_one(shared: Engine, index: int, task_id: str, initial: dict[str, Any]) 
         config["max_concurrency"] = 1
     existing = shared.graph.get_state(config)  # type: ignore[arg-type]
     resumed = bool(existing.values)
-    run_no = int(str((existing.metadata or {}).get(META_RUN, 0))) + 1 if resumed else 1
+    meta = existing.metadata or {}
+    run_no = int(str(meta.get(META_RUN, 0))) + 1 if resumed else 1
 
     clock: TaskClock
     span_ids: SpanIds | None = None
@@ -250,10 +340,23 @@ def _run_one(shared: Engine, index: int, task_id: str, initial: dict[str, Any]) 
         graph_input=None if resumed else initial,
         clock=clock,
         span_ids=span_ids,
-        root_attributes={sc.AD_RESUMED_FROM: str((existing.metadata or {}).get(META_TRACE_ID, ""))} if resumed else {},
+        root_attributes={sc.AD_RESUMED_FROM: str(meta.get(META_TRACE_ID, ""))} if resumed else {},
         run_no=run_no,
+        links=_link_to_run(meta) if resumed else (),
+        carry_budget=True,
     )
+    if shared.flush_spans is not None:
+        shared.flush_spans()
     shared.ledger.record_task(
         TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
     )
     return replace(result, resumed=resumed)
+
+
+def _link_to_run(meta: Mapping[str, Any]) -> list[Link]:
+    """A span link from a resumed run's root to the root of the run that left the checkpoint."""
+    trace_id, span_id = str(meta.get(META_TRACE_ID, "")), str(meta.get(META_ROOT_SPAN_ID, ""))
+    if not trace_id or not span_id:
+        return []
+    ctx = SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return [Link(ctx, {sc.AD_RESUMED_FROM: trace_id})]

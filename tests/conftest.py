@@ -1,4 +1,4 @@
-"""Shared fixtures: free ports, a real collector, the sample data, and a real Chromium.
+"""Shared fixtures: free ports, a real collector, the sample data, a real Chromium and a real PostgreSQL.
 
 Browser tests (marker `browser`) need Debian's chromium at /usr/bin/chromium. Without it they are
 skipped with a message saying how to install it, except under CI=true, where they fail instead.
@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -122,3 +122,29 @@ def dashboard_url(sample_collector: str, tmp_path_factory: pytest.TempPathFactor
     log = tmp_path_factory.mktemp("dashboard-log") / "streamlit.log"
     with streamlit_server({"AGENTDECK_COLLECTOR_URL": sample_collector}, log) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL for the session (tests/postgres_server.py); skipped when none is installed."""
+    from tests.postgres_server import PostgresUnavailable, running_postgres
+
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(running_postgres())
+        except PostgresUnavailable as exc:
+            pytest.skip(str(exc))
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the test PostgreSQL, for one test."""
+    from tests.postgres_server import new_database
+
+    global _pg_databases
+    _pg_databases += 1
+    return new_database(postgres_server, f"t{os.getpid()}_{_pg_databases}")
+
+
+_pg_databases = 0

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 from agentdeck.engine import semconv as sc
-from agentdeck.engine.checkpoints import is_postgres, open_checkpointer
+from agentdeck.engine.checkpoints import open_checkpointer
 from agentdeck.engine.clock import WallClock
 from agentdeck.engine.execution import (
     META_PROMPTS,
@@ -69,11 +69,7 @@ def replay(
     or `MODULE:ATTR`) overrides it, e.g. when the code moved."""
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint)
-    if dead_letter_db is None:
-        if is_postgres(checkpoint_db):
-            raise ValueError("with a postgres checkpointer, pass dead_letter_db (a SQLite file path)")
-        dead_letter_db = checkpoint_db
-    ledger = Ledger(dead_letter_db)
+    ledger = Ledger(dead_letter_db if dead_letter_db is not None else checkpoint_db)
     try:
         with open_checkpointer(checkpoint_db) as saver:
             config: dict[str, Any] = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,67 +11,6 @@ from agentdeck.engine.runner import run_tasks
 from agentdeck.engine.telemetry import make_tracer_provider
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-def _pg_bin() -> Path | None:
-    root = Path("/usr/lib/postgresql")
-    found = sorted(root.glob("*/bin/pg_ctl")) if root.exists() else []
-    return found[-1].parent if found and (found[-1].parent / "initdb").exists() else None
-
-
-def _as_postgres() -> list[str]:
-    """Run server binaries as the `postgres` user when we are root (initdb refuses root)."""
-    if os.geteuid() != 0:
-        return []
-    runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL")
-    return [runuser, "-u", "postgres", "--"]
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    bindir = _pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found under /usr/lib/postgresql")
-    prefix = _as_postgres()
-    base = Path(tempfile.mkdtemp(prefix="agentdeck-pg-"))
-    base.chmod(0o755)
-    data = base / "data"
-    if prefix:
-        shutil.chown(base, "postgres", "postgres")
-    subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(base)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready = subprocess.run(
-                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
-            )
-            if ready.returncode == 0:
-                break
-            if server.poll() is not None:
-                pytest.fail("PostgreSQL exited during start-up")
-            time.sleep(0.1)
-        else:
-            pytest.fail("PostgreSQL did not become ready in 60 s")
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_runs_checkpoint_to_postgres(postgres_url: str, tmp_path: Path) -> None:
@@ -113,6 +45,51 @@ def test_runs_checkpoint_to_postgres(postgres_url: str, tmp_path: Path) -> None:
     assert all(t.from_ledger for t in again.tasks)  # finished tasks are not run twice
 
 
-def test_postgres_needs_a_dead_letter_file(postgres_url: str) -> None:
-    with pytest.raises(ValueError, match="dead_letter_db"):
-        run_tasks("triage", 1, checkpoint_db=postgres_url)
+def test_postgres_holds_ledger_budget_and_prompts(postgres_url: str) -> None:
+    """With only a postgres URL, the task outcomes, budget state and prompt versions live there too."""
+    from agentdeck.engine.ledger import Ledger
+    from agentdeck.engine.prompts import PromptStore
+
+    summary = run_tasks(
+        "triage",
+        3,
+        seed=4,
+        checkpoint_db=postgres_url,
+        latency_scale=0.0,
+        faults=FaultRates(),
+        tracer_provider=make_tracer_provider(),
+    )
+    with Ledger(postgres_url) as ledger:
+        recorded = {r.task_id: r.outcome for r in ledger.tasks()}
+        assert recorded == {t.task_id: t.outcome for t in summary.tasks}
+        for t in summary.tasks:
+            assert ledger.budget_spent(t.task_id) == pytest.approx(t.cost_usd)
+            assert t.cost_usd > 0
+    with PromptStore(postgres_url) as store:
+        saved = store.save("triage", "classifier", "Classify: {ticket}", author="ana", reason="test")
+    with PromptStore(postgres_url) as other:  # another process's view: the same version
+        assert other.get("triage", "classifier", saved.version).template == "Classify: {ticket}"
+
+
+def test_budget_state_carries_over_to_the_next_run(postgres_url: str) -> None:
+    """A task that already spent its budget in an earlier run (on a worker that died) does not get a
+    fresh budget when it runs again: it stops at once as incomplete (budget)."""
+    from agentdeck.engine.ledger import Ledger
+
+    with Ledger(postgres_url) as ledger:
+        ledger.record_budget("triage-s5-00001", 0.05)
+    summary = run_tasks(
+        "triage",
+        3,
+        seed=5,
+        budget_usd=0.05,
+        checkpoint_db=postgres_url,
+        latency_scale=0.0,
+        faults=FaultRates(),
+        tracer_provider=make_tracer_provider(),
+    )
+    by_id = {t.task_id: t for t in summary.tasks}
+    spent = by_id["triage-s5-00001"]
+    assert (spent.outcome, spent.detail) == ("incomplete", "budget")
+    assert spent.cost_usd == pytest.approx(0.05)  # what it had spent, nothing more
+    assert all(t.outcome != "incomplete" or t.detail != "budget" for i, t in by_id.items() if i != spent.task_id)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 DEFAULT_DATA_DIR = Path(".agentdeck")
 DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
-FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay")
+FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay", "agentdeck.cli.worker")
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 
@@ -40,9 +40,11 @@ def collector_url(args: argparse.Namespace) -> str:
     return (args.collector_url or os.environ.get("AGENTDECK_COLLECTOR_URL") or DEFAULT_COLLECTOR_URL).rstrip("/")
 
 
-def checkpoint_db(args: argparse.Namespace) -> Path:
-    """`--checkpoint-db`, else $AGENTDECK_CHECKPOINT_DB, else .agentdeck/checkpoints.sqlite."""
-    return Path(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
+def checkpoint_db(args: argparse.Namespace) -> Path | str:
+    """`--checkpoint-db`, else $AGENTDECK_CHECKPOINT_DB, else .agentdeck/checkpoints.sqlite: a file path,
+    or a postgresql:// URL kept as written (a Path would fold its `//`)."""
+    value = str(args.checkpoint_db or os.environ.get("AGENTDECK_CHECKPOINT_DB") or DEFAULT_CHECKPOINT_DB)
+    return value if value.startswith(("postgres://", "postgresql://")) else Path(value)
 
 
 def collector_token(args: argparse.Namespace) -> str | None:
@@ -76,11 +78,15 @@ def cmd_collector(args: argparse.Namespace) -> int:
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from agentdeck.cli.launch import streamlit_command
+    from agentdeck.cli.worker import postgres_url
     from agentdeck.dashboard.replay.workflows import ENV_VAR
+    from agentdeck.engine.workers.settings import POSTGRES_ENV
 
     env = {**os.environ, "AGENTDECK_COLLECTOR_URL": collector_url(args)}
     if args.workflows:  # where the Replay page looks for your workflows (dashboard/replay/workflows.py)
         env[ENV_VAR] = ",".join([*filter(None, [env.get(ENV_VAR, "")]), *args.workflows])
+    if (url := postgres_url(args.postgres)) is not None:  # Replay reads the workers' PostgreSQL
+        env[POSTGRES_ENV] = url
     cmd = streamlit_command(args.host, args.port)
     print(f"dashboard: http://{args.host}:{args.port} (reading {env['AGENTDECK_COLLECTOR_URL']})", file=sys.stderr)
     os.execvpe(cmd[0], cmd, env)
@@ -134,8 +140,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--chaos is a rate between 0 and 1 (e.g. 0.1)")
     if args.tasks_file is None and wf.make_tasks is None:
         raise CliError(f"workflow {wf.name} makes no tasks of its own: give its inputs with --tasks-file FILE")
+    from agentdeck.cli.worker import enqueue_run, postgres_url, reachable
+
+    queue = postgres_url(args.postgres)
+    chosen = agent_pairs(args.prompt_version, "--prompt-version")
+    if queue is not None:  # workers run the tasks; --checkpoint-db postgresql://... alone still runs here
+        if args.tasks_file is not None or args.prompt:
+            raise CliError(
+                "--postgres queues the tasks a workflow makes itself (--tasks N, --prompt-version); "
+                "--tasks-file and --prompt run here: drop --postgres (or use --checkpoint-db postgresql://...)"
+            )
+        args.tasks = 10 if args.tasks is None else args.tasks
+        return enqueue_run(args, queue, saved_prompts(queue, args.workflow, chosen))
+    if args.wait:
+        raise CliError("--wait follows tasks queued with --postgres URL (or AGENTDECK_POSTGRES_URL)")
     db = checkpoint_db(args)
-    overrides = saved_prompts(db, args.workflow, agent_pairs(args.prompt_version, "--prompt-version"))
+    if isinstance(db, str):  # a postgresql:// URL: every record there, the tasks run here
+        reachable(db)
+    overrides = saved_prompts(db, args.workflow, chosen)
     overrides.update(agent_pairs(args.prompt, "--prompt"))
     try:
         check_prompt_overrides(wf, overrides)
@@ -286,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a module (or path.py) holding your workflows, for Replay; repeatable (adds to $AGENTDECK_WORKFLOWS)",
     )
     add_collector_arguments(p, token=False)
+    p.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="the workers' PostgreSQL, where Replay reads checkpoints and prompt versions "
+        "(default: $AGENTDECK_POSTGRES_URL)",
+    )
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("run", help="run tasks of a workflow (an example or your own) on the engine, traced")
@@ -313,10 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--checkpoint-db",
-        type=Path,
         default=None,
-        help=f"SQLite checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
+        help="SQLite checkpoint file, or a postgresql:// URL to keep every record there while running here "
+        f"(default: $AGENTDECK_CHECKPOINT_DB or {DEFAULT_CHECKPOINT_DB})",
     )
+    p.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="queue the tasks in this PostgreSQL for `agentdeck worker`s instead of running them here "
+        "(default: $AGENTDECK_POSTGRES_URL)",
+    )
+    p.add_argument("--wait", action="store_true", help="with --postgres: follow the queued tasks to their summary")
     p.add_argument(
         "--prompt-version",
         action="append",

@@ -19,12 +19,32 @@ from agentdeck.cli.main import (
     collector_url,
     saved_prompts,
 )
+from agentdeck.cli.worker import add_postgres_argument
 
 
-def _db(args: argparse.Namespace) -> Path:
+def _db(args: argparse.Namespace) -> Path | str:
+    """Where the checkpoints are: --postgres, --checkpoint-db (a file, or a postgresql:// URL as an
+    alias of --postgres), $AGENTDECK_POSTGRES_URL, $AGENTDECK_CHECKPOINT_DB, or the default file."""
+    from agentdeck.cli.worker import postgres_url, reachable
+    from agentdeck.engine.checkpoints import is_postgres
+
+    url = (
+        postgres_url(args.postgres or args.checkpoint_db)
+        if args.postgres or is_postgres(args.checkpoint_db or "")
+        else None
+    )
+    if url is None and not args.checkpoint_db:
+        url = postgres_url(None)
+    if url is not None:
+        return reachable(url)
     db = checkpoint_db(args)
+    if isinstance(db, str):  # $AGENTDECK_CHECKPOINT_DB holding a postgresql:// URL
+        return reachable(db)
     if not db.exists():
-        raise CliError(f"no checkpoint file at {db}: pass --checkpoint-db PATH (or set AGENTDECK_CHECKPOINT_DB)")
+        raise CliError(
+            f"no checkpoint file at {db}: pass --checkpoint-db PATH or --postgres URL "
+            "(or set AGENTDECK_CHECKPOINT_DB or AGENTDECK_POSTGRES_URL)"
+        )
     return db
 
 
@@ -212,6 +232,7 @@ def register(sub: Any) -> None:
         metavar="MODULE:ATTR",
         help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
     )
+    add_postgres_argument(p, "read checkpoints, ledger and prompt versions from the workers' PostgreSQL")
     add_collector_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_replay)
@@ -229,5 +250,6 @@ def register(sub: Any) -> None:
         metavar="MODULE:ATTR",
         help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
     )
+    add_postgres_argument(p, "read checkpoints, ledger and prompt versions from the workers' PostgreSQL")
     p.add_argument("--json", action="store_true", help="print the tree as JSON")
     p.set_defaults(func=cmd_checkpoints)
