@@ -42,6 +42,11 @@ def task_specs(workflow: str, tasks: int, options: EngineOptions, *, first_task:
     """The specs of tasks `first_task .. first_task + tasks - 1` of `workflow` (resolved here, so a
     reference the enqueuing side cannot import is refused before anything is queued)."""
     wf = get_workflow(workflow)  # a name or MODULE:ATTR; RefError/ValueError saying what to fix
+    if wf.make_tasks is None:
+        raise ValueError(
+            f"workflow {wf.name} makes no tasks of its own, and a queued task is made on the worker from the seed "
+            "and its index: run its tasks file here (without --postgres)"
+        )
     return [
         TaskSpec(workflow, i, task_id_for(wf.name, options.seed, i, options.prompt_overrides), options)
         for i in range(first_task, first_task + tasks)

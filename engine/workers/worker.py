@@ -63,6 +63,8 @@ class TaskRunner:
             wf = get_workflow(spec.workflow)
         except (RefError, ValueError) as exc:
             return self._dead_letter_unloadable(spec, exc)
+        if wf.make_tasks is None:  # task_specs refuses to queue these; a changed workflow could still get here
+            return self._dead_letter_unloadable(spec, ValueError(f"workflow {wf.name} makes no tasks of its own"))
         engine = self._engine(wf, spec)
         initial = wf.make_tasks(spec.options.seed, spec.index + 1)[spec.index]
         return run_one(engine, spec.index, spec.task_id, initial)
@@ -88,7 +90,8 @@ class TaskRunner:
             return engine
 
     def _dead_letter_unloadable(self, spec: TaskSpec, exc: Exception) -> TaskResult:
-        """A workflow this worker cannot import: the task goes to the dead-letter queue with the reason,
+        """A workflow this worker cannot import (or run from a queued task): the task goes to the dead-letter
+        queue with the reason,
         once, and the job ends (it would fail the same way on every retry)."""
         detail = f"cannot load workflow {spec.workflow!r} on this worker: {exc}"
         self._ledger.dead_letter(
