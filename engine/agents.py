@@ -54,12 +54,15 @@ def prompt_version_of(template: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """A deterministic local tool the engine executes for an agent (each call is an execute_tool span)."""
+    """A tool the engine executes for an agent (each call is an execute_tool span): a deterministic
+    local function, or one an MCP server serves (`agentdeck.engine.mcp_tools.McpServer.tool`)."""
 
     name: str
     description: str
     func: Callable[[dict[str, Any]], str]
     input_schema: dict[str, Any]  # JSON schema of the arguments object
+    server: str = ""  # the MCP server that serves it ("" for a local tool)
+    transport: str = ""  # stdio | streamable_http for an MCP tool
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,9 @@ AD_ITERATION: Final = "agentdeck.iteration"
 AD_STATE_CONFLICTS: Final = "agentdeck.state.conflicts"
 AD_MESSAGES: Final = "agentdeck.messages"  # messages exchanged in a task (on the workflow span)
 AD_SIMULATED_FAULT: Final = "agentdeck.simulator.fault"
+MCP_SERVER_NAME: Final = "agentdeck.mcp.server"  # the MCP server that served an execute_tool span
+MCP_TRANSPORT: Final = "agentdeck.mcp.transport"  # stdio | streamable_http, on MCP execute_tool spans
+MCP_METHOD_NAME: Final = "mcp.method.name"  # OTel MCP semconv: tools/call
 
 RETRY_REASONS: Final = ("validation", "rate_limit", "timeout", "server_error", "malformed_output")
 TASK_OUTCOMES: Final = ("success", "incomplete", "dead_letter", "failed")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentdeck.engine.workflow import Workflow
-from agentdeck.engine.workflows import code_review, content, due_diligence, earnings, incident, triage
+from agentdeck.engine.workflows import code_review, content, due_diligence, earnings, incident, support_mcp, triage
 
 WORKFLOWS: dict[str, Workflow] = {
     w.name: w
@@ -14,6 +14,7 @@ WORKFLOWS: dict[str, Workflow] = {
         code_review.WORKFLOW,
         content.WORKFLOW,
         incident.WORKFLOW,
+        support_mcp.WORKFLOW,
     )
 }
 
