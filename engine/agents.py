@@ -66,6 +66,18 @@ class Tool:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewRule:
+    """When a step's answer waits for a human (agentdeck.engine.review): an answer whose
+    `confidence_field` is below `confidence_below`, every answer (`always`, an explicit policy), or
+    any answer once the task has spent 90% of its budget (`at_budget`, off by default)."""
+
+    confidence_below: float | None = None
+    confidence_field: str = "confidence"
+    always: bool = False
+    at_budget: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     name: str
     role: str
@@ -78,6 +90,7 @@ class Agent:
     max_output_tokens: int = 1024
     fallback: Agent | None = None
     max_provider_retries: int | None = None  # None: the run's default
+    review: ReviewRule | None = None  # escalate some answers to the human review queue
     system: str = field(default="")
 
     def system_prompt(self) -> str:

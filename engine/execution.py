@@ -25,6 +25,7 @@ from agentdeck.engine.ledger import Ledger
 from agentdeck.engine.policies import Breakers, Budget, Deadline, ResponseCache, TaskHalted
 from agentdeck.engine.pricing import PriceTable
 from agentdeck.engine.providers.base import Provider
+from agentdeck.engine.review import ReviewQueue
 from agentdeck.engine.step import AgentDeadLettered
 from agentdeck.engine.telemetry import new_span
 from agentdeck.engine.workflow import Workflow
@@ -44,7 +45,7 @@ class TaskResult:
     trace_id: str
     thread_id: str
     workflow: str
-    outcome: str  # success | incomplete | dead_letter | failed
+    outcome: str  # success | incomplete | dead_letter | failed, or the status waiting_review (paused)
     cost_usd: float
     detail: str = ""  # incomplete reason, dead-letter error, or failure message
     result: Any = None  # the task's answer (best result so far when incomplete)
@@ -75,6 +76,7 @@ class Engine:
     serve_recorded: bool = False
     cache: ResponseCache = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
+    reviews: ReviewQueue | None = None
 
 
 def execute(
@@ -140,6 +142,7 @@ def execute(
         tool_failure_rate=shared.tool_failure_rate,
         delegation_limit=shared.delegation_limit,
         serve_recorded=shared.serve_recorded,
+        reviews=shared.reviews,
     )
     config["metadata"] = {
         **config.get("metadata", {}),  # the caller's own keys (a replay's prompts) stay
@@ -154,7 +157,9 @@ def execute(
     try:
         final = shared.graph.invoke(graph_input, config, context=ctx)  # type: ignore[call-overload]
         result = final.get(wf.result_key)
-        if final.get("incomplete_reason"):
+        if final.get("__interrupt__"):  # a step escalated to the review queue: paused, not ended
+            outcome, detail = sc.STATUS_WAITING_REVIEW, "waiting for review"
+        elif final.get("incomplete_reason"):
             outcome, detail = "incomplete", str(final["incomplete_reason"])
         elif result is None:
             outcome, detail = "incomplete", f"no {wf.result_key} produced"
@@ -171,9 +176,10 @@ def execute(
         latest = {"configurable": {"thread_id": thread_id}}
         values = shared.graph.get_state(latest).values  # type: ignore[arg-type]
         result = values.get(wf.result_key)
+    if outcome != sc.STATUS_WAITING_REVIEW:
+        root.set_attribute(sc.AD_TASK_OUTCOME, outcome)
     root.set_attributes(
         {
-            sc.AD_TASK_OUTCOME: outcome,
             sc.AD_BUDGET_SPENT_USD: round(budget.spent_usd, 8),
             sc.AD_MESSAGES: ctx.stats.messages,
             sc.AD_STATE_CONFLICTS: ctx.stats.state_conflicts,
@@ -185,7 +191,9 @@ def execute(
         root.set_attribute(sc.AD_WORKFLOW_RESULT, json.dumps(result, default=str, sort_keys=True)[:8000])
     if ctx.stats.skipped:
         root.set_attribute(sc.AD_AGENT_SKIPPED, sorted(set(ctx.stats.skipped)))
-    if outcome == "success":
+    if outcome == sc.STATUS_WAITING_REVIEW:
+        root.set_attribute(sc.AD_TASK_STATUS, outcome)  # no outcome yet: the task resumes after the review
+    elif outcome == "success":
         root.set_status(Status(StatusCode.OK))
     else:
         if outcome == "incomplete":

@@ -29,6 +29,7 @@ from agentdeck.engine.ledger import Ledger, TaskRecord
 from agentdeck.engine.pricing import load_prices
 from agentdeck.engine.providers.base import Provider
 from agentdeck.engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
+from agentdeck.engine.review import ReviewQueue
 from agentdeck.engine.semconv import PROVIDER_SIMULATED
 from agentdeck.engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
 from agentdeck.engine.telemetry import release as release_provider
@@ -125,6 +126,7 @@ def run_tasks(
             raise ValueError("with a postgres checkpointer, pass dead_letter_db (a SQLite file path)")
         dead_letter_db = checkpoint_db
     ledger = Ledger(dead_letter_db)
+    reviews = ReviewQueue(dead_letter_db)
     summary = RunSummary(workflow=wf.name)
     try:
         with open_checkpointer(checkpoint_db) as saver:
@@ -144,6 +146,7 @@ def run_tasks(
                 start_time_ns=start_time_ns,
                 prompt_overrides=dict(prompt_overrides or {}),
                 delegation_limit=delegation_limit,
+                reviews=reviews,
             )
             inputs = wf.make_tasks(seed, first_task + tasks)[first_task:]
             indexed = list(enumerate(inputs, start=first_task))
@@ -157,6 +160,7 @@ def run_tasks(
                         on_progress(res)
     finally:
         ledger.close()
+        reviews.close()
         release_provider(tp, owned)
     summary.tasks.sort(key=lambda t: t.task_id)
     return summary
@@ -198,7 +202,8 @@ def _run_one(shared: Engine, index: int, initial: dict[str, Any]) -> TaskResult:
         root_attributes={sc.AD_RESUMED_FROM: str((existing.metadata or {}).get(META_TRACE_ID, ""))} if resumed else {},
         run_no=run_no,
     )
-    shared.ledger.record_task(
-        TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
-    )
+    if result.outcome != sc.STATUS_WAITING_REVIEW:  # a paused task is not finished: the next run resumes it
+        shared.ledger.record_task(
+            TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
+        )
     return replace(result, resumed=resumed)

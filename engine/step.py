@@ -28,6 +28,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from pydantic import BaseModel, ValidationError
 
+from agentdeck.engine import review
 from agentdeck.engine import semconv as sc
 from agentdeck.engine.agents import Agent, Prompt, model_for, prompt_version_of
 from agentdeck.engine.calls import chat, run_tool
@@ -65,7 +66,7 @@ class InvalidOutput(Exception):
 class StepResult(Generic[M]):
     agent: str
     output: M | None
-    status: str  # ok | fallback | skipped | failed
+    status: str  # ok | fallback | skipped | failed | reviewed
     detail: str = ""
 
     @property
@@ -176,9 +177,39 @@ def run_agent(
     )
     cursor = ctx.clock.begin_node(info.step, info.task_id or f"{info.node}/{info.step}")
     try:
-        return _run(ctx, agent, dict(inputs), state, cursor, info, fallback_for=None)
+        decision = review.before_step(ctx, agent, info.node, cursor)
+        if decision is not None:
+            return _reviewed(ctx, agent, decision, state, cursor, info)
+        result = _run(ctx, agent, dict(inputs), state, cursor, info, fallback_for=None)
+        review.after_step(ctx, agent, dict(inputs), result.output, info.node, cursor)  # may pause the task
+        return result
     finally:
         ctx.clock.end_node(cursor)
+
+
+def _reviewed(
+    ctx: RunContext, agent: Agent, decision: review.Decision, state: Mapping[str, Any], cursor: Cursor, info: _NodeInfo
+) -> StepResult[Any]:
+    """The step's answer is a reviewer's decision: continue with it, or dead-letter a rejection."""
+    if decision.output is not None:
+        return StepResult(agent.name, decision.output, "reviewed", decision.item.status)
+    reason = decision.item.decision_reason or "rejected"
+    dl_id = ctx.ledger.dead_letter(
+        created_ns=cursor.now_ns(),
+        workflow=ctx.workflow,
+        task_id=ctx.task_id,
+        thread_id=ctx.thread_id,
+        trace_id=ctx.trace_id,
+        checkpoint_id=info.checkpoint_id or None,
+        agent=agent.name,
+        node=info.node,
+        error_type="rejected",
+        error=f"rejected by {decision.item.decided_by}: {reason}",
+        attempts=0,
+        failing_input=json.dumps(decision.item.inputs, sort_keys=True),
+        state_snapshot=snapshot(dict(state)),
+    )
+    raise AgentDeadLettered(agent.name, "rejected", reason, dl_id)
 
 
 def _agent_span(ctx: RunContext, agent: Agent, info: _NodeInfo, cursor: Cursor) -> Span:

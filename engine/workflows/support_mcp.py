@@ -1,18 +1,21 @@
-"""Support answers with MCP tools: research (tools served by a local MCP server) -> response.
+"""Support answers with MCP tools and human review: classifier -> research (MCP tools) -> response.
 
-The research agent's `lookup_order` and `search_kb` are served by `support_mcp_server`, started as
-a stdio subprocess on the first call and shared by every task of the process; each call is an
-`execute_tool` span naming the server. The agents, prompts and schemas are the triage example's.
+The classifier escalates an answer whose confidence is below 0.5 to the human review queue: the task
+waits (`waiting_review`) until a reviewer approves, edits or rejects it. The research agent's
+`lookup_order` and `search_kb` are served by `support_mcp_server`, started as a stdio subprocess on
+the first call and shared by every task of the process; each call is an `execute_tool` span naming
+the server. The agents, prompts and schemas are the triage example's.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agentdeck.engine.agents import Agent
+from agentdeck.engine.agents import Agent, Prompt, ReviewRule
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.mcp_tools import McpServer
 from agentdeck.engine.step import run_agent
@@ -20,6 +23,11 @@ from agentdeck.engine.workflow import Workflow
 from agentdeck.engine.workflows import triage
 
 SERVER = McpServer("support-tools", command=(sys.executable, "-m", "agentdeck.engine.workflows.support_mcp_server"))
+CLASSIFIER = replace(
+    triage.CLASSIFIER,
+    prompt=Prompt(triage.CLASSIFIER_PROMPT_FIXED, "v2"),
+    review=ReviewRule(confidence_below=0.5),
+)
 RESEARCH = Agent(
     "research",
     triage.RESEARCH.role,
@@ -37,58 +45,52 @@ RESEARCH = Agent(
 
 class SupportState(TypedDict, total=False):
     ticket: dict[str, Any]
+    classification: dict[str, Any]
     research: dict[str, Any]
     response: dict[str, Any]
 
 
+def classify(state: SupportState) -> dict[str, Any]:
+    r = run_agent(CLASSIFIER, state["ticket"], state=state)
+    return {"classification": r.output.model_dump() if r.output else None}
+
+
 def research(state: SupportState) -> dict[str, Any]:
-    inputs = {**state["ticket"], "category": state["ticket"]["category"], "priority": "normal"}
-    r = run_agent(RESEARCH, inputs, state=state)
+    r = run_agent(RESEARCH, {**state["ticket"], **state["classification"]}, state=state)
     return {"research": r.output.model_dump() if r.output else None}
 
 
 def respond(state: SupportState) -> dict[str, Any]:
     res = state["research"]
-    inputs = {**state["ticket"], "findings": "; ".join(res["findings"]), "order_status": res["order_status"]}
+    inputs = {
+        **state["ticket"],
+        **state["classification"],
+        "findings": "; ".join(res["findings"]),
+        "order_status": res["order_status"],
+    }
     r = run_agent(triage.RESPONSE, inputs, state=state)
     return {"response": r.output.model_dump() if r.output else None}
 
 
 def build() -> StateGraph[Any, Any, Any, Any]:
     g = StateGraph(SupportState, context_schema=RunContext)
+    g.add_node("classify", classify)
     g.add_node("research", research)
     g.add_node("respond", respond)
-    g.add_edge(START, "research")
+    g.add_edge(START, "classify")
+    g.add_edge("classify", "research")
     g.add_edge("research", "respond")
     g.add_edge("respond", END)
     return g
 
 
-def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
-    """Triage's tickets, with the category the ticket text is about."""
-    tasks = triage.make_tasks(seed, n)
-    for t in tasks:
-        text = t["ticket"]["text"].lower()
-        t["ticket"]["category"] = next(
-            (c for c, words in _CATEGORY_WORDS if any(w in text for w in words)), "technical"
-        )
-    return tasks
-
-
-_CATEGORY_WORDS = (
-    ("refund", ("refund",)),
-    ("billing", ("charged", "invoice")),
-    ("shipping", ("arrive", "delivery", "tracking")),
-    ("account", ("log in", "2fa")),
-)
-
 WORKFLOW = Workflow(
     name="support_mcp",
     pattern="sequential",
-    description="Support answers with tools from a local MCP server: research (MCP tools) -> response",
-    agents=(RESEARCH, triage.RESPONSE),
+    description="Support with MCP tools and human review: classifier (reviewed) -> research (MCP tools) -> response",
+    agents=(CLASSIFIER, RESEARCH, triage.RESPONSE),
     build=build,
-    make_tasks=make_tasks,
+    make_tasks=triage.make_tasks,
     result_key="response",
     deadline_ms=90_000,
 )

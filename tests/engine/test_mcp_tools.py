@@ -41,7 +41,6 @@ def _tool_spans(spans: list[ReadableSpan]) -> list[ReadableSpan]:
 
 def test_support_mcp_workflow_calls_the_local_mcp_server_over_stdio(run_workflow) -> None:  # type: ignore[no-untyped-def]
     run: Run = run_workflow("support_mcp", 2)
-    assert {t.outcome for t in run.summary.tasks} <= {"success", "incomplete"}
     tools = _tool_spans(run.spans)
     assert {s.name for s in tools} == {"execute_tool lookup_order", "execute_tool search_kb"}
     for span in tools:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
-FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay")
+FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay", "agentdeck.cli.review")
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 
