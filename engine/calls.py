@@ -24,6 +24,7 @@ from agentdeck.engine.mcp_tools import ToolUnavailable
 from agentdeck.engine.policies import DOWNGRADE_AT, SKIP_OPTIONAL_AT, CircuitBreaker, TaskHalted
 from agentdeck.engine.providers.base import LLMRequest, LLMResponse, ProviderError, ToolCall, Usage
 from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.semantic_cache import SemanticHit
 from agentdeck.engine.telemetry import new_span
 
 BUDGET_THRESHOLDS = (DOWNGRADE_AT, SKIP_OPTIONAL_AT, 1.0)
@@ -57,31 +58,13 @@ def chat(
 
     Served without a call (zero tokens) from the response cache, or, in a replay, from the recorded
     response of an identical request."""
-    name = f"chat {request.model}"
     key = cache_key(request) if use_cache else None
     recorded = ctx.ledger.recorded_response(key) if key is not None and ctx.serve_recorded else None
     hit = recorded or (ctx.cache.get(key) if key is not None and ctx.cache is not None else None)
     worst = _worst_case_usd(ctx, request)
     if hit is None and not ctx.budget.reserve(worst):
         raise TaskHalted("budget")  # no call is made: recorded on the agent span by the caller
-    span = new_span(
-        ctx.tracer,
-        name,
-        parent=parent,
-        start_ns=cursor.now_ns(),
-        kind=SpanKind.CLIENT,
-        span_id=_ids(ctx, parent, name, step),
-    )
-    span.set_attributes(
-        {
-            sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
-            sc.GEN_AI_PROVIDER_NAME: ctx.provider.name,
-            sc.GEN_AI_REQUEST_MODEL: request.model,
-            sc.GEN_AI_REQUEST_MAX_TOKENS: request.max_tokens,
-            sc.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps([{"type": "text", "content": request.system}]),
-            sc.GEN_AI_INPUT_MESSAGES: json.dumps([m.otel() for m in request.messages], ensure_ascii=False),
-        }
-    )
+    span = _chat_span(ctx, request, parent, cursor, step)
     if hit is not None:
         cursor.advance(2.0)
         response = replace(hit, usage=Usage(), latency_ms=2.0)
@@ -107,16 +90,7 @@ def chat(
         raise
     cursor.advance(response.latency_ms)
     before = ctx.budget.fraction()
-    cost = (
-        ctx.prices.cost(
-            response.model,
-            response.usage.input_tokens,
-            response.usage.output_tokens,
-            response.usage.cache_read_tokens,
-            response.usage.cache_creation_tokens,
-        )
-        or 0.0
-    )
+    cost = response_cost(ctx, response)
     ctx.budget.settle(worst, cost)
     after = ctx.budget.fraction()
     for mark in BUDGET_THRESHOLDS:
@@ -132,6 +106,60 @@ def chat(
     span.set_attribute(sc.AD_CACHE_HIT, False)
     _finish(ctx, span, response, cost, cursor)
     return response, key
+
+
+def _chat_span(ctx: RunContext, request: LLMRequest, parent: Context, cursor: Cursor, step: int) -> trace.Span:
+    name = f"chat {request.model}"
+    span = new_span(
+        ctx.tracer,
+        name,
+        parent=parent,
+        start_ns=cursor.now_ns(),
+        kind=SpanKind.CLIENT,
+        span_id=_ids(ctx, parent, name, step),
+    )
+    span.set_attributes(
+        {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
+            sc.GEN_AI_PROVIDER_NAME: ctx.provider.name,
+            sc.GEN_AI_REQUEST_MODEL: request.model,
+            sc.GEN_AI_REQUEST_MAX_TOKENS: request.max_tokens,
+            sc.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps([{"type": "text", "content": request.system}]),
+            sc.GEN_AI_INPUT_MESSAGES: json.dumps([m.otel() for m in request.messages], ensure_ascii=False),
+        }
+    )
+    return span
+
+
+def response_cost(ctx: RunContext, response: LLMResponse) -> float:
+    u = response.usage
+    return (
+        ctx.prices.cost(response.model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_creation_tokens)
+        or 0.0
+    )
+
+
+def serve_semantic(
+    ctx: RunContext, request: LLMRequest, hit: SemanticHit, *, parent: Context, cursor: Cursor, step: int
+) -> LLMResponse:
+    """Answer a near-duplicate request from the semantic cache: a chat span marked as a hit, with the
+    similarity and the tokens and cost it saved; zero tokens spent."""
+    span = _chat_span(ctx, request, parent, cursor, step)
+    cursor.advance(2.0)
+    saved = hit.response.usage
+    span.set_attributes(
+        {
+            sc.AD_CACHE_HIT: True,
+            sc.AD_CACHE_KIND: "semantic",
+            sc.AD_CACHE_SIMILARITY: hit.similarity,
+            sc.AD_CACHE_SAVED_INPUT_TOKENS: saved.input_tokens,
+            sc.AD_CACHE_SAVED_OUTPUT_TOKENS: saved.output_tokens,
+            sc.AD_CACHE_SAVED_USD: round(hit.cost_usd, 8),
+        }
+    )
+    response = replace(hit.response, usage=Usage(), latency_ms=2.0)
+    _finish(ctx, span, response, 0.0, cursor)
+    return response
 
 
 def _finish(ctx: RunContext, span: trace.Span, response: LLMResponse, cost: float, cursor: Cursor) -> None:

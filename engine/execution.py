@@ -26,6 +26,7 @@ from agentdeck.engine.policies import Breakers, Budget, Deadline, ResponseCache,
 from agentdeck.engine.pricing import PriceTable
 from agentdeck.engine.providers.base import Provider
 from agentdeck.engine.review import ReviewQueue
+from agentdeck.engine.semantic_cache import SemanticCache
 from agentdeck.engine.step import AgentDeadLettered
 from agentdeck.engine.telemetry import new_span
 from agentdeck.engine.workflow import Workflow
@@ -77,6 +78,7 @@ class Engine:
     cache: ResponseCache = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
     reviews: ReviewQueue | None = None
+    semantic_cache: SemanticCache | None = None  # never set for replays: they bypass it
 
 
 def execute(
@@ -143,6 +145,7 @@ def execute(
         delegation_limit=shared.delegation_limit,
         serve_recorded=shared.serve_recorded,
         reviews=shared.reviews,
+        semantic_cache=shared.semantic_cache,
     )
     config["metadata"] = {
         **config.get("metadata", {}),  # the caller's own keys (a replay's prompts) stay

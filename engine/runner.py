@@ -30,6 +30,7 @@ from agentdeck.engine.pricing import load_prices
 from agentdeck.engine.providers.base import Provider
 from agentdeck.engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
 from agentdeck.engine.review import ReviewQueue
+from agentdeck.engine.semantic_cache import SemanticCache
 from agentdeck.engine.semconv import PROVIDER_SIMULATED
 from agentdeck.engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
 from agentdeck.engine.telemetry import release as release_provider
@@ -93,6 +94,7 @@ def run_tasks(
     first_task: int = 0,
     dead_letter_db: str | Path | None = None,
     delegation_limit: int = 3,
+    semantic_cache: SemanticCache | None = None,
 ) -> RunSummary:
     """Run `tasks` seeded tasks of `workflow`; every task ends success/incomplete/dead_letter/failed.
 
@@ -101,7 +103,8 @@ def run_tasks(
     the same arguments, byte for byte; it runs tasks, and the parallel branches inside a task, one at a
     time (concurrency is ignored; virtual timestamps still show branches overlapping), so shared-state
     conflicts only occur in non-deterministic runs.
-    `on_progress` is called in the calling thread after each task.
+    `on_progress` is called in the calling thread after each task. `semantic_cache` serves
+    near-duplicate requests of the run's tasks from earlier answers (agentdeck.engine.semantic_cache).
     """
     wf = get_workflow(workflow)
     if tasks < 0:
@@ -147,6 +150,7 @@ def run_tasks(
                 prompt_overrides=dict(prompt_overrides or {}),
                 delegation_limit=delegation_limit,
                 reviews=reviews,
+                semantic_cache=semantic_cache,
             )
             inputs = wf.make_tasks(seed, first_task + tasks)[first_task:]
             indexed = list(enumerate(inputs, start=first_task))

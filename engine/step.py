@@ -31,12 +31,13 @@ from pydantic import BaseModel, ValidationError
 from agentdeck.engine import review
 from agentdeck.engine import semconv as sc
 from agentdeck.engine.agents import Agent, Prompt, model_for, prompt_version_of
-from agentdeck.engine.calls import chat, run_tool
+from agentdeck.engine.calls import chat, response_cost, run_tool, serve_semantic
 from agentdeck.engine.clock import Cursor
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.policies import TaskHalted, route, snapshot
 from agentdeck.engine.providers.base import LLMRequest, Message, ProviderError, ToolSpec
 from agentdeck.engine.providers.simulator import FEEDBACK_MARKER, stable_int
+from agentdeck.engine.semantic_cache import request_text
 from agentdeck.engine.telemetry import new_span
 
 M = TypeVar("M", bound=BaseModel)
@@ -331,7 +332,7 @@ def _run(
             span.set_attribute(sc.AD_FALLBACK_FOR, fallback_for)
         remaining = ctx.budget.remaining()
         try:
-            output = _attempt(ctx, agent, routing.tier, prompt + feedback, span, cursor, info, attempt)
+            output = _attempt(ctx, agent, routing.tier, prompt + feedback, span, cursor, info, attempt, version)
         except ProviderError as exc:
             last_type, last_error = exc.reason, str(exc)
             _end(span, cursor, exc.reason, str(exc))
@@ -387,7 +388,15 @@ def _backoff_ms(ctx: RunContext, agent: Agent, attempt: int, exc: ProviderError)
 
 
 def _attempt(
-    ctx: RunContext, agent: Agent, tier: Any, prompt: str, span: Span, cursor: Cursor, info: _NodeInfo, attempt: int
+    ctx: RunContext,
+    agent: Agent,
+    tier: Any,
+    prompt: str,
+    span: Span,
+    cursor: Cursor,
+    info: _NodeInfo,
+    attempt: int,
+    version: str,
 ) -> BaseModel:
     parent = trace.set_span_in_context(span)
     tools = {t.name: t for t in agent.tools}
@@ -406,7 +415,13 @@ def _attempt(
             timeout_s=min(agent.timeout_s, deadline_left) if deadline_left is not None else agent.timeout_s,
             nonce=attempt,
         )
-        response, key = chat(ctx, request, parent=parent, cursor=cursor, step=info.step, use_cache=not agent.tools)
+        semantic = ctx.semantic_cache if not agent.tools and not ctx.serve_recorded else None
+        text = request_text(request) if semantic is not None else ""
+        hit = semantic.lookup(agent.name, version, text) if semantic is not None else None
+        if hit is not None:
+            response, key = serve_semantic(ctx, request, hit, parent=parent, cursor=cursor, step=info.step), None
+        else:
+            response, key = chat(ctx, request, parent=parent, cursor=cursor, step=info.step, use_cache=not agent.tools)
         if response.tool_calls:
             messages.append(Message("assistant", response.text, tool_calls=response.tool_calls))
             for call in response.tool_calls:
@@ -419,6 +434,8 @@ def _attempt(
                 messages.append(Message("tool", result, tool_call_id=call.id))
             continue
         output = validate(agent, response.text)
+        if semantic is not None and hit is None and response.usage.output_tokens:  # a fresh, valid answer
+            semantic.store(agent.name, version, text, response, response_cost(ctx, response))
         if key is not None:
             if ctx.cache is not None:
                 ctx.cache.put(key, response)
