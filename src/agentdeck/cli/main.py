@@ -8,6 +8,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentdeck.engine.semantic_cache import SemanticCache
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
@@ -97,6 +101,17 @@ def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> d
         raise CliError(str(exc).strip('"')) from None
 
 
+def _semantic_cache(args: argparse.Namespace) -> SemanticCache | None:
+    from agentdeck.engine.semantic_cache import SemanticCache
+
+    if not args.semantic_cache:
+        return None
+    try:
+        return SemanticCache(threshold=args.cache_threshold, ttl_s=args.cache_ttl)
+    except (RuntimeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from agentdeck.cli.progress import Progress, describe_run
     from agentdeck.engine.runner import run_tasks
@@ -118,6 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         progress.update(sum(outcomes.values()), " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
 
+    semantic_cache = _semantic_cache(args)
     summary = run_tasks(
         args.workflow,
         args.tasks,
@@ -130,6 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         budget_usd=args.budget,
         prompt_overrides=overrides,
         on_progress=on_progress,
+        semantic_cache=semantic_cache,
     )
     progress.finish()
     print(describe_run(summary))
@@ -238,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGENT=VERSION",
         help="run AGENT with a saved prompt version (e.g. classifier=v2, saved from Replay); repeatable",
     )
+    p.add_argument(
+        "--semantic-cache", action="store_true", help="serve near-duplicate requests from earlier answers ([cache])"
+    )
+    p.add_argument("--cache-threshold", type=float, default=0.95, help="semantic cache similarity (default: 0.95)")
+    p.add_argument("--cache-ttl", type=float, default=3600.0, help="semantic cache entry lifetime, s (default: 3600)")
     add_collector_arguments(p, token=False)
     p.add_argument("--no-export", action="store_true", help="do not send spans anywhere")
     p.set_defaults(func=cmd_run)
