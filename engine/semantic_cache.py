@@ -13,8 +13,8 @@ in both requests: a different order never gets another order's answer.
 
 The embeddings come from WordLlama's bundled model (`pip install 'agentdeck[cache]'`): 256-dim
 static token embeddings distilled from Llama 3, 16 MB of weights and the tokenizer inside the wheel,
-nothing downloaded at run time; loading takes ~1 s, embedding a prompt ~0.1 ms, a lookup among
-4,096 entries well under a millisecond (figures in docs/BENCHMARKS.md). Replays never use it.
+nothing downloaded at run time; loading takes 0.2-1 s, embedding a prompt ~0.1 ms, a lookup among
+4,000 entries ~0.4 ms (p50; bench/semantic_cache_bench.py, docs/BENCHMARKS.md). Replays never use it.
 """
 
 from __future__ import annotations
