@@ -16,6 +16,7 @@ span with the decision, who made it and how long the item waited.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,8 +31,11 @@ from agentdeck.engine.sqlite_store import SqliteStore
 from agentdeck.engine.telemetry import new_span
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from agentdeck.engine.clock import Cursor
     from agentdeck.engine.context import RunContext
+    from agentdeck.engine.execution import TaskResult
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agentdeck_reviews (
@@ -317,3 +321,22 @@ def after_step(
         timestamp=cursor.now_ns(),
     )
     interrupt({"review_id": item.id, "agent": agent.name, "reason": why})
+
+
+def resume_decided(checkpoint_db: str | Path, **run_kwargs: Any) -> list[TaskResult]:
+    """Run again every task whose review was decided but not yet taken (what the demo does between
+    batches; `agentdeck run` with the same workflow and seed does the same for its tasks).
+    `run_kwargs` go to `run_tasks` (endpoint, latency_scale, ...)."""
+    from agentdeck.engine.runner import run_tasks  # the runner imports the step runtime, which imports us
+
+    with ReviewQueue(checkpoint_db) as queue:
+        decided = [i for i in queue.items(None) if i.status != "pending" and not i.applied]
+    results: list[TaskResult] = []
+    for item in decided:
+        match = re.fullmatch(rf"{re.escape(item.workflow)}-s(\d+)-(\d+)", item.task_id)
+        if match is None:  # a task run with prompt overrides: its own run resumes it
+            continue
+        seed, index = int(match[1]), int(match[2])
+        summary = run_tasks(item.workflow, 1, seed=seed, first_task=index, checkpoint_db=checkpoint_db, **run_kwargs)
+        results += summary.tasks
+    return results

@@ -4,11 +4,13 @@ The classifier escalates an answer whose confidence is below 0.5 to the human re
 waits (`waiting_review`) until a reviewer approves, edits or rejects it. The research agent's
 `lookup_order` and `search_kb` are served by `support_mcp_server`, started as a stdio subprocess on
 the first call and shared by every task of the process; each call is an `execute_tool` span naming
-the server. The agents, prompts and schemas are the triage example's.
+the server. A quarter of the tickets are resends of earlier ones, which the semantic cache serves
+when it is on. The agents, prompts and schemas are the triage example's.
 """
 
 from __future__ import annotations
 
+import random
 import sys
 from dataclasses import replace
 from typing import Any, TypedDict
@@ -18,6 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from agentdeck.engine.agents import Agent, Prompt, ReviewRule
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.mcp_tools import McpServer
+from agentdeck.engine.providers.simulator import stable_int
 from agentdeck.engine.step import run_agent
 from agentdeck.engine.workflow import Workflow
 from agentdeck.engine.workflows import triage
@@ -84,13 +87,28 @@ def build() -> StateGraph[Any, Any, Any, Any]:
     return g
 
 
+_RESENDS = (" Any update?", " Hello?", " Please answer.")
+
+
+def make_tasks(seed: int, n: int) -> list[dict[str, Any]]:
+    """Triage's tickets, a quarter of them a customer's resend of an earlier ticket (same ticket and
+    order, a few words added): what the semantic cache serves without asking the model again."""
+    tasks = triage.make_tasks(seed, n)
+    rng = random.Random(stable_int("support_mcp", seed))
+    for i in range(1, n):
+        if rng.random() < 0.25:
+            earlier = dict(rng.choice(tasks[:i])["ticket"])
+            tasks[i] = {"ticket": {**earlier, "text": earlier["text"] + rng.choice(_RESENDS)}}
+    return tasks
+
+
 WORKFLOW = Workflow(
     name="support_mcp",
     pattern="sequential",
     description="Support with MCP tools and human review: classifier (reviewed) -> research (MCP tools) -> response",
     agents=(CLASSIFIER, RESEARCH, triage.RESPONSE),
     build=build,
-    make_tasks=triage.make_tasks,
+    make_tasks=make_tasks,
     result_key="response",
     deadline_ms=90_000,
 )

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from agentdeck.engine import semconv as sc
 from agentdeck.engine.agents import ReviewRule
 from agentdeck.engine.ledger import Ledger
-from agentdeck.engine.review import ReviewQueue, escalation_reason
+from agentdeck.engine.review import ReviewQueue, escalation_reason, resume_decided
 from agentdeck.engine.workflows.triage import Classification
 
 
@@ -104,3 +104,19 @@ def test_waiting_tasks_pause_then_take_approve_edit_and_reject_after_a_restart(
     with Ledger(db) as ledger:
         (dead,) = [d for d in ledger.dead_letters() if d.task_id == rejected.task_id]
         assert dead.error_type == "rejected" and dead.error == "rejected by cy: spam, not a ticket"
+
+
+def test_resume_decided_runs_only_the_tasks_a_reviewer_decided(
+    run_workflow: Callable[..., Run], tmp_path: Path
+) -> None:
+    db = tmp_path / "checkpoints.sqlite"
+    run_workflow("support_mcp", 12, checkpoint_db=db)
+    with ReviewQueue(db) as queue:
+        first, second, *rest = queue.items()
+        queue.approve(first.id, by="ana")
+    resumed = resume_decided(db, latency_scale=0.0)
+    assert [t.task_id for t in resumed] == [first.task_id]
+    assert resumed[0].resumed and resumed[0].outcome != "waiting_review"
+    assert resume_decided(db, latency_scale=0.0) == []  # taken once
+    with ReviewQueue(db) as queue:
+        assert {i.id for i in queue.items()} == {second.id, *(i.id for i in rest)}

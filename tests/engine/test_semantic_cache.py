@@ -108,3 +108,13 @@ def test_repeated_tickets_are_served_as_marked_hits_that_cost_nothing(
     hit_outputs = {str((s.attributes or {})[sc.GEN_AI_OUTPUT_MESSAGES]) for s in hits}
     plain_outputs = {str((s.attributes or {}).get(sc.GEN_AI_OUTPUT_MESSAGES)) for s in plain.spans}
     assert hit_outputs <= plain_outputs  # each served answer is one the model gave for that ticket
+
+
+def test_resent_support_tickets_are_semantic_hits_not_exact_ones(
+    run_workflow: Callable[..., Run], embedder: WordLlamaEmbedder
+) -> None:
+    run = run_workflow("support_mcp", 12, semantic_cache=SemanticCache(embedder=embedder))
+    hits = [s for s in run.spans if (s.attributes or {}).get(sc.AD_CACHE_KIND) == "semantic"]
+    similarities = [float((s.attributes or {})[sc.AD_CACHE_SIMILARITY]) for s in hits]  # type: ignore[arg-type]
+    assert similarities and min(similarities) >= 0.95
+    assert min(similarities) < 0.999  # a reworded resend, which the exact cache could not have served
