@@ -32,7 +32,9 @@ def agentdeck(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_list_approve_edit_reject_then_the_runner_resumes_the_tasks(tmp_path: Path) -> None:
     db = tmp_path / "checkpoints.sqlite"
-    agentdeck("run", "support_mcp", "--tasks", TASKS, "--latency-scale", "0", "--no-export", "--checkpoint-db", str(db))
+    run_args = ("run", "support_mcp", "--tasks", TASKS, "--latency-scale", "0", "--no-export", "--checkpoint-db")
+    ran = agentdeck(*run_args, str(db))
+    assert "wait for review: `agentdeck review list --checkpoint-db" in ran.stdout
     listed = agentdeck("review", "list", "--json", "--checkpoint-db", str(db))
     assert listed.returncode == 0, listed.stderr
     items = json.loads(listed.stdout)

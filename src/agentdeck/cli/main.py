@@ -150,6 +150,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     progress.finish()
     print(describe_run(summary))
+    from agentdeck.cli.review import waiting_hint
+
+    print(waiting_hint(summary, args.checkpoint_db) or "", end="")
     return 0
 
 

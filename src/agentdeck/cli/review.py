@@ -16,6 +16,7 @@ from typing import Any
 from agentdeck.cli.main import CliError
 from agentdeck.cli.replay import _db as checkpoint_file
 from agentdeck.engine.review import ReviewItem, ReviewQueue
+from agentdeck.engine.runner import RunSummary
 
 
 def register(subparsers: Any) -> None:
@@ -111,3 +112,14 @@ def cmd_reject(args: argparse.Namespace) -> int:
             return _decided(queue.reject(args.id, by=_who(args), reason=args.reason))
         except (KeyError, ValueError) as exc:
             raise CliError(str(exc.args[0])) from None
+
+
+def waiting_hint(summary: RunSummary, checkpoint_db: object) -> str | None:
+    """After `agentdeck run`: what to do about tasks that wait for review (None when none does)."""
+    waiting = sum(t.outcome == "waiting_review" for t in summary.tasks)
+    if not waiting:
+        return None
+    return (
+        f"{waiting} task(s) wait for review: `agentdeck review list --checkpoint-db {checkpoint_db}` "
+        "(or the dashboard's Review page); after a decision, run this command again to resume them.\n"
+    )
