@@ -80,11 +80,14 @@ def _pending(queue: ReviewQueue) -> None:
                 f"**#{item.id} · {item.agent}** in `{item.workflow}` task `{item.task_id}` · "
                 f"waiting {_age(item.age_s(now))} · why: {item.reason}"
             )
-            st.caption(f"trace `{item.trace_id}` · thread `{item.thread_id}` · node `{item.node}`")
+            st.caption(
+                f"[trace `{item.trace_id}`](/?trace_id={item.trace_id}) · "
+                f"thread `{item.thread_id}` · node `{item.node}`"
+            )
             c = st.columns(2)
             with c[0]:
                 st.markdown("Inputs")
-                st.json(item.inputs, expanded=False)
+                st.json(item.inputs, expanded=True)
             with c[1]:
                 st.markdown("Proposed answer")
                 st.json(item.proposed)
