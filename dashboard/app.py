@@ -24,7 +24,8 @@ costs = st.Page(HERE / "views/costs.py", title="Costs", icon=":material/payments
 graph = st.Page(HERE / "views/graph.py", title="Graph", icon=":material/account_tree:", url_path="graph")
 replay = st.Page(HERE / "views/replay.py", title="Replay", icon=":material/history:", url_path="replay")
 alerts = st.Page(HERE / "views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts")
-page = st.navigation({"Observe": [overview, traces, agents, costs, graph], "Act": [replay, alerts]})
+review = st.Page(HERE / "views/review.py", title="Review", icon=":material/rule:", url_path="review")
+page = st.navigation({"Observe": [overview, traces, agents, costs, graph], "Act": [replay, review, alerts]})
 
 # `/?trace_id=...` (a link from an alert, a log line or a colleague) opens that trace.
 if page.url_path == overview.url_path and st.query_params.get("trace_id"):

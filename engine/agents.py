@@ -54,12 +54,27 @@ def prompt_version_of(template: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """A deterministic local tool the engine executes for an agent (each call is an execute_tool span)."""
+    """A tool the engine executes for an agent (each call is an execute_tool span): a deterministic
+    local function, or one an MCP server serves (`agentdeck.engine.mcp_tools.McpServer.tool`)."""
 
     name: str
     description: str
     func: Callable[[dict[str, Any]], str]
     input_schema: dict[str, Any]  # JSON schema of the arguments object
+    server: str = ""  # the MCP server that serves it ("" for a local tool)
+    transport: str = ""  # stdio | streamable_http for an MCP tool
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRule:
+    """When a step's answer waits for a human (agentdeck.engine.review): an answer whose
+    `confidence_field` is below `confidence_below`, every answer (`always`, an explicit policy), or
+    any answer once the task has spent 90% of its budget (`at_budget`, off by default)."""
+
+    confidence_below: float | None = None
+    confidence_field: str = "confidence"
+    always: bool = False
+    at_budget: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,7 @@ class Agent:
     max_output_tokens: int = 1024
     fallback: Agent | None = None
     max_provider_retries: int | None = None  # None: the run's default
+    review: ReviewRule | None = None  # escalate some answers to the human review queue
     system: str = field(default="")
 
     def system_prompt(self) -> str:

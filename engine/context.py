@@ -20,6 +20,8 @@ from agentdeck.engine.policies import Breakers, Budget, Deadline, ResponseCache,
 from agentdeck.engine.pricing import PriceTable
 from agentdeck.engine.providers.base import Provider
 from agentdeck.engine.providers.simulator import stable_int
+from agentdeck.engine.review import ReviewQueue
+from agentdeck.engine.semantic_cache import SemanticCache
 
 
 class SpanIds:
@@ -83,6 +85,8 @@ class RunContext:
     tool_failure_rate: float = 0.0
     delegation_limit: int = 3
     serve_recorded: bool = False  # replay: serve unchanged LLM steps from recorded responses
+    reviews: ReviewQueue | None = None  # the human review queue (None: no step escalates)
+    semantic_cache: SemanticCache | None = None  # near-duplicate requests served from earlier answers
     max_validation_retries: int = 2
     max_provider_retries: int = 4
     stats: TaskStats = field(default_factory=TaskStats)

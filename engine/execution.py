@@ -25,6 +25,8 @@ from agentdeck.engine.ledger import Ledger
 from agentdeck.engine.policies import Breakers, Budget, Deadline, ResponseCache, TaskHalted
 from agentdeck.engine.pricing import PriceTable
 from agentdeck.engine.providers.base import Provider
+from agentdeck.engine.review import ReviewQueue
+from agentdeck.engine.semantic_cache import SemanticCache
 from agentdeck.engine.step import AgentDeadLettered
 from agentdeck.engine.telemetry import new_span
 from agentdeck.engine.workflow import Workflow
@@ -45,7 +47,7 @@ class TaskResult:
     trace_id: str
     thread_id: str
     workflow: str
-    outcome: str  # success | incomplete | dead_letter | failed
+    outcome: str  # success | incomplete | dead_letter | failed, or the status waiting_review (paused)
     cost_usd: float
     detail: str = ""  # incomplete reason, dead-letter error, or failure message
     result: Any = None  # the task's answer (best result so far when incomplete)
@@ -82,6 +84,8 @@ class Engine:
     flush_spans: Callable[[], object] | None = None
     cache: ResponseCache | None = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
+    reviews: ReviewQueue | None = None
+    semantic_cache: SemanticCache | None = None  # never set for replays: they bypass it
 
 
 def execute(
@@ -161,6 +165,8 @@ def execute(
         serve_recorded=shared.serve_recorded,
         max_provider_retries=shared.max_provider_retries,
         max_validation_retries=shared.max_validation_retries,
+        reviews=shared.reviews,
+        semantic_cache=shared.semantic_cache,
     )
     config["metadata"] = {
         **config.get("metadata", {}),  # the caller's own keys (a replay's prompts) stay
@@ -176,7 +182,9 @@ def execute(
     try:
         final = shared.graph.invoke(graph_input, config, context=ctx)  # type: ignore[call-overload]
         result = final.get(wf.result_key)
-        if final.get("incomplete_reason"):
+        if final.get("__interrupt__"):  # a step escalated to the review queue: paused, not ended
+            outcome, detail = sc.STATUS_WAITING_REVIEW, "waiting for review"
+        elif final.get("incomplete_reason"):
             outcome, detail = "incomplete", str(final["incomplete_reason"])
         elif result is None:
             outcome, detail = "incomplete", f"no {wf.result_key} produced"
@@ -193,9 +201,10 @@ def execute(
         latest = {"configurable": {"thread_id": thread_id}}
         values = shared.graph.get_state(latest).values  # type: ignore[arg-type]
         result = values.get(wf.result_key)
+    if outcome != sc.STATUS_WAITING_REVIEW:
+        root.set_attribute(sc.AD_TASK_OUTCOME, outcome)
     root.set_attributes(
         {
-            sc.AD_TASK_OUTCOME: outcome,
             sc.AD_BUDGET_SPENT_USD: round(budget.spent_usd, 8),
             sc.AD_MESSAGES: ctx.stats.messages,
             sc.AD_STATE_CONFLICTS: ctx.stats.state_conflicts,
@@ -215,7 +224,11 @@ def execute(
 
 
 def set_outcome(root: trace.Span, outcome: str, detail: str) -> None:
-    """The status and error type a task's outcome (`agentdeck.task.outcome`) implies, on its root span."""
+    """The status and error type a task's outcome (`agentdeck.task.outcome`) implies, on its root span.
+    `waiting_review` is no outcome yet: the task resumes after the review."""
+    if outcome == sc.STATUS_WAITING_REVIEW:
+        root.set_attribute(sc.AD_TASK_STATUS, outcome)
+        return
     if outcome == "success":
         root.set_status(Status(StatusCode.OK))
         return

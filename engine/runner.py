@@ -34,6 +34,8 @@ from agentdeck.engine.policy_set import Policies
 from agentdeck.engine.pricing import load_prices
 from agentdeck.engine.providers.base import Provider
 from agentdeck.engine.providers.simulator import FaultRates, SimulatedProvider, stable_int
+from agentdeck.engine.review import ReviewQueue
+from agentdeck.engine.semantic_cache import SemanticCache
 from agentdeck.engine.semconv import PROVIDER_SIMULATED
 from agentdeck.engine.telemetry import DeterministicIdGenerator, engine_tracer, make_tracer_provider
 from agentdeck.engine.telemetry import release as release_provider
@@ -121,6 +123,7 @@ def run_tasks(
     dead_letter_db: str | Path | None = None,
     delegation_limit: int = 3,
     policies: Policies | None = None,
+    semantic_cache: SemanticCache | None = None,
 ) -> RunSummary:
     """Run tasks of `workflow` (an example's name, a `MODULE:ATTR` reference or a Workflow); every task
     ends success/incomplete/dead_letter/failed.
@@ -137,6 +140,8 @@ def run_tasks(
     conflicts only occur in non-deterministic runs.
     `on_progress` is called in the calling thread after each task. `policies` sets retries, the
     response cache and circuit breakers (its budget and deadline are `budget_usd` and `deadline_ms`).
+    `semantic_cache` serves near-duplicate requests of the run's tasks from earlier answers
+    (agentdeck.engine.semantic_cache).
     """
     wf = get_workflow(workflow) if isinstance(workflow, str) else workflow
     if isinstance(tasks, int) and tasks < 0:
@@ -181,6 +186,7 @@ def run_tasks(
             provider=provider or default_provider(seed, rates),
             deterministic=deterministic_ids,
             start_time_ns=start_time_ns,
+            semantic_cache=semantic_cache,
         ) as shared:
             if policies is not None:
                 shared.max_provider_retries = policies.retries.provider
@@ -249,13 +255,17 @@ def open_engine(
     ledger_db: str | Path | None = None,
     deterministic: bool = False,
     start_time_ns: int = 1_795_000_000_000_000_000,
+    semantic_cache: SemanticCache | None = None,
 ) -> Iterator[Engine]:
     """The Engine a run's tasks share, on the checkpointer at `checkpoint_db` (a SQLite file or a
-    postgresql:// URL) and the ledger at `ledger_db` (default: the same place); closed on exit."""
-    ledger = Ledger(ledger_db if ledger_db is not None else checkpoint_db)
+    postgresql:// URL) and the ledger and review queue at `ledger_db` (default: the same place);
+    closed on exit."""
+    records = ledger_db if ledger_db is not None else checkpoint_db
+    ledger = Ledger(records)
+    reviews = ReviewQueue(records)
     try:
         with open_checkpointer(checkpoint_db) as saver:
-            yield make_engine(
+            engine = make_engine(
                 wf,
                 options,
                 saver=saver,
@@ -264,9 +274,13 @@ def open_engine(
                 provider=provider,
                 deterministic=deterministic,
                 start_time_ns=start_time_ns,
+                reviews=reviews,
             )
+            engine.semantic_cache = semantic_cache
+            yield engine
     finally:
         ledger.close()
+        reviews.close()
 
 
 def make_engine(
@@ -280,6 +294,7 @@ def make_engine(
     deterministic: bool = False,
     start_time_ns: int = 1_795_000_000_000_000_000,
     flush_each_task: bool = False,
+    reviews: ReviewQueue | None = None,
 ) -> Engine:
     """An Engine on an open checkpointer and ledger (a worker shares one of each between the engines of
     every run it serves). `flush_each_task` exports a task's spans before its outcome is recorded."""
@@ -301,6 +316,7 @@ def make_engine(
         delegation_limit=options.delegation_limit,
         workflow_ref=ref_of(wf),
         flush_spans=tracer_provider.force_flush if flush_each_task else None,
+        reviews=reviews,
     )
 
 
@@ -347,9 +363,10 @@ def run_one(shared: Engine, index: int, task_id: str, initial: dict[str, Any]) -
     )
     if shared.flush_spans is not None:
         shared.flush_spans()
-    shared.ledger.record_task(
-        TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
-    )
+    if result.outcome != sc.STATUS_WAITING_REVIEW:  # a paused task is not finished: the next run resumes it
+        shared.ledger.record_task(
+            TaskRecord(task_id, wf.name, thread_id, result.trace_id, result.outcome, result.cost_usd, result.detail)
+        )
     return replace(result, resumed=resumed)
 
 

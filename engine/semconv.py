@@ -90,6 +90,9 @@ AD_ITERATION: Final = "agentdeck.iteration"
 AD_STATE_CONFLICTS: Final = "agentdeck.state.conflicts"
 AD_MESSAGES: Final = "agentdeck.messages"  # messages exchanged in a task (on the workflow span)
 AD_SIMULATED_FAULT: Final = "agentdeck.simulator.fault"
+MCP_SERVER_NAME: Final = "agentdeck.mcp.server"  # the MCP server that served an execute_tool span
+MCP_TRANSPORT: Final = "agentdeck.mcp.transport"  # stdio | streamable_http, on MCP execute_tool spans
+MCP_METHOD_NAME: Final = "mcp.method.name"  # OTel MCP semconv: tools/call
 
 RETRY_REASONS: Final = ("validation", "rate_limit", "timeout", "server_error", "malformed_output")
 TASK_OUTCOMES: Final = ("success", "incomplete", "dead_letter", "failed")
@@ -160,3 +163,18 @@ EVENT_HANDLED: Final = "agentdeck.event.handled"  # event-driven workflows: a bu
 
 # --- appended by the LangGraph adapter (agentdeck.langgraph) ----------------------------------
 AD_PROMPTS: Final = "agentdeck.prompts"  # JSON {name: default} of the prompts a task read (workflow span)
+AD_TASK_STATUS: Final = "agentdeck.task.status"  # waiting_review: paused for a human, not an outcome
+STATUS_WAITING_REVIEW: Final = "waiting_review"
+EVENT_REVIEW_REQUESTED: Final = "agentdeck.review.requested"  # on the workflow span: a step escalated
+AD_REVIEW_ID: Final = "agentdeck.review.id"
+AD_REVIEW_REASON: Final = "agentdeck.review.reason"  # why the step escalated
+AD_REVIEW_DECISION: Final = "agentdeck.review.decision"  # approved | edited | rejected
+AD_REVIEW_BY: Final = "agentdeck.review.by"  # who decided
+AD_REVIEW_OUTPUT: Final = "agentdeck.review.output"  # JSON of the answer the task continues with
+AD_REVIEW_WAIT_MS: Final = "agentdeck.review.wait_ms"  # from the request to the decision
+OP_REVIEW: Final = "review"  # gen_ai.operation.name of the `review {agent}` span (the wait and the decision)
+AD_CACHE_KIND: Final = "agentdeck.cache.kind"  # exact | semantic, on chat spans served from a cache
+AD_CACHE_SIMILARITY: Final = "agentdeck.cache.similarity"  # semantic hit: cosine similarity to the stored request
+AD_CACHE_SAVED_INPUT_TOKENS: Final = "agentdeck.cache.saved.input_tokens"
+AD_CACHE_SAVED_OUTPUT_TOKENS: Final = "agentdeck.cache.saved.output_tokens"
+AD_CACHE_SAVED_USD: Final = "agentdeck.cache.saved.cost_usd"  # what the served answer cost when it was made

@@ -28,14 +28,16 @@ from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from pydantic import BaseModel, ValidationError
 
+from agentdeck.engine import review
 from agentdeck.engine import semconv as sc
 from agentdeck.engine.agents import Agent, Prompt, model_for, prompt_version_of
-from agentdeck.engine.calls import chat, run_tool
+from agentdeck.engine.calls import chat, response_cost, run_tool, serve_semantic
 from agentdeck.engine.clock import Cursor
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.policies import TaskHalted, route, snapshot
 from agentdeck.engine.providers.base import LLMRequest, Message, ProviderError, ToolSpec
 from agentdeck.engine.providers.simulator import FEEDBACK_MARKER, stable_int
+from agentdeck.engine.semantic_cache import request_text
 from agentdeck.engine.telemetry import new_span
 
 M = TypeVar("M", bound=BaseModel)
@@ -65,7 +67,7 @@ class InvalidOutput(Exception):
 class StepResult(Generic[M]):
     agent: str
     output: M | None
-    status: str  # ok | fallback | skipped | failed
+    status: str  # ok | fallback | skipped | failed | reviewed
     detail: str = ""
 
     @property
@@ -176,9 +178,39 @@ def run_agent(
     )
     cursor = ctx.clock.begin_node(info.step, info.task_id or f"{info.node}/{info.step}")
     try:
-        return _run(ctx, agent, dict(inputs), state, cursor, info, fallback_for=None)
+        decision = review.before_step(ctx, agent, info.node, cursor)
+        if decision is not None:
+            return _reviewed(ctx, agent, decision, state, cursor, info)
+        result = _run(ctx, agent, dict(inputs), state, cursor, info, fallback_for=None)
+        review.after_step(ctx, agent, dict(inputs), result.output, info.node, cursor)  # may pause the task
+        return result
     finally:
         ctx.clock.end_node(cursor)
+
+
+def _reviewed(
+    ctx: RunContext, agent: Agent, decision: review.Decision, state: Mapping[str, Any], cursor: Cursor, info: _NodeInfo
+) -> StepResult[Any]:
+    """The step's answer is a reviewer's decision: continue with it, or dead-letter a rejection."""
+    if decision.output is not None:
+        return StepResult(agent.name, decision.output, "reviewed", decision.item.status)
+    reason = decision.item.decision_reason or "rejected"
+    dl_id = ctx.ledger.dead_letter(
+        created_ns=cursor.now_ns(),
+        workflow=ctx.workflow,
+        task_id=ctx.task_id,
+        thread_id=ctx.thread_id,
+        trace_id=ctx.trace_id,
+        checkpoint_id=info.checkpoint_id or None,
+        agent=agent.name,
+        node=info.node,
+        error_type="rejected",
+        error=f"rejected by {decision.item.decided_by}: {reason}",
+        attempts=0,
+        failing_input=json.dumps(decision.item.inputs, sort_keys=True),
+        state_snapshot=snapshot(dict(state)),
+    )
+    raise AgentDeadLettered(agent.name, "rejected", reason, dl_id)
 
 
 def _agent_span(ctx: RunContext, agent: Agent, info: _NodeInfo, cursor: Cursor) -> Span:
@@ -300,7 +332,7 @@ def _run(
             span.set_attribute(sc.AD_FALLBACK_FOR, fallback_for)
         remaining = ctx.budget.remaining()
         try:
-            output = _attempt(ctx, agent, routing.tier, prompt + feedback, span, cursor, info, attempt)
+            output = _attempt(ctx, agent, routing.tier, prompt + feedback, span, cursor, info, attempt, version)
         except ProviderError as exc:
             last_type, last_error = exc.reason, str(exc)
             _end(span, cursor, exc.reason, str(exc))
@@ -356,7 +388,15 @@ def _backoff_ms(ctx: RunContext, agent: Agent, attempt: int, exc: ProviderError)
 
 
 def _attempt(
-    ctx: RunContext, agent: Agent, tier: Any, prompt: str, span: Span, cursor: Cursor, info: _NodeInfo, attempt: int
+    ctx: RunContext,
+    agent: Agent,
+    tier: Any,
+    prompt: str,
+    span: Span,
+    cursor: Cursor,
+    info: _NodeInfo,
+    attempt: int,
+    version: str,
 ) -> BaseModel:
     parent = trace.set_span_in_context(span)
     tools = {t.name: t for t in agent.tools}
@@ -375,9 +415,15 @@ def _attempt(
             timeout_s=min(agent.timeout_s, deadline_left) if deadline_left is not None else agent.timeout_s,
             nonce=attempt,
         )
-        response, key = chat(ctx, request, parent=parent, cursor=cursor, step=info.step, use_cache=not agent.tools)
+        semantic = ctx.semantic_cache if not agent.tools and not ctx.serve_recorded else None
+        text = request_text(request) if semantic is not None else ""
+        hit = semantic.lookup(agent.name, version, text) if semantic is not None else None
+        if hit is not None:
+            response, key = serve_semantic(ctx, request, hit, parent=parent, cursor=cursor, step=info.step), None
+        else:
+            response, key = chat(ctx, request, parent=parent, cursor=cursor, step=info.step, use_cache=not agent.tools)
         if response.tool_calls:
-            if response.usage.output_tokens:  # a fresh tool round: a replay of this unchanged step serves it
+            if key is not None and response.usage.output_tokens:  # a fresh tool round: a replay serves it
                 ctx.ledger.record_response(key, response)
             messages.append(Message("assistant", response.text, tool_calls=response.tool_calls))
             for call in response.tool_calls:
@@ -390,10 +436,13 @@ def _attempt(
                 messages.append(Message("tool", result, tool_call_id=call.id))
             continue
         output = validate(agent, response.text)
-        if ctx.cache is not None and not agent.tools:
-            ctx.cache.put(key, response)
-        if response.usage.output_tokens:  # a fresh answer, not one served from a cache or record
-            ctx.ledger.record_response(key, response)
+        if semantic is not None and hit is None and response.usage.output_tokens:  # a fresh, valid answer
+            semantic.store(agent.name, version, text, response, response_cost(ctx, response))
+        if key is not None:  # None: served by the semantic cache, which keeps its own entries
+            if ctx.cache is not None and not agent.tools:
+                ctx.cache.put(key, response)
+            if response.usage.output_tokens:  # a fresh answer, not one served from a cache or record
+                ctx.ledger.record_response(key, response)
         return output
     raise InvalidOutput("validation", "", f"no final answer after {MAX_TOOL_ROUNDS} tool rounds")
 

@@ -25,10 +25,12 @@ bootstrap() {
     }
   fi
   # A new module needs a new link in the strict editable tree: the file list is part of the stamp.
-  stamp="$venv/.agentdeck-install-$( (cat "$repo/pyproject.toml"; cd "$repo" && find src engine collector dashboard \
-    -name '*.py' -o -name '*.toml' -o -name py.typed | LC_ALL=C sort) | sha256sum | cut -c1-16)${extras:+-$extras}"
-  # An install with extras (dev) also serves a plain one.
-  if ! compgen -G "$stamp*" >/dev/null; then
+  local base
+  base="$venv/.agentdeck-install-$( (cat "$repo/pyproject.toml"; cd "$repo" && find src engine collector dashboard \
+    -name '*.py' -o -name '*.toml' -o -name py.typed | LC_ALL=C sort) | sha256sum | cut -c1-16)"
+  stamp="$base${extras:+-$extras}"
+  # An install with extras also serves a plain one, and dev (which includes every extra) serves any.
+  if ! compgen -G "$stamp*" >/dev/null && [ ! -e "$base-dev" ]; then
     echo "==> installing agentdeck${extras:+[$extras]} into $venv (first run takes a minute or two)"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
     "$venv/bin/python" -m pip install --quiet --config-settings editable_mode=strict -e "$repo${extras:+[$extras]}"

@@ -13,7 +13,7 @@ from typing import Final
 @dataclass(frozen=True, slots=True)
 class MetricSpec:
     name: str
-    unit: str  # for messages: "usd", "ms", "ratio", "count"
+    unit: str  # for messages: "usd", "ms", "s", "ratio", "count"
     per_task: bool  # one alert group per offending task, re-checked as soon as its spans arrive
     options: tuple[str, ...]  # rule keys beyond the common ones that this metric accepts
     description: str
@@ -82,6 +82,14 @@ _SPECS: Final = (
         (),
         "a task's spend over its budget (agentdeck.budget.spent_usd or its summed cost, over "
         "agentdeck.budget.limit_usd); one alert per task",
+    ),
+    MetricSpec(
+        "review_queue_age_s",
+        "s",
+        False,
+        (),
+        "seconds the oldest engine task has been waiting for human review (agentdeck.task.status "
+        "waiting_review on its workflow span, and no later run resumed from it)",
     ),
     MetricSpec(
         "runaway_loop", "count", True, (), "most steps one agent took in a task (attempts included); one alert per task"

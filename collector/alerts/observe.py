@@ -22,9 +22,12 @@ from agentdeck.engine.semconv import (
     AD_BUDGET_LIMIT_USD,
     AD_BUDGET_SPENT_USD,
     AD_MESSAGES,
+    AD_RESUMED_FROM,
     AD_STATE_CONFLICTS,
     AD_TASK_INCOMPLETE_REASON,
+    AD_TASK_STATUS,
     GEN_AI_TOOL_CALL_ARGUMENTS,
+    STATUS_WAITING_REVIEW,
 )
 
 MAX_TRACES: Final = 20
@@ -70,10 +73,13 @@ _GROUP_EXPR: Final = {
     "service": "s.service_name",
 }
 
+# A workflow span of a task paused for human review: not finished (waiting_review is not an outcome).
+_WAITING: Final = f"({_attr_text(AD_TASK_STATUS)} = '{STATUS_WAITING_REVIEW}')"
+
 # Per-trace aggregates over `s` (one row per trace).
 _TRACES_CTE: Final = f"""t AS (SELECT trace_id,
     min(start_ns) AS start_ns,
-    bool_or(parent_span_id IS NULL) AS finished,
+    bool_or(parent_span_id IS NULL AND {_WAITING} IS NOT TRUE) AS finished,
     arg_min(outcome, start_ns) FILTER (WHERE outcome IS NOT NULL) AS outcome,
     coalesce(bool_or(parent_span_id IS NULL AND status_code = 'ERROR'), false) AS root_error,
     coalesce(sum(cost_usd) FILTER (WHERE usage_counted), 0.0) AS cost,
@@ -165,6 +171,16 @@ def _plan(rule: Rule, b: dict[str, object], now_ns: int) -> _Plan:
             where="t.finished",
         )
         return _Plan(w, units, "avg(num)")
+    if m == "review_queue_age_s":
+        b["now"] = now_ns
+        resumed = f"json_extract_string(r.attributes, '$.\"{AD_RESUMED_FROM}\"')"
+        still_waiting = (
+            f"s.span_type = 'workflow' AND {_WAITING} "
+            f"AND NOT EXISTS (SELECT 1 FROM s AS r WHERE r.span_type = 'workflow' AND {resumed} = s.trace_id)"
+        )
+        age = "($now - s.start_ns - s.duration_ms * 1e6) / 1e9"
+        units = _units(rule, b, per="span", num=age, badness=age, bad=f"{age} {op} $threshold", where=still_waiting)
+        return _Plan(w, units, "max(num)", samples_sql="count(*)")
     if m == "state_conflict_rate":
         conflicts = "coalesce(t.conflicts, 0)"
         units = _units(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from agentdeck.dashboard import charts_series, components, data, filters, theme
+from agentdeck.dashboard import cache_view, charts_series, components, data, filters, theme
 
 st.title("Costs")
 DIMENSIONS = {"workflow": "Workflow", "agent": "Agent", "model": "Model"}
@@ -69,6 +69,7 @@ def body() -> None:
             },
         )
 
+    cache_view.show(f)  # semantic cache hit rate and savings per agent (only when the cache was used)
     st.markdown("##### Most expensive tasks")
     top = tasks.head(20)
     if not top.empty:

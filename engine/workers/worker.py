@@ -29,6 +29,7 @@ from agentdeck.engine.checkpoints import open_checkpointer
 from agentdeck.engine.execution import Engine, TaskResult
 from agentdeck.engine.ledger import Ledger, TaskRecord
 from agentdeck.engine.providers.simulator import FaultRates
+from agentdeck.engine.review import ReviewQueue
 from agentdeck.engine.runner import default_provider, make_engine, run_one
 from agentdeck.engine.telemetry import make_tracer_provider
 from agentdeck.engine.workers.queue import QUEUE, TASK_NAME, make_app, prepare_schema
@@ -52,6 +53,7 @@ class TaskRunner:
         self.tracer_provider = tracer_provider
         self._stack = ExitStack()
         self._ledger = self._stack.enter_context(Ledger(settings.postgres_url))
+        self._reviews = self._stack.enter_context(ReviewQueue(settings.postgres_url))
         self._saver = self._stack.enter_context(
             open_checkpointer(settings.postgres_url, pool_size=settings.concurrency)
         )
@@ -83,6 +85,7 @@ class TaskRunner:
                     tracer_provider=self.tracer_provider,
                     provider=default_provider(opts.seed, FaultRates.realistic().with_chaos(opts.chaos)),
                     flush_each_task=True,
+                    reviews=self._reviews,
                 )
             self._engines[key] = engine  # most recently used last
             while len(self._engines) > ENGINES_KEPT:
@@ -91,8 +94,7 @@ class TaskRunner:
 
     def _dead_letter_unloadable(self, spec: TaskSpec, exc: Exception) -> TaskResult:
         """A workflow this worker cannot import (or run from a queued task): the task goes to the dead-letter
-        queue with the reason,
-        once, and the job ends (it would fail the same way on every retry)."""
+        queue with the reason, once, and the job ends (it would fail the same way on every retry)."""
         detail = f"cannot load workflow {spec.workflow!r} on this worker: {exc}"
         self._ledger.dead_letter(
             created_ns=time.time_ns(),

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentdeck.engine.execution import META_WORKFLOW
 from agentdeck.engine.workflow import Workflow
-from agentdeck.engine.workflows import code_review, content, due_diligence, earnings, incident, triage
+from agentdeck.engine.workflows import code_review, content, due_diligence, earnings, incident, support_mcp, triage
 from agentdeck.refs import CHECKPOINT_METADATA_KEY, RefError, load_ref, split_ref
 
 WORKFLOWS: dict[str, Workflow] = {
@@ -27,6 +27,7 @@ WORKFLOWS: dict[str, Workflow] = {
         code_review.WORKFLOW,
         content.WORKFLOW,
         incident.WORKFLOW,
+        support_mcp.WORKFLOW,
     )
 }
 

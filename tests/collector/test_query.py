@@ -239,7 +239,7 @@ def test_list_queries_documents_every_parameter() -> None:
     queries = {q["name"]: q for q in list_queries()}
     assert set(queries) == {
         "traces", "trace", "overview", "agent_metrics", "timeseries", "cost_breakdown",
-        "task_costs", "transitions", "agent_nodes", "facets",
+        "task_costs", "transitions", "agent_nodes", "facets", "cache_savings",
     }  # fmt: skip
     params = {p["name"]: p for p in queries["timeseries"]["params"]}  # type: ignore[union-attr]
     assert params["metric"]["allowed"] == [

@@ -115,3 +115,38 @@ def test_demo_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
         )  # fmt: skip
     assert out.returncode == 2
     assert f"port {port}" in out.stderr and "--collector-port" in out.stderr
+
+
+def test_demo_live_runs_use_mcp_tools_wait_for_review_and_resume_after_a_decision(tmp_path: Path) -> None:
+    from agentdeck.engine.review import ReviewQueue
+
+    data_dir = tmp_path / "data"
+    cport, dport = free_port(), free_port()
+    collector = f"http://127.0.0.1:{cport}"
+    demo = Demo(data_dir, tmp_path / "no-samples", cport, dport, "--interval", "0.2")
+
+    def support_mcp_traces() -> int:
+        body = httpx.get(
+            f"{collector}/api/query/traces",
+            params={"limit": 5000, "start_ns": 0, "workflow": "support_mcp"},
+            timeout=10,
+        ).json()
+        return len(body["rows"])
+
+    def pending() -> list[int]:
+        db = data_dir / "checkpoints.sqlite"
+        if not db.exists():
+            return []
+        with ReviewQueue(db) as queue:
+            return [i.id for i in queue.items()]
+
+    try:
+        demo.wait_ready()
+        assert wait_for(lambda: support_mcp_traces() > 0, 180), f"no support_mcp traces:\n{demo.output()[-2000:]}"
+        assert wait_for(lambda: bool(pending()), 240), f"no task waited for review:\n{demo.output()[-2000:]}"
+        with ReviewQueue(data_dir / "checkpoints.sqlite") as queue:
+            item = queue.approve(pending()[0], by="demo tester")
+        assert wait_for(lambda: f"resumed {item.task_id} after its review" in demo.output(), 180), demo.output()[-3000:]
+    finally:
+        code = demo.stop()
+    assert code == 0, demo.output()[-3000:]

@@ -1,4 +1,5 @@
-"""`cost_breakdown`: spend by one dimension, with what retried attempts cost."""
+"""`cost_breakdown`: spend by one dimension, with what retried attempts cost; `cache_savings`: per
+agent, how many LLM calls the engine's semantic cache served and what they would have cost."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Final
 from agentdeck.collector.store.queries.params import COMMON, Args, Param
 from agentdeck.collector.store.queries.spec import QuerySpec
 from agentdeck.collector.store.queries.sql import Binder, filtered_spans, trace_workflows
+from agentdeck.engine import semconv as sc
 
 GROUPS: Final = {
     "workflow": "tw.wf",
@@ -49,11 +51,38 @@ FROM u{join}
 GROUP BY ALL ORDER BY cost_usd DESC, "group\""""
 
 
+def _attr(key: str) -> str:
+    return f"""json_extract_string(attributes, '$."{key}"')"""
+
+
+def build_cache_savings(args: Args, b: Binder) -> str:
+    hit = f"{_attr(sc.AD_CACHE_KIND)} = 'semantic'"
+    saved_in = f"TRY_CAST({_attr(sc.AD_CACHE_SAVED_INPUT_TOKENS)} AS BIGINT)"
+    saved_out = f"TRY_CAST({_attr(sc.AD_CACHE_SAVED_OUTPUT_TOKENS)} AS BIGINT)"
+    saved_usd = f"TRY_CAST({_attr(sc.AD_CACHE_SAVED_USD)} AS DOUBLE)"
+    s = filtered_spans(args, b, "agent_name, attributes", extra_where=("span_type = 'llm'",))
+    return f"""
+WITH {s}
+SELECT coalesce(agent_name, '(none)') AS agent,
+  count(*) AS calls,
+  count(*) FILTER (WHERE {hit}) AS semantic_hits,
+  coalesce(sum({saved_in} + {saved_out}) FILTER (WHERE {hit}), 0) AS saved_tokens,
+  coalesce(sum({saved_usd}) FILTER (WHERE {hit}), 0.0) AS saved_usd
+FROM s
+GROUP BY ALL HAVING count(*) FILTER (WHERE {hit}) > 0 ORDER BY saved_usd DESC, agent"""
+
+
 SPECS: Final = (
     QuerySpec(
         "cost_breakdown",
         "spend by a dimension, with the cost of retried attempts",
         (*COMMON, Param("group_by", "enum", "dimension", "workflow", allowed=tuple(GROUPS))),
         build_cost_breakdown,
+    ),
+    QuerySpec(
+        "cache_savings",
+        "per agent: LLM calls, those the semantic cache served, and the tokens and cost they saved",
+        COMMON,
+        build_cache_savings,
     ),
 )

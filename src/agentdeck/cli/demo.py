@@ -18,10 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from agentdeck.cli.launch import port_is_free, streamlit_command, wait_until_ok
 from agentdeck.cli.otlp_files import LoadError, find_files, load_files
 from agentdeck.cli.progress import Progress, describe_run
+
+if TYPE_CHECKING:
+    from agentdeck.engine.semantic_cache import SemanticCache
 
 REPO_SAMPLES = Path(__file__).resolve().parents[1] / "sample_traces"
 
@@ -82,6 +86,7 @@ def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
 
     names = list(cfg.workflows) or sorted(WORKFLOWS)
     checkpoint_db = cfg.data_dir / "checkpoints.sqlite"
+    cache = _semantic_cache()  # repeated tickets are served from earlier answers
     # Task ids derive from (workflow, seed, index) and finished tasks are never re-run, so every demo
     # session needs seeds of its own for its live runs to produce new tasks.
     session = int(time.time())
@@ -89,6 +94,7 @@ def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
         if stop.is_set():
             return
         try:
+            _resume_reviewed(checkpoint_db, endpoint, cfg.latency_scale, cache)
             summary = run_tasks(
                 name,
                 cfg.tasks_per_batch,
@@ -98,11 +104,30 @@ def _live_runs(cfg: DemoConfig, endpoint: str, stop: threading.Event) -> None:
                 checkpoint_db=checkpoint_db,
                 endpoint=endpoint,
                 latency_scale=cfg.latency_scale,
+                semantic_cache=cache,
             )
             _say(f"live: {name}: {describe_run(summary)}")
         except Exception as exc:  # the demo must keep going; say what happened
             _say(f"live: {name}: run failed: {type(exc).__name__}: {exc}")
         stop.wait(cfg.interval_s)
+
+
+def _semantic_cache() -> SemanticCache | None:
+    from agentdeck.engine.semantic_cache import SemanticCache
+
+    try:
+        return SemanticCache()
+    except RuntimeError as exc:  # the [cache] extra is not installed: run without
+        _say(f"live: no semantic cache ({exc})")
+        return None
+
+
+def _resume_reviewed(checkpoint_db: Path, endpoint: str, latency_scale: float, cache: SemanticCache | None) -> None:
+    """Tasks a reviewer decided on (Review page, `agentdeck review`) resume here, from their checkpoints."""
+    from agentdeck.engine.review import resume_decided
+
+    for task in resume_decided(checkpoint_db, endpoint=endpoint, latency_scale=latency_scale, semantic_cache=cache):
+        _say(f"live: resumed {task.task_id} after its review: {task.outcome}")
 
 
 def _seed_replayable(cfg: DemoConfig, checkpoint_db: Path, collector_url: str) -> None:

@@ -12,12 +12,18 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from agentdeck.engine.runner import TaskInput
+    from agentdeck.engine.semantic_cache import SemanticCache
     from agentdeck.engine.workflow import Workflow
 
 DEFAULT_DATA_DIR = Path(".agentdeck")
 DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
-FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay", "agentdeck.cli.worker")
+FEATURE_COMMANDS: tuple[str, ...] = (
+    "agentdeck.cli.alerts",
+    "agentdeck.cli.replay",
+    "agentdeck.cli.review",
+    "agentdeck.cli.worker",
+)
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 
@@ -121,6 +127,17 @@ def saved_prompts(db: Path | str, workflow: str, chosen: Mapping[str, str]) -> d
         raise CliError(str(exc).strip('"')) from None
 
 
+def _semantic_cache(args: argparse.Namespace) -> SemanticCache | None:
+    from agentdeck.engine.semantic_cache import SemanticCache
+
+    if not args.semantic_cache:
+        return None
+    try:
+        return SemanticCache(threshold=args.cache_threshold, ttl_s=args.cache_ttl)
+    except (RuntimeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from agentdeck.cli.export import finish_export, run_provider
     from agentdeck.cli.progress import Progress, describe_run
@@ -176,6 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         progress.update(sum(outcomes.values()), " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
 
+    semantic_cache = _semantic_cache(args)
     try:
         summary = run_tasks(
             wf,
@@ -189,11 +207,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             budget_usd=args.budget,
             prompt_overrides=overrides,
             on_progress=on_progress,
+            semantic_cache=semantic_cache,
         )
     except ValueError as exc:  # checked before any task runs (e.g. a task id another workflow holds)
         raise CliError(str(exc)) from None
     progress.finish()
     print(describe_run(summary))
+    from agentdeck.cli.review import waiting_hint
+
+    print(waiting_hint(summary, db) or "", end="")
     finish_export(tracer_provider, target, "this run")
     if bad_lines:
         raise CliError(f"{len(bad_lines)} line(s) of {args.tasks_file} did not run; fix them and run again")
@@ -369,6 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=TEXT",
         help="run prompt NAME (an agent's name) with this template instead; repeatable",
     )
+    p.add_argument(
+        "--semantic-cache", action="store_true", help="serve near-duplicate requests from earlier answers ([cache])"
+    )
+    p.add_argument("--cache-threshold", type=float, default=0.95, help="semantic cache similarity (default: 0.95)")
+    p.add_argument("--cache-ttl", type=float, default=3600.0, help="semantic cache entry lifetime, s (default: 3600)")
     add_collector_arguments(p, token=False)
     p.add_argument("--no-export", action="store_true", help="do not send spans anywhere")
     p.set_defaults(func=cmd_run)
