@@ -161,4 +161,6 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"#{a['id']:<5} {a['state']:<9} {a['severity']:<8} {a['rule']} {a['target']}: "
             f"{_value(a['value'])} {a['comparison']} {_value(a['threshold'])}{flags}"
         )
+        if a["trace_ids"]:  # a per-task check's alert covers several tasks: name the worst
+            print(f"    traces: {', '.join(a['trace_ids'][:5])}")
     return 0
