@@ -8,36 +8,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agentdeck.dashboard import components, data, theme
+from agentdeck.dashboard import alert_banner, components, data, theme
 
 st.title("Alerts")
 
 SEVERITY_ICONS = {"critical": ":red[:material/error:]", "warning": ":orange[:material/warning:]"}
 SILENCE_CHOICES = {"15m": "15 minutes", "1h": "1 hour", "4h": "4 hours", "1d": "1 day"}
-MAX_CARDS = 25  # open alerts shown as cards, worst and newest first
+PAGE_SIZE = 25  # open alerts shown as cards per page: those needing attention first, worst and newest first
 MAX_TRACE_LINKS = 3
+MAX_TASKS_LISTED = 50  # a per-task alert's tasks listed under its card
 DAY_NS = 86_400 * 10**9
 HOUR_NS = 3_600 * 10**9
-RATE_METRICS = {
-    "retry_rate",
-    "error_rate",
-    "completion_rate",
-    "state_conflict_rate",
-    "budget_burn",
-    "tokens_per_task_vs_baseline",
-}
-
-
-def fmt_value(metric: str, value: float) -> str:
-    if metric in ("cost_per_task", "spend"):
-        return theme.usd(value)
-    if metric == "p95_latency_ms":
-        return theme.duration(value)
-    if metric in RATE_METRICS - {"budget_burn", "tokens_per_task_vs_baseline"}:
-        return theme.pct(value)
-    if metric in ("budget_burn", "tokens_per_task_vs_baseline", "task_budget_breach"):
-        return f"{value:.2f}x"
-    return f"{value:g}"
 
 
 def ago(ns: float | None) -> str:
@@ -63,6 +44,18 @@ def links(alert: pd.Series) -> None:
     if traces:
         row.page_link(components.REPLAY_PAGE, label="Replay", icon=":material/history:",
                       query_params={"trace_id": traces[0]})  # fmt: skip
+
+
+def covered_tasks(alert: pd.Series) -> None:
+    """The tasks a per-task check's alert covers beyond the first links, each a link to its trace."""
+    traces = list(alert["trace_ids"])
+    if len(traces) <= MAX_TRACE_LINKS:
+        return
+    with st.expander(f"All {len(traces)} tasks of this alert (worst first)"):
+        shown = traces[:MAX_TASKS_LISTED]
+        st.markdown(" · ".join(f"[{theme.short_id(t, 12)}](traces?trace_id={t})" for t in shown))
+        if len(traces) > len(shown):
+            st.caption(f"and {len(traces) - len(shown)} more (GET /api/alerts/{int(alert['id'])} lists them all)")
 
 
 def _acknowledge(alert_id: int) -> None:
@@ -100,36 +93,50 @@ def alert_card(alert: pd.Series) -> None:
     with st.container(border=True, key=f"alert_{int(alert['id'])}"):
         st.markdown(f"{icon} **{alert['rule']}** · {alert['severity']} · {alert['state']} · {alert['target']}{muted}")
         metric = str(alert["metric"])
+        since = "pending since" if alert["state"] == "pending" else "since"
         st.markdown(
-            f"Value **{fmt_value(metric, alert['value'])}** {alert['comparison']} threshold "
-            f"{fmt_value(metric, alert['threshold'])} · since {ago(alert['fired_ns'] or alert['first_seen_ns'])}"
+            f"Value **{alert_banner.alert_value(metric, alert['value'])}** {alert['comparison']} threshold "
+            f"{alert_banner.alert_value(metric, alert['threshold'])} · {since} {ago(alert_banner.started_ns(alert))}"
         )
         if isinstance(alert["detail"], str) and alert["detail"]:
-            st.caption(alert["detail"])
+            st.caption(alert["detail"] if len(alert["trace_ids"]) <= 1 else f"Worst task: {alert['detail']}")
         left, right = st.columns([1, 1], vertical_alignment="center")
         with left:
             links(alert)
         with right:
             actions(alert)
+        covered_tasks(alert)
 
 
 def open_alerts() -> None:
     frame = data.alerts()
     active = frame[frame["state"].isin(["firing", "pending"])] if not frame.empty else frame
-    firing = int((active["state"] == "firing").sum()) if not active.empty else 0
-    st.subheader(f"Firing now: {firing}")
+    attention = alert_banner.needing_attention(active)
+    st.subheader(f"Firing now: {int((attention['state'] == 'firing').sum()) if not attention.empty else 0}")
     if active.empty:
         st.success(
             "No alert is firing. The collector checks the rules below continuously; per-task budget and loop "
             "checks run within seconds of a task's spans arriving.",
             icon=":material/check_circle:",
         )
-    for _, alert in active.head(MAX_CARDS).iterrows():
-        alert_card(alert)
-    if len(active) > MAX_CARDS:
-        st.caption(
-            f"{len(active) - MAX_CARDS} more open alerts: `agentdeck alerts list --state firing` lists them all."
-        )
+    else:
+        # acknowledged or silenced ones after the others, each part in the collector's order (firing first)
+        dealt = active["acknowledged"].astype(bool) | active["silenced"].astype(bool)
+        if dealt.any():
+            st.caption(f"{int(dealt.sum())} open alert(s) acknowledged or silenced are listed after the others.")
+        ordered = active.assign(_dealt=dealt).sort_values("_dealt", kind="stable")
+        pages = max(1, -(-len(ordered) // PAGE_SIZE))
+        page = 1
+        if pages > 1:
+            page = int(st.number_input(f"Page (of {pages}, {PAGE_SIZE} alerts each)", min_value=1, max_value=pages,
+                                       value=1, step=1, key="alerts_page", width=220))  # fmt: skip
+        for _, alert in ordered.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].iterrows():
+            alert_card(alert)
+        if int(frame.attrs.get("total", len(frame))) > len(frame):
+            st.caption(
+                f"Showing the first {len(frame)} of {frame.attrs['total']} alerts; "
+                "`agentdeck alerts list` (or GET /api/alerts with offset) pages through the rest."
+            )
     resolved = frame[frame["state"] == "resolved"] if not frame.empty else frame
     with st.expander(f"Resolved ({len(resolved)})"):
         if resolved.empty:

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from agentdeck.dashboard import charts_series, components, data, filters, theme
+from agentdeck.dashboard import alert_banner, charts_series, components, data, filters, theme
 
 st.title("Overview")
 
@@ -29,13 +29,15 @@ def _value(row: pd.Series, key: str) -> float | None:
 
 
 def firing_alerts() -> None:
-    """The alerts firing now, worst first, one compact line each (at most 5); the Alerts page has the rest."""
-    firing = data.alerts("firing")
+    """The alerts firing now that nobody acknowledged or silenced, worst first, one compact line each
+    (at most 5); the Alerts page has the rest."""
+    firing = alert_banner.needing_attention(data.alerts("firing"))
     if firing.empty:
         return
     with st.container(border=True, key="overview_alerts"):
         lines = [
-            f"**{a.rule}** ({a.severity}) · {a.target}: {a.value:.4g} {a.comparison} {a.threshold:.4g}"
+            f"**{a.rule}** ({a.severity}) · {a.target}: {alert_banner.alert_value(str(a.metric), float(a.value))} "
+            f"{a.comparison} {alert_banner.alert_value(str(a.metric), float(a.threshold))}"
             for a in firing.head(5).itertuples()
         ]
         more = f" · {len(firing) - 5} more" if len(firing) > 5 else ""
