@@ -58,7 +58,18 @@ def guarded(body: Callable[[], None]) -> None:
 # Column formats shared by every table, so money and rates read the same on every page.
 USD_COLUMN = st.column_config.NumberColumn(format="$%.4f")
 PERCENT_COLUMN = st.column_config.NumberColumn(format="percent")
-PERCENT_BAR_COLUMN = st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)  # a 0-1 share
+# A 0-1 share as a bar, in a neutral blue (Streamlit's default bar colour is its primary red, alarm red).
+PERCENT_BAR_COLUMN = st.column_config.ProgressColumn(
+    format="percent", min_value=0.0, max_value=1.0, color=theme.AGENT_PALETTE[0]
+)
+
+
+def success_bar_column(help: str | None = None) -> Any:
+    """A 0-1 success rate as a bar in the status colour of success (green), never red."""
+    return st.column_config.ProgressColumn(
+        format="percent", min_value=0.0, max_value=1.0, color=theme.STATUS_COLORS["success"], help=help
+    )
+
 
 TRACES_PAGE = "views/traces.py"
 REPLAY_PAGE = "views/replay.py"

@@ -115,6 +115,8 @@ def duration(ms: float | None) -> str:
         return "n/a"
     assert ms is not None
     v = float(ms)
+    if v == 0:
+        return "0 ms"
     if v < 1:
         return f"{v:.2f} ms"
     if v < 1000:

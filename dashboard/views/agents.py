@@ -43,7 +43,9 @@ def metrics_table(frame: pd.DataFrame, by_workflow: bool) -> None:
         shown,
         hide_index=True,
         column_config={
-            "First-attempt success": components.PERCENT_BAR_COLUMN,
+            "First-attempt success": components.success_bar_column(
+                "Share of the agent's steps whose first attempt succeeded (no retry needed)."
+            ),
             "Retry rate": components.PERCENT_COLUMN,
             "Error rate": components.PERCENT_COLUMN,
             "Cost": components.USD_COLUMN,
@@ -66,6 +68,13 @@ def body() -> None:
         components.no_data(f.label)
         return
     focus = st.session_state.get("agent") or None
+    if focus:  # the table follows the focus, like the charts
+        frame = frame[frame["agent_name"] == focus]
+        if frame.empty:
+            components.empty_state(
+                f"No steps of {focus} in the {f.label.lower()}", "Pick another agent or widen the range."
+            )
+            return
     metrics_table(frame, by_workflow)
 
     charts_row = st.columns(3)
