@@ -27,18 +27,19 @@ LEGEND_CHAR_PX: Final = 7
 LEGEND_ROW_PX: Final = 22
 
 # Tooltip number formats (Streamlit's `valueFormatter`) and y-axis label templates per unit.
-# Rates are charted in percent (x100), so the axis can say "%" without a JavaScript formatter.
+# Rates are charted in percent (x100) and durations in seconds, so the axis says "%" or "s" without a
+# JavaScript formatter.
 VALUE_FORMAT: Final[dict[Unit, str]] = {
     "usd": "$%.4f",
     "count": "localized",
-    "ms": "%.0f ms",
+    "ms": "%.1f s",
     "pct": "%.1f%%",
     "tokens": "localized",
 }
 AXIS_LABEL: Final[dict[Unit, str]] = {
     "usd": "${value}",
     "count": "{value}",
-    "ms": "{value} ms",
+    "ms": "{value} s",
     "pct": "{value}%",
     "tokens": "{value}",
 }
@@ -102,7 +103,8 @@ def over_time(
     """
     series: list[Option] = []
     names: list[str] = []
-    scale = 100.0 if unit == "pct" else 1.0
+    # rates are charted in percent, durations in seconds (as tables write a p95 of 25 s, not 25,000 ms)
+    scale = {"pct": 100.0, "ms": 0.001}.get(unit, 1.0)
     if not frame.empty:
         shown, groups = top_groups(frame, top, additive=kind == "bar")
         # the collector's bucket width (ceil(range / buckets)); every bucket of the range gets a point
@@ -135,6 +137,8 @@ def over_time(
     return {
         "animation": False,  # drawn at once: no half-grown bars in a screenshot, less work in the browser
         "title": {"text": title, "textStyle": {"fontSize": 14}},
+        # what a screen reader (and a browser test) reads: the chart and its series, as drawn
+        "aria": {"enabled": True, "label": {"description": f"{title}: {len(names)} series: {', '.join(names)}"}},
         "tooltip": {"trigger": "axis", "valueFormatter": VALUE_FORMAT[unit]},
         # plain, not "scroll": every name shown, wrapping onto as many rows as it needs
         "legend": {"show": legend, "bottom": 0, "type": "plain", "itemGap": 8},

@@ -68,9 +68,9 @@ def body() -> None:
             {
                 "Agent": nodes["agent_name"],
                 "Steps": nodes["invocations"].astype(int),
-                "Success": nodes["success_rate"].astype(float),
-                "First-attempt success": nodes["first_attempt_success_rate"].astype(float),
-                "Retry rate": nodes["retry_rate"].astype(float),
+                "Success": components.percent_points(nodes["success_rate"].astype(float)),
+                "First-attempt success": components.percent_points(nodes["first_attempt_success_rate"].astype(float)),
+                "Retry rate": components.percent_points(nodes["retry_rate"].astype(float)),
                 "p95": [theme.duration(v) for v in nodes["p95_ms"]],
                 "Cost": nodes["cost_usd"].astype(float),
                 "Cost / task": nodes["cost_per_task"].astype(float),

@@ -88,7 +88,7 @@ def headline() -> None:
     if avg and p99 and p99 > 5 * avg:
         st.warning(
             f"Tail cost: the most expensive 1% of tasks cost {theme.usd(p99)} or more, "
-            f"{p99 / avg:.0f}x the average. See **Costs** for the tasks behind it.",
+            f"{theme.ratio(p99 / avg)} the average. See **Costs** for the tasks behind it.",
             icon=":material/trending_up:",
         )
     firing_alerts()  # after the numbers, so a long list never pushes them down

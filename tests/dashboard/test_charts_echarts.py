@@ -174,3 +174,9 @@ def test_the_legend_is_never_paginated_and_has_room_for_every_name() -> None:
     assert rows_needed == 8  # one 25-character name per row at 380 px
     assert option["grid"]["bottom"] >= rows_needed * charts_series.LEGEND_ROW_PX
     assert charts_series.legend_rows(["a", "b", "c"]) == 1
+
+
+def test_latency_is_charted_in_seconds_like_every_table_writes_it() -> None:
+    option = charts_series.over_time(series_frame([(0, "a", 25_300.0)]), "ms", title="p95", kind="line")
+    assert option["series"][0]["data"] == [[0, pytest.approx(25.3)]]
+    assert option["yAxis"]["axisLabel"]["formatter"] == "{value} s" and option["tooltip"]["valueFormatter"] == "%.1f s"

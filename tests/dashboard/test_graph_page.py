@@ -75,7 +75,7 @@ def test_success_counts_steps_and_is_never_below_first_attempt_success(graph_app
     at = graph_app("graph", workflow=WORKFLOW, graph_metric="success")
     rows = at.dataframe[0].value.set_index("Agent")
     checker = rows.loc["checker"]
-    assert (checker["Steps"], checker["First-attempt success"], checker["Success"]) == (4, 0.75, 1.0)
+    assert (checker["Steps"], checker["First-attempt success"], checker["Success"]) == (4, 75.0, 100.0)
     assert (rows["Success"] >= rows["First-attempt success"]).all()
     nodes = {n["name"]: n for n in the_graph(at)["series"][0]["data"]}
     assert "success 100.0% · first attempt 75.0%" in nodes["checker"]["tooltip"]["formatter"]

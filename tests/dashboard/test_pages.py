@@ -117,6 +117,13 @@ def test_agents_page_reports_retries_by_reason(app: AppRunner) -> None:
     assert (rows.loc["responder", "Steps"], rows.loc["responder", "Attempts"]) == (2, 4)
     assert rows.loc["responder", "Retries by reason"] == "validation 1 · timeout 1"
     assert rows.loc["responder", "First-attempt success"] == 0.0
+    assert rows.loc["researcher", "First-attempt success"] == 100.0  # percent points, shown as "100.0%"
+    columns = json.loads(at.dataframe[0].proto.columns)
+    # rates in one format (one decimal, as theme.pct), success bars green: never Streamlit's red
+    assert {columns[c]["type_config"]["format"] for c in ("First-attempt success", "Retry rate", "Error rate")} == {
+        "%.1f%%"
+    }
+    assert columns["First-attempt success"]["type_config"]["color"] == theme.STATUS_COLORS["success"]
     assert rows.loc["responder", "Top error"] == "TimeoutError"
     assert rows.loc["researcher", "Steps"] == 2 and rows.loc["classifier", "Retry rate"] == 0.0
     titles = [c["title"]["text"] for c in echarts(at)]
