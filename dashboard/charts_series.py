@@ -22,6 +22,8 @@ TOP_SERIES: Final = 8  # more groups than this are folded into one "other" serie
 OTHER: Final = "other"
 # Legend layout, for the narrowest chart (a third of a 1440 px page): an item is its icon, gap and text.
 LEGEND_WIDTH_PX: Final = 380
+HALF_WIDTH_PX: Final = 560  # a chart in one of two columns
+FULL_WIDTH_PX: Final = 1100  # a chart across the page
 LEGEND_ICON_PX: Final = 38
 LEGEND_CHAR_PX: Final = 7
 LEGEND_ROW_PX: Final = 22
@@ -93,13 +95,15 @@ def over_time(
     top: int = TOP_SERIES,
     span_ns: tuple[int, int] | None = None,
     buckets: int | None = None,
+    width_px: int = LEGEND_WIDTH_PX,
 ) -> Option:
     """A `timeseries` answer as stacked bars (additive metrics) or lines (rates, percentiles).
 
     With `span_ns` (the query's start and end) and `buckets`, each point sits at its bucket's
     middle and the x axis shows the whole range, so a quiet range looks quiet: a bucket without
     data is a zero bar, or a gap in a line (never a straight line drawn across hours of nothing).
-    At most `top` series, the rest folded into "other"; the legend is never paginated.
+    At most `top` series, the rest folded into "other"; the legend is never paginated: it wraps, and
+    the plot leaves it the rows it needs in a chart about `width_px` wide.
     """
     series: list[Option] = []
     names: list[str] = []
@@ -111,6 +115,7 @@ def over_time(
         step_ns = -(-(span_ns[1] - span_ns[0]) // buckets) if span_ns and buckets else 0
         grid = [span_ns[0] + i * step_ns for i in range(buckets)] if span_ns and buckets else []
         empty = 0.0 if kind == "bar" else None  # a bar of nothing is zero; a rate of nothing is unknown
+        colors = theme.distinct_colors(dimension, groups) if dimension != "status" else {}
         for group in groups:
             part = shown[shown["group"] == group]
             values = {int(t): _number(y) for t, y in zip(part["bucket_start_ns"], part["value"], strict=True)}
@@ -120,7 +125,7 @@ def over_time(
                 for t in starts
             ]
             folded = len(groups) > top and group == groups[-1]  # the "other" series
-            color = theme.MUTED if folded else group_color(dimension, group)
+            color = theme.MUTED if folded else colors.get(group) or group_color(dimension, group)
             name = "all" if dimension == "none" else group
             names.append(name)
             one: Option = {"name": name, "type": kind, "data": points, "itemStyle": {"color": color}}
@@ -133,7 +138,7 @@ def over_time(
     if span_ns:
         x_axis.update(min=span_ns[0] // 1_000_000, max=span_ns[1] // 1_000_000)
     legend = dimension != "none"
-    rows = legend_rows(names) if legend and names else 1
+    rows = legend_rows(names, width_px) if legend and names else 1
     return {
         "animation": False,  # drawn at once: no half-grown bars in a screenshot, less work in the browser
         "title": {"text": title, "textStyle": {"fontSize": 14}},

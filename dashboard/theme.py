@@ -68,6 +68,18 @@ def color_of(dimension: str, name: str | None) -> str:
     return _assigned.get(dimension, {}).get(name) or AGENT_PALETTE[_slot(name)]
 
 
+def distinct_colors(dimension: str, names: list[str]) -> dict[str, str]:
+    """Colours for the names one chart draws, all different: each keeps its own colour (`color_of`)
+    unless an earlier (bigger) name already has it, then takes the first free one. With more names
+    in a dimension than the palette has colours, two agents can share one page-wide; never in a chart."""
+    out: dict[str, str] = {}
+    for name in names:
+        own = color_of(dimension, name)
+        used = set(out.values())
+        out[name] = own if own not in used else next((c for c in AGENT_PALETTE if c not in used), own)
+    return out
+
+
 def agent_color(name: str | None) -> str:
     return color_of("agent", name)
 

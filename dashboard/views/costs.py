@@ -35,8 +35,9 @@ def body() -> None:
 
     series = data.query("timeseries", series_q)
     spend = charts_series.over_time(
-        series, "usd", title=f"Spend by {dim}", dimension=dim, span_ns=(f.start_ns, f.end_ns), buckets=48
-    )
+        series, "usd", title=f"Spend by {dim}", dimension=dim, span_ns=(f.start_ns, f.end_ns), buckets=48,
+        width_px=charts_series.FULL_WIDTH_PX,
+    )  # fmt: skip
     st.echarts_chart(spend, height=charts_series.HEIGHT, key="spend_over_time")
 
     left, right = st.columns(2)

@@ -96,10 +96,12 @@ def headline() -> None:
     left, right = st.columns(2)
     span = (f.start_ns, f.end_ns)
     tasks = charts_series.over_time(data.query("timeseries", tasks_q), "count", title="Tasks by workflow",
-                                    dimension="workflow", span_ns=span, buckets=48)  # fmt: skip
+                                    dimension="workflow", span_ns=span, buckets=48,
+                                    width_px=charts_series.HALF_WIDTH_PX)  # fmt: skip
     left.echarts_chart(tasks, height=charts_series.HEIGHT, key="overview_tasks")
     spend = charts_series.over_time(data.query("timeseries", spend_q), "usd", title="Spend by agent",
-                                    dimension="agent", span_ns=span, buckets=48)  # fmt: skip
+                                    dimension="agent", span_ns=span, buckets=48,
+                                    width_px=charts_series.HALF_WIDTH_PX)  # fmt: skip
     right.echarts_chart(spend, height=charts_series.HEIGHT, key="overview_spend")
 
     failed = data.query("traces", failed_q)

@@ -180,3 +180,17 @@ def test_latency_is_charted_in_seconds_like_every_table_writes_it() -> None:
     option = charts_series.over_time(series_frame([(0, "a", 25_300.0)]), "ms", title="p95", kind="line")
     assert option["series"][0]["data"] == [[0, pytest.approx(25.3)]]
     assert option["yAxis"]["axisLabel"]["formatter"] == "{value} s" and option["tooltip"]["valueFormatter"] == "%.1f s"
+
+
+def test_the_series_of_one_chart_never_share_a_colour() -> None:
+    # more agents than the palette has colours: some share a colour page-wide, never within a chart
+    names = [f"agent-{i:02d}" for i in range(40)]
+    theme.assign_colors("agent", names)
+    clashing = next(
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if theme.agent_color(a) == theme.agent_color(b)
+    )
+    rows = [(0, name, 10.0 if name in clashing else 1.0) for name in names]
+    option = charts_series.over_time(series_frame(rows), "usd", title="Spend", dimension="agent")
+    colours = [s["itemStyle"]["color"] for s in option["series"]]
+    assert set(clashing) <= {s["name"] for s in option["series"]}
+    assert len(set(colours)) == len(colours) == 9
