@@ -119,7 +119,7 @@ def test_silence_for_a_chosen_duration_from_the_page(app_at: Callable[[str], App
     assert "Firing now: 0" in [s.value for s in at.subheader] and banner(at) == ""
 
 
-def test_rules_and_budget_burn_down(alerts_app: AppRunner) -> None:
+def test_rules_and_budget_burn_down(alerts_app: AppRunner, alerting_collector: str) -> None:
     at = alerts_app("alerts")
     rules = next(df.value for df in at.dataframe if "metric" in df.value.columns)
     assert {"task-over-budget", "daily-budget-burn", "agent-p95-latency"} <= set(rules["name"])
@@ -131,8 +131,16 @@ def test_rules_and_budget_burn_down(alerts_app: AppRunner) -> None:
     assert budget.value == "$100.00"  # the default rules' daily-budget-burn
     assert any("budget is far above today's projected spend" in c.value for c in at.caption)
     spent = next(m for m in at.metric if m.label == "Spent today")
-    if time.time() % 86_400 > 600:  # the seeded tasks (at most 5 minutes old) were spent today (UTC)
-        assert spent.value == "$0.0946"  # the seeded tasks' $0.0446 + the over-budget task's $0.05
+    # what the collector's overview says was spent since UTC midnight (the seeded tasks' $0.0446 and the
+    # over-budget task's $0.05, when all of them started today), whatever time the test runs
+    now = time.time_ns()
+    today = httpx.get(
+        f"{alerting_collector}/api/query/overview",
+        params={"start_ns": now - now % 86_400_000_000_000, "end_ns": now + 10**9, "format": "json"},
+        timeout=10,
+    ).json()
+    spend_today = today["rows"][0][today["columns"].index("spend_usd")]
+    assert spent.value == theme.usd(spend_today)
 
 
 def test_overview_lists_firing_alerts_and_the_banner_links_to_alerts(alerts_app: AppRunner) -> None:
