@@ -135,6 +135,9 @@ def test_cost_distribution_bins_every_task_even_when_all_cost_the_same() -> None
     (bars,) = same["series"]
     assert [n for _, n in bars["data"]] == [5]
     assert [m["name"] for m in bars["markLine"]["data"]] == ["p50 $0.0020", "p95 $0.0020", "p99 $0.0020"]
+    # each mark sits at its value, not rounded to ECharts' default 2 decimals ($0.0020 would be drawn at $0)
+    assert bars["markLine"]["precision"] >= 6
+    assert same["yAxis"]["max"] == 7  # headroom above the 5 tasks' bar for the marks' labels
     spread = charts_series.distribution(pd.Series([0.001, 0.002, 0.010, 0.020]), title="Cost per task", bins=4)
     (bars,) = spread["series"]
     assert sum(n for _, n in bars["data"]) == 4 and spread["xAxis"]["min"] == 0.001 and spread["xAxis"]["max"] == 0.02
