@@ -58,9 +58,13 @@ def covered_tasks(alert: pd.Series) -> None:
             st.caption(f"and {len(traces) - len(shown)} more (GET /api/alerts/{int(alert['id'])} lists them all)")
 
 
+CHANGED = "_alerts_changed"  # session flag: an alert was acknowledged or silenced in this session
+
+
 def _acknowledge(alert_id: int) -> None:
     try:
         data.acknowledge_alert(alert_id)
+        st.session_state[CHANGED] = True
     except data.DataError as exc:
         st.toast(f"{exc.message} {exc.hint}", icon=":material/error:")
 
@@ -68,6 +72,7 @@ def _acknowledge(alert_id: int) -> None:
 def _silence(alert_id: int) -> None:
     try:
         data.silence_alert(alert_id, st.session_state[f"silence_for_{alert_id}"])
+        st.session_state[CHANGED] = True
     except data.DataError as exc:
         st.toast(f"{exc.message} {exc.hint}", icon=":material/error:")
 
@@ -212,6 +217,9 @@ def burn_down(budget: float | None) -> None:
 
 
 def live_section() -> None:
+    if st.session_state.pop(CHANGED, False):
+        # the buttons rerun only this live section: rerun the page, so the banner drops the alert at once
+        st.rerun(scope="app")
     open_alerts()
     rules = data.alert_rules()
     burn_down(rules.daily_budget_usd)

@@ -60,3 +60,39 @@ def test_a_new_alert_appears_live_and_links_to_its_trace(
         page.screenshot(path=str(artifacts_dir / "alerts-trace-link.png"), full_page=True)
     finally:
         page.close()
+
+
+@pytest.fixture
+def own_dashboard(tmp_path: Path) -> Any:
+    from agentdeck.collector.config import CollectorConfig
+    from agentdeck.collector.server import CollectorServer
+    from tests.conftest import streamlit_server
+
+    with CollectorServer(CollectorConfig(db_path=tmp_path / "a.duckdb", host="127.0.0.1", port=0)) as server:
+        post_task(server.url, over_budget_task(TASK))
+        wait_for_alert(server.url, TASK)
+        with streamlit_server({"AGENTDECK_COLLECTOR_URL": server.url}, tmp_path / "streamlit.log") as url:
+            yield url
+
+
+def test_acknowledging_takes_the_alert_off_the_count_and_the_banner_at_once(
+    browser: Any, own_dashboard: str, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{own_dashboard}/alerts")
+        expect(page.get_by_role("heading", name="Firing now: 1")).to_be_visible()
+        banner = page.locator(".st-key-alert_banner")
+        expect(banner).to_contain_text("1 alert(s) firing, 1 critical")
+        page.get_by_role("button", name="Acknowledge").click()
+        expect(page.get_by_role("heading", name="Firing now: 0")).to_be_visible()
+        expect(banner).to_have_count(0)  # no waiting for the banner's next refresh
+        card = page.locator("[class*='st-key-alert_']").filter(has_text="task-over-budget")
+        expect(card).to_contain_text("acknowledged")  # still listed, marked
+        expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_be_attached()
+        page.screenshot(path=str(artifacts_dir / "alerts-acknowledged.png"), full_page=True)
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        page.close()
