@@ -200,10 +200,12 @@ def test_a_trace_of_5000_spans_opens_page_by_page(app_at: Any, tmp_path: Any) ->
     from agentdeck.collector.server import CollectorServer
 
     with CollectorServer(CollectorConfig(db_path=tmp_path / "big.duckdb", host="127.0.0.1", port=0)) as server:
-        _open_a_big_trace(app_at(server.url), server.url)
+        pages = _open_a_big_trace(app_at(server.url), server.url)
+    assert pages == 17
 
 
-def _open_a_big_trace(app: AppRunner, collector_url: str) -> None:
+def _open_a_big_trace(app: AppRunner, collector_url: str) -> int:
+    """Open a 4,999-span trace and its last waterfall page; answer how many pages it has."""
     import httpx
 
     from tests.dashboard.otlp_seed import TraceBuilder, otlp_body
@@ -225,3 +227,4 @@ def _open_a_big_trace(app: AppRunner, collector_url: str) -> None:
     (waterfall,) = charts(at)
     assert len(waterfall["data"][0]["y"]) == 4_999 - 16 * 300
     assert len(at.dataframe[0].value) == 4_999
+    return int(pager.max)
