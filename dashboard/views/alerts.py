@@ -195,7 +195,8 @@ def burn_down(budget: float | None) -> None:
         fig.add_hline(
             y=budget, line={"color": theme.STATUS_COLORS["error"]}, annotation_text=f"budget {theme.usd(budget)}"
         )
-    fig.update_layout(height=320, margin={"t": 30, "b": 10}, yaxis_title="USD", legend={"orientation": "h"})
+    fig.update_layout(height=320, margin={"t": 30, "b": 10}, yaxis_title="spent today", yaxis_tickprefix="$",
+                      legend={"orientation": "h"})  # fmt: skip
     cols = st.columns(3)
     cols[0].metric("Spent today", theme.usd(total), border=True)
     cols[1].metric("Projected by midnight", theme.usd(projected), border=True)

@@ -127,6 +127,7 @@ def test_rules_and_budget_burn_down(alerts_app: AppRunner, alerting_collector: s
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = {t.get("name") for t in spec["data"]}
     assert {"support_triage", "due_diligence", "projected (last hour's rate)"} <= names
+    assert spec["layout"]["yaxis"]["tickprefix"] == "$"  # money reads as money on the axis too
     budget = next(m for m in at.metric if m.label == "Daily budget")
     assert budget.value == "$100.00"  # the default rules' daily-budget-burn
     assert any("budget is far above today's projected spend" in c.value for c in at.caption)
