@@ -184,7 +184,9 @@ def burn_down(budget: float | None) -> None:
     fig = go.Figure()
     for name, rows in series.groupby("group"):
         x = pd.to_datetime(rows["bucket_start_ns"] // 1000, unit="us", utc=True)
-        fig.add_scatter(x=x, y=rows["value"].cumsum(), name=str(name), stackgroup="spend", mode="lines")
+        # steps, not slopes: spend rises when calls land and stays flat over hours without any
+        fig.add_scatter(x=x, y=rows["value"].cumsum(), name=str(name), stackgroup="spend", mode="lines",
+                        line={"shape": "hv"})  # fmt: skip
     total, total_rate = float(spent.sum()), float(last_hour.sum())
     projected = total + total_rate * left_h
     ends = pd.to_datetime([now // 1000, (midnight + DAY_NS) // 1000], unit="us", utc=True)

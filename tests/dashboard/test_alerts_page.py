@@ -128,6 +128,8 @@ def test_rules_and_budget_burn_down(alerts_app: AppRunner, alerting_collector: s
     names = {t.get("name") for t in spec["data"]}
     assert {"support_triage", "due_diligence", "projected (last hour's rate)"} <= names
     assert spec["layout"]["yaxis"]["tickprefix"] == "$"  # money reads as money on the axis too
+    spend = [t for t in spec["data"] if t.get("stackgroup") == "spend"]
+    assert spend and all(t["line"]["shape"] == "hv" for t in spend)  # no slope drawn across hours of nothing
     budget = next(m for m in at.metric if m.label == "Daily budget")
     assert budget.value == "$100.00"  # the default rules' daily-budget-burn
     assert any("budget is far above today's projected spend" in c.value for c in at.caption)
