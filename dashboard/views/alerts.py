@@ -19,6 +19,7 @@ MAX_TRACE_LINKS = 3
 MAX_TASKS_LISTED = 50  # a per-task alert's tasks listed under its card
 DAY_NS = 86_400 * 10**9
 HOUR_NS = 3_600 * 10**9
+BURN_BUCKETS = 96  # today's spend in quarter hours
 
 
 def ago(ns: float | None) -> str:
@@ -161,6 +162,21 @@ def open_alerts() -> None:
             )
 
 
+def cumulative_spend(series: pd.DataFrame, start_ns: int, end_ns: int, buckets: int) -> dict[str, pd.Series]:
+    """Per workflow (biggest first), its spend since `start_ns` summed up to the end of each of the
+    `buckets` buckets of the `timeseries` answer (0 before its first call, flat after its last),
+    indexed by instant (ns, at most `end_ns`), starting at 0 at `start_ns`."""
+    step = -(-(end_ns - start_ns) // buckets)  # the collector's bucket width
+    grid = [start_ns + i * step for i in range(buckets)]
+    table = series.pivot_table(index="bucket_start_ns", columns="group", values="value", aggfunc="sum")
+    table = table.reindex(sorted(set(grid) | set(table.index.astype(int)))).fillna(0.0).cumsum()
+    table.index = [min(int(t) + step, end_ns) for t in table.index]  # spent by the end of each bucket
+    start = pd.DataFrame(0.0, index=[start_ns], columns=table.columns)
+    table = pd.concat([start, table])
+    order = table.iloc[-1].sort_values(ascending=False).index
+    return {str(name): table[name] for name in order}
+
+
 def burn_down(budget: float | None) -> None:
     """Cumulative spend since UTC midnight per workflow, the total's projection to midnight, the budget."""
     now = time.time_ns()
@@ -168,7 +184,7 @@ def burn_down(budget: float | None) -> None:
     st.subheader("Budget burn-down (today, UTC)")
     series = data.query(
         "timeseries",
-        {"metric": "spend", "group_by": "workflow", "start_ns": midnight, "end_ns": now, "buckets": 96},
+        {"metric": "spend", "group_by": "workflow", "start_ns": midnight, "end_ns": now, "buckets": BURN_BUCKETS},
     )
     if series.empty:
         components.empty_state(
@@ -182,11 +198,14 @@ def burn_down(budget: float | None) -> None:
     spent = series.groupby("group")["value"].sum()
     left_h = (midnight + DAY_NS - now) / HOUR_NS
     fig = go.Figure()
-    for name, rows in series.groupby("group"):
-        x = pd.to_datetime(rows["bucket_start_ns"] // 1000, unit="us", utc=True)
-        # steps, not slopes: spend rises when calls land and stays flat over hours without any
-        fig.add_scatter(x=x, y=rows["value"].cumsum(), name=str(name), stackgroup="spend", mode="lines",
-                        line={"shape": "hv"})  # fmt: skip
+    stacked = cumulative_spend(series, midnight, now, BURN_BUCKETS)
+    colors = theme.distinct_colors("workflow", list(stacked))
+    for name, cumulative in stacked.items():
+        # every workflow on the same instants, so the stack adds up; steps, not slopes: spend rises when
+        # calls land and stays flat over hours without any
+        fig.add_scatter(x=pd.to_datetime(cumulative.index // 1000, unit="us", utc=True), y=cumulative.tolist(),
+                        name=name, stackgroup="spend", mode="lines", line={"shape": "hv"},
+                        fillcolor=colors[name], line_color=colors[name])  # fmt: skip
     total, total_rate = float(spent.sum()), float(last_hour.sum())
     projected = total + total_rate * left_h
     ends = pd.to_datetime([now // 1000, (midnight + DAY_NS) // 1000], unit="us", utc=True)
@@ -197,8 +216,9 @@ def burn_down(budget: float | None) -> None:
         fig.add_hline(
             y=budget, line={"color": theme.STATUS_COLORS["error"]}, annotation_text=f"budget {theme.usd(budget)}"
         )
-    fig.update_layout(height=320, margin={"t": 30, "b": 10}, yaxis_title="spent today", yaxis_tickprefix="$",
-                      legend={"orientation": "h"})  # fmt: skip
+    # the legend below the axis and its date line, never over them
+    fig.update_layout(height=360, margin={"t": 30, "b": 10}, yaxis_title="spent today", yaxis_tickprefix="$",
+                      legend={"orientation": "h", "y": -0.22, "yanchor": "top"})  # fmt: skip
     cols = st.columns(3)
     cols[0].metric("Spent today", theme.usd(total), border=True)
     cols[1].metric("Projected by midnight", theme.usd(projected), border=True)

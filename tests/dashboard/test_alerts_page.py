@@ -130,6 +130,10 @@ def test_rules_and_budget_burn_down(alerts_app: AppRunner, alerting_collector: s
     assert spec["layout"]["yaxis"]["tickprefix"] == "$"  # money reads as money on the axis too
     spend = [t for t in spec["data"] if t.get("stackgroup") == "spend"]
     assert spend and all(t["line"]["shape"] == "hv" for t in spend)  # no slope drawn across hours of nothing
+    # every workflow on the same instants, never going down: the stack's top is what was spent so far
+    assert len({json.dumps(t["x"]) for t in spend}) == 1
+    assert all(t["y"] == sorted(t["y"]) and t["y"][0] == 0.0 for t in spend)
+    stack_top = sum(t["y"][-1] for t in spend)
     budget = next(m for m in at.metric if m.label == "Daily budget")
     assert budget.value == "$100.00"  # the default rules' daily-budget-burn
     assert any("budget is far above today's projected spend" in c.value for c in at.caption)
@@ -143,7 +147,7 @@ def test_rules_and_budget_burn_down(alerts_app: AppRunner, alerting_collector: s
         timeout=10,
     ).json()
     spend_today = today["rows"][0][today["columns"].index("spend_usd")]
-    assert spent.value == theme.usd(spend_today)
+    assert spent.value == theme.usd(spend_today) == theme.usd(stack_top)
 
 
 def test_overview_lists_firing_alerts_and_the_banner_links_to_alerts(alerts_app: AppRunner) -> None:
