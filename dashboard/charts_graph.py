@@ -1,7 +1,7 @@
 """A workflow's observed agent graph as an ECharts option (`st.echarts_chart`).
 
 Layered left to right from `__start__` (`agent_graph.layered`), handoffs as arrows (width by
-count, count as label), loops as dotted orange arrows bending back, nodes sized by steps and
+count, count as label), loops as dotted orange arrows bending back, node areas proportional to steps,
 coloured by the chosen metric, with a colour bar saying what the colours mean.
 """
 
@@ -25,6 +25,8 @@ SCALES: Final[dict[str, tuple[str, str, str]]] = {
 }
 RATE_METRICS: Final = ("success_rate", "retry_rate")
 RING_LIFT: Final = 0.34  # a self-loop's ring sits this far (in rows) above its node
+NODE_SIZE: Final = 56.0  # pixels across, for the agent with the most steps
+MIN_NODE_SIZE: Final = 12.0
 MARGIN: Final = (0.45, 0.6)  # axis room around the outermost nodes (layers, rows), for labels and loops
 
 
@@ -54,9 +56,16 @@ def _hover(stats: pd.DataFrame, agent: str) -> str:
     r = stats.loc[agent]
     return (
         f"<b>{name}</b><br>{int(r['invocations'])} steps, {int(r['attempts'])} attempts"
-        f"<br>success {theme.pct(r['success_rate'])} · retries {theme.pct(r['retry_rate'])}"
+        f"<br>success {theme.pct(r['success_rate'])} · first attempt {theme.pct(r['first_attempt_success_rate'])}"
+        f" · retries {theme.pct(r['retry_rate'])}"
         f"<br>p95 {theme.duration(r['p95_ms'])} · cost {theme.usd(r['cost_usd'])}"
     )
+
+
+def node_size(steps: float, most: float) -> float:
+    """A node's diameter in pixels: its area is proportional to its steps (the busiest agent gets
+    NODE_SIZE), never below MIN_NODE_SIZE so a rare agent stays visible and clickable."""
+    return max(NODE_SIZE * math.sqrt(steps / most), MIN_NODE_SIZE) if most > 0 else MIN_NODE_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +92,7 @@ def figure(edges: pd.DataFrame, nodes: pd.DataFrame, option: NodeMetric) -> Grap
         v = values[n]
         data.append({
             "name": n, "value": list(lay.pos[n]),
-            "symbolSize": 26 + 24 * math.sqrt(steps[n] / biggest),
+            "symbolSize": node_size(steps[n], biggest),
             "itemStyle": {"color": shade(stops, v / top) if v is not None else theme.MUTED,
                           "borderColor": "#1f2937", "borderWidth": 1.5},
             "tooltip": {"formatter": _hover(stats, n)},

@@ -91,10 +91,29 @@ def guarded(body: Callable[[], None]) -> None:
         data_error(exc)
 
 
-# Column formats shared by every table, so money and rates read the same on every page.
+# Column formats shared by every table, so money and rates read the same on every page. Rates are shown
+# in percent points (`percent_points`) with one decimal, as `theme.pct` writes them: 92.8%, 10.3%, 30.0%
+# (Streamlit's "percent" format drops trailing zeros, so one column read 92.79%, 10.3% and 30%).
 USD_COLUMN = st.column_config.NumberColumn(format="$%.4f")
-PERCENT_COLUMN = st.column_config.NumberColumn(format="percent")
-PERCENT_BAR_COLUMN = st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)  # a 0-1 share
+PERCENT_FORMAT = "%.1f%%"
+PERCENT_COLUMN = st.column_config.NumberColumn(format=PERCENT_FORMAT)
+# A share as a bar, in a neutral blue (Streamlit's default bar colour is its primary red: alarm red).
+PERCENT_BAR_COLUMN = st.column_config.ProgressColumn(
+    format=PERCENT_FORMAT, min_value=0.0, max_value=100.0, color=theme.AGENT_PALETTE[0]
+)
+
+
+def percent_points(shares: Any) -> Any:
+    """0-1 shares (a Series or a number) as percent points, for the percent columns above."""
+    return shares * 100.0
+
+
+def success_bar_column(help: str | None = None) -> Any:
+    """A success rate (in percent points) as a bar in the status colour of success (green), never red."""
+    return st.column_config.ProgressColumn(
+        format=PERCENT_FORMAT, min_value=0.0, max_value=100.0, color=theme.STATUS_COLORS["success"], help=help
+    )
+
 
 TRACES_PAGE = "views/traces.py"
 REPLAY_PAGE = "views/replay.py"

@@ -173,6 +173,7 @@ def is_truncated(frame: pd.DataFrame) -> bool:
 # --- alerts: the collector's /api/alerts endpoints (docs/ALERTS.md) -----------------------------
 
 ALERTS_TTL_S: Final = 2.0  # the banner and the Alerts page of one refresh share one answer
+ALERTS_LIMIT: Final = 1000  # the most alerts the collector answers at once (GET /api/alerts pages beyond)
 
 
 def api_json(method: str, path: str, s: Settings, params: Mapping[str, str] | None = None) -> dict[str, object]:
@@ -198,12 +199,16 @@ def api_json(method: str, path: str, s: Settings, params: Mapping[str, str] | No
 
 @st.cache_data(ttl=ALERTS_TTL_S, show_spinner=False, max_entries=16)
 def _alerts_cached(state: str | None, s: Settings) -> pd.DataFrame:
-    body = api_json("GET", "/api/alerts", s, {"state": state} if state else None)
-    return pd.DataFrame(body["alerts"])
+    params = {"limit": str(ALERTS_LIMIT), **({"state": state} if state else {})}
+    body = api_json("GET", "/api/alerts", s, params)
+    frame = pd.DataFrame(body["alerts"])
+    frame.attrs["total"] = int(body.get("total", len(frame)))  # type: ignore[call-overload]
+    return frame
 
 
 def alerts(state: str | None = None) -> pd.DataFrame:
-    """The collector's alerts, firing first (columns as GET /api/alerts: id, rule, state, ...)."""
+    """The collector's alerts, firing first (columns as GET /api/alerts: id, rule, state, ...), up to
+    ALERTS_LIMIT; `frame.attrs["total"]` says how many there are."""
     return _alerts_cached(state, settings())
 
 

@@ -16,6 +16,7 @@ STATUS_COLORS: Final = {
     "dead_letter": "#8e44ad",
 }
 ERROR_COLOR: Final = "#d64545"
+TIMES: Final = "\u00d7"  # the multiplication sign of ratios (1.20 times a budget), never a letter x
 MUTED: Final = "#9aa0a6"
 # Distinct hues (Okabe-Ito, then Tableau), no greys (grey means 'other'); an agent keeps its colour everywhere.
 AGENT_PALETTE: Final = (
@@ -67,6 +68,18 @@ def color_of(dimension: str, name: str | None) -> str:
     return _assigned.get(dimension, {}).get(name) or AGENT_PALETTE[_slot(name)]
 
 
+def distinct_colors(dimension: str, names: list[str]) -> dict[str, str]:
+    """Colours for the names one chart draws, all different: each keeps its own colour (`color_of`)
+    unless an earlier (bigger) name already has it, then takes the first free one. With more names
+    in a dimension than the palette has colours, two agents can share one page-wide; never in a chart."""
+    out: dict[str, str] = {}
+    for name in names:
+        own = color_of(dimension, name)
+        used = set(out.values())
+        out[name] = own if own not in used else next((c for c in AGENT_PALETTE if c not in used), own)
+    return out
+
+
 def agent_color(name: str | None) -> str:
     return color_of("agent", name)
 
@@ -80,7 +93,8 @@ def _missing(value: float | None) -> bool:
 
 
 def usd(value: float | None) -> str:
-    """$ with sensible precision: $0.0042, $0.1234, $12.34, $1,234."""
+    """$ with enough digits to see the amount: $0.000031, $0.0003, $0.1234, $12.34, $1,234 (never $0.00
+    for a cost that is not zero, never scientific notation)."""
     if _missing(value):
         return "n/a"
     assert value is not None
@@ -88,13 +102,23 @@ def usd(value: float | None) -> str:
     a = abs(v)
     if a == 0:
         return "$0.00"
-    if a < 0.0001:
-        return f"${v:.2g}"
+    sign = "-" if v < 0 else ""
+    if a < 0.0001:  # two significant digits, written out
+        digits = -math.floor(math.log10(a)) + 1
+        return f"{sign}${a:.{digits}f}"
     if a < 1:
-        return f"${v:.4f}"
+        return f"{sign}${a:.4f}"
     if a < 1000:
-        return f"${v:,.2f}"
-    return f"${v:,.0f}"
+        return f"{sign}${a:,.2f}"
+    return f"{sign}${a:,.0f}"
+
+
+def ratio(value: float | None) -> str:
+    """A multiple of something (a budget, a baseline, the median): 1.20 and the multiplication sign."""
+    if _missing(value):
+        return "n/a"
+    assert value is not None
+    return f"{float(value):.2f}{TIMES}"
 
 
 def duration(ms: float | None) -> str:
@@ -103,6 +127,8 @@ def duration(ms: float | None) -> str:
         return "n/a"
     assert ms is not None
     v = float(ms)
+    if v == 0:
+        return "0 ms"
     if v < 1:
         return f"{v:.2f} ms"
     if v < 1000:

@@ -5,7 +5,8 @@ Entry points for the collector, the CLI and the dashboard:
 - `load_rules(path) -> RuleSet` (raises `RulesError` listing every problem)
 - `AlertService(conn, rules, interval_s=...)`: `.start()`, `.stop()`, `.notify_spans_arrived(trace_ids)`
 - `evaluate(conn, rules, now_ns) -> list[AlertChange]`, `check(conn, rules, now_ns) -> CheckResult`
-- `list_alerts(conn, state=None)`, `list_deliveries(conn)`, `list_rule_status(conn)` -> pyarrow.Table
+- `list_alerts(conn, state=None, limit, offset)`, `list_deliveries(conn)`, `list_rule_status(conn)` -> pyarrow.Table;
+  `count_alerts(conn, state=None)` -> int
 - `acknowledge(conn, alert_id)`, `silence(conn, alert_id, until_ns)`
 """
 
@@ -39,6 +40,7 @@ from agentdeck.collector.alerts.state import (
     ALERT_STATES,
     Alert,
     acknowledge,
+    count_alerts,
     ensure_tables,
     get_alert,
     list_alerts,
@@ -69,6 +71,7 @@ __all__ = [
     "Scope",
     "acknowledge",
     "check",
+    "count_alerts",
     "ensure_tables",
     "evaluate",
     "evaluate_all",

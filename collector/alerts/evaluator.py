@@ -1,9 +1,11 @@
 """Turn observations into alert state: pending -> firing after `for`, resolution, dedupe.
 
 One alert row per (rule, scope group) while it is pending or firing; a repeated breach updates that
-row's value, last_seen and traces. A group that stops breaching (or has no data left in the window)
-resolves; a pending alert that stops breaching is dropped without ever notifying. A rule that fails
-is recorded in `alert_rule_status` and never stops the other rules.
+row's value, last_seen and traces. Per-task checks group the same way: one alert per rule and scope
+group listing the offending tasks (the demo raised one card per task before, 84 in 15 minutes). A
+group that stops breaching (or has no data left in the window) resolves; a pending alert that stops
+breaching is dropped without ever notifying. A rule that fails is recorded in `alert_rule_status`
+and never stops the other rules.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Final
 
 import duckdb
 
-from agentdeck.collector.alerts.observe import MAX_TRACES, Observation, observe_rule
+from agentdeck.collector.alerts.observe import MAX_TASKS, MAX_TRACES, Observation, observe_rule
 from agentdeck.collector.alerts.rules import Rule, RuleSet, format_duration
 from agentdeck.collector.alerts.state import ALERT_COLUMNS, Alert, active_alerts, alert_from_row, ensure_tables
 
@@ -116,9 +118,14 @@ def _record_status(conn: duckdb.DuckDBPyConnection, rule: Rule, now_ns: int, gro
     )
 
 
-def _merge_traces(new: tuple[str, ...], old: tuple[str, ...]) -> tuple[str, ...]:
+def _merge_traces(new: tuple[str, ...], old: tuple[str, ...], cap: int = MAX_TRACES) -> tuple[str, ...]:
     merged = list(dict.fromkeys(new + old))
-    return tuple(merged[:MAX_TRACES])
+    return tuple(merged[:cap])
+
+
+def _worse(rule: Rule, a: float, b: float) -> float:
+    """The value further past the threshold (a per-task alert shows its worst task)."""
+    return max(a, b) if rule.comparison in (">", ">=") else min(a, b)
 
 
 def _apply(
@@ -132,10 +139,10 @@ def _apply(
         seen.add(o.group)
         current = active.get(o.group)
         if o.breached:
-            change = _breach(conn, rule, o, current, now_ns)
+            change = _breach(conn, rule, o, current, now_ns, partial=partial)
             if change is not None:
                 changes.append(change)
-        elif current is not None:
+        elif current is not None and not partial:  # a few new tasks that pass say nothing of the others
             changes.extend(_clear(conn, current, now_ns, o))
     if not partial:
         for group, current in active.items():
@@ -146,7 +153,7 @@ def _apply(
 
 
 def _breach(
-    conn: duckdb.DuckDBPyConnection, rule: Rule, o: Observation, current: Alert | None, now_ns: int
+    conn: duckdb.DuckDBPyConnection, rule: Rule, o: Observation, current: Alert | None, now_ns: int, *, partial: bool
 ) -> AlertChange | None:
     if current is None:
         state = "firing" if rule.for_ns == 0 else "pending"
@@ -176,6 +183,15 @@ def _breach(
         return AlertChange(state, alert_from_row(row))
     fire = current.state == "pending" and now_ns - current.first_seen_ns >= rule.for_ns
     state = "firing" if fire else current.state
+    value, detail = o.value, o.detail
+    if rule.spec.per_task:
+        # A full evaluation lists the tasks breaching in the window now; the fast path only saw a few
+        # new tasks, so it adds them to the list and keeps the worst value seen.
+        traces = _merge_traces(o.trace_ids, current.trace_ids if partial else (), MAX_TASKS)
+        if partial and _worse(rule, current.value, o.value) == current.value:
+            value, detail = current.value, current.detail
+    else:
+        traces = _merge_traces(o.trace_ids, current.trace_ids)
     row = conn.execute(
         f"""UPDATE alerts SET state = $state, last_seen_ns = $now, value = $value, trace_ids = $traces,
             detail = $detail, fired_ns = coalesce(fired_ns, $fired), severity = $severity,
@@ -185,9 +201,9 @@ def _breach(
             "id": current.id,
             "state": state,
             "now": now_ns,
-            "value": o.value,
-            "traces": json.dumps(list(_merge_traces(o.trace_ids, current.trace_ids))),
-            "detail": o.detail,
+            "value": value,
+            "traces": json.dumps(list(traces)),
+            "detail": detail,
             "fired": now_ns if fire else None,
             "severity": rule.severity,
             "threshold": rule.threshold,

@@ -31,6 +31,7 @@ from agentdeck.engine.semconv import (
 )
 
 MAX_TRACES: Final = 20
+MAX_TASKS: Final = 200  # a per-task check's alert lists up to this many offending tasks (worst first)
 DAY_NS: Final = 86_400_000_000_000
 
 _PARAM: Final = re.compile(r"\$([a-z_]+)")
@@ -42,7 +43,7 @@ class Observation:
     """A rule's value for one scope group at one instant."""
 
     rule: str
-    group: str  # "" for scope "all"; the trace id for per-task checks
+    group: str  # "" for scope "all", else the workflow/agent/model/service (per-task checks too)
     value: float
     samples: int
     breached: bool
@@ -107,6 +108,7 @@ class _Plan:
     samples_sql: str = "count(*) FILTER (WHERE cur)"
     having_extra: str = ""
     trace_badness: str = "max"
+    max_traces: int = MAX_TRACES
 
 
 def _units(
@@ -280,10 +282,11 @@ def _plan(rule: Rule, b: dict[str, object], now_ns: int) -> _Plan:
 
 
 def _task_check_plan(rule: Rule) -> _Plan:
-    """Per-task checks: the group is the trace itself; the scope value (if any) only filters."""
+    """Per-task checks: each task is judged alone, and the offending tasks of one scope group make one
+    alert (worst task first). The group's value is its worst task's; `bad` marks the tasks that breach."""
     m = rule.metric
-    member = "trace_id IN (SELECT trace_id FROM tg)"
-    common = "true AS bad, true AS cur, false AS today"
+    op = _SQL_OPS[rule.comparison]
+    common = "true AS cur, false AS today"
     if m == "task_budget_breach":
         # The engine reserves each call's worst case and stops a task that cannot afford the next one
         # (outcome incomplete, reason budget), so its spend can stay just under the limit: that task
@@ -291,31 +294,36 @@ def _task_check_plan(rule: Rule) -> _Plan:
         spent = "greatest(coalesce(t.budget_spent, 0), t.cost)"
         ratio = f"greatest({spent} / t.budget_limit, CASE WHEN t.budget_halted THEN 1.0 ELSE 0.0 END)"
         units = (
-            f"SELECT t.trace_id AS grp, t.trace_id, {ratio} AS num, 1.0 AS den, {ratio} AS badness, {common}, "
+            f"SELECT tg.grp, t.trace_id, {ratio} AS num, 1.0 AS den, {ratio} AS badness, "
+            f"{ratio} {op} $threshold AS bad, {common}, "
             f"printf('spent $%.4f of a $%.4f task budget', {spent}, t.budget_limit) || "
             "CASE WHEN t.budget_halted THEN '; the engine stopped the task (budget)' ELSE '' END || "
             "coalesce(' (outcome ' || t.outcome || ')', '') AS detail "
-            f"FROM t WHERE t.budget_limit > 0 AND {member}"
+            "FROM t JOIN tg USING (trace_id) WHERE t.budget_limit > 0"
         )
     elif m == "runaway_loop":
         units = (
-            "SELECT trace_id AS grp, trace_id, count(*) AS num, 1.0 AS den, count(*) AS badness, "
-            f"{common}, printf('agent %s ran %d times in one task', agent_name, count(*)) AS detail "
-            f"FROM s WHERE span_type = 'agent' AND agent_name IS NOT NULL AND {member} "
-            "GROUP BY trace_id, agent_name"
+            "SELECT tg.grp, s.trace_id, count(*) AS num, 1.0 AS den, count(*) AS badness, "
+            f"count(*) {op} $threshold AS bad, {common}, "
+            "printf('agent %s ran %d times in one task', s.agent_name, count(*)) AS detail "
+            "FROM s JOIN tg USING (trace_id) WHERE s.span_type = 'agent' AND s.agent_name IS NOT NULL "
+            "GROUP BY tg.grp, s.trace_id, s.agent_name"
         )
     elif m == "repeated_tool_call":
-        args = _attr_text(GEN_AI_TOOL_CALL_ARGUMENTS)
+        args = _attr_text(GEN_AI_TOOL_CALL_ARGUMENTS).replace("attributes", "s.attributes")
         units = (
-            "SELECT trace_id AS grp, trace_id, count(*) AS num, 1.0 AS den, count(*) AS badness, "
-            f"{common}, printf('tool %s called %d times with the same arguments %s', tool_name, count(*), "
+            "SELECT tg.grp, s.trace_id, count(*) AS num, 1.0 AS den, count(*) AS badness, "
+            f"count(*) {op} $threshold AS bad, {common}, "
+            f"printf('tool %s called %d times with the same arguments %s', s.tool_name, count(*), "
             f"left({args}, 200)) AS detail "
-            f"FROM s WHERE span_type = 'tool' AND tool_name IS NOT NULL AND {args} IS NOT NULL AND {member} "
-            f"GROUP BY trace_id, tool_name, {args}"
+            "FROM s JOIN tg USING (trace_id) "
+            f"WHERE s.span_type = 'tool' AND s.tool_name IS NOT NULL AND {args} IS NOT NULL "
+            f"GROUP BY tg.grp, s.trace_id, s.tool_name, {args}"
         )
     else:
         raise ValueError(f"no SQL for metric {m!r}")
-    return _Plan(rule.window_ns, units, "max(num)", samples_sql="1")
+    worst = "max(num)" if op in (">", ">=") else "min(num)"
+    return _Plan(rule.window_ns, units, worst, samples_sql="count(DISTINCT trace_id)", max_traces=MAX_TASKS)
 
 
 def _scope_filter(rule: Rule, b: dict[str, object]) -> str:
@@ -327,8 +335,9 @@ def _scope_filter(rule: Rule, b: dict[str, object]) -> str:
 
 
 def _build(rule: Rule, now_ns: int, trace_ids: Sequence[str] | None) -> tuple[str, dict[str, object]]:
-    b: dict[str, object] = {"hi": now_ns, "min_samples": rule.min_samples, "max_traces": MAX_TRACES}
+    b: dict[str, object] = {"hi": now_ns, "min_samples": rule.min_samples}
     plan = _plan(rule, b, now_ns)
+    b["max_traces"] = plan.max_traces
     b["lo"] = now_ns - plan.lookback_ns
     where = ["start_ns > $lo", "start_ns <= $hi"]
     source = "spans"

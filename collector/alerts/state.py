@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from agentdeck.collector.alerts.metrics import METRICS
+from agentdeck.collector.alerts.observe import MAX_TASKS
 
 ALERT_STATES: Final = ("pending", "firing", "resolved")
 
@@ -106,7 +107,7 @@ class Alert:
     rule: str
     metric: str
     scope: str  # e.g. "all", "agent=researcher", "each agent"
-    group_value: str  # "" for scope all; the agent/workflow/... name; the trace id for per-task checks
+    group_value: str  # "" for scope all; else the agent/workflow/model/service name (per-task checks too)
     severity: str
     state: str  # ALERT_STATES
     first_seen_ns: int
@@ -123,13 +124,20 @@ class Alert:
 
     @property
     def target(self) -> str:
-        """What the alert is about, for people: "all", "agent=researcher", "task 4bf9... (workflow=triage)"."""
+        """What the alert is about, for people: "all", "agent=researcher", "3 tasks (workflow=triage)"."""
+        where = (
+            f"{self.scope.removeprefix('each ')}={self.group_value}" if self.scope.startswith("each ") else self.scope
+        )
         spec = METRICS.get(self.metric)
         if spec is not None and spec.per_task:
-            return f"task {self.group_value}" + ("" if self.scope == "all" else f" ({self.scope})")
-        if self.scope.startswith("each "):
-            return f"{self.scope.removeprefix('each ')}={self.group_value}"
-        return self.scope
+            n = len(self.trace_ids)
+            tasks = f"{n}{'+' if n >= MAX_TASKS else ''} task{'' if n == 1 else 's'}"
+            return tasks if where == "all" else f"{tasks} ({where})"
+        return where
+
+    def needs_attention(self, now_ns: int) -> bool:
+        """Firing, and neither acknowledged nor silenced: what the "firing now" count and the banner show."""
+        return self.state == "firing" and not self.acknowledged and not self.silenced_at(now_ns)
 
     def silenced_at(self, now_ns: int) -> bool:
         return self.silenced_until_ns is not None and self.silenced_until_ns > now_ns
@@ -209,23 +217,37 @@ def silence(conn: duckdb.DuckDBPyConnection, alert_id: int, until_ns: int) -> bo
     return row is not None
 
 
-def list_alerts(conn: duckdb.DuckDBPyConnection, state: str | None = None, limit: int = 1000) -> pa.Table:
-    """Alerts for the query API: firing first, then pending, then resolved; newest first within each."""
-    if state is not None and state not in ALERT_STATES:
+def _state_filter(state: str | None) -> tuple[str, dict[str, object]]:
+    if state is None:
+        return "", {}
+    if state not in ALERT_STATES:
         raise ValueError(f"unknown alert state {state!r}; use one of {', '.join(ALERT_STATES)}")
+    return "WHERE state = $state", {"state": state}
+
+
+def list_alerts(
+    conn: duckdb.DuckDBPyConnection, state: str | None = None, limit: int = 1000, offset: int = 0
+) -> pa.Table:
+    """Alerts for the query API: firing first, then pending, then resolved; critical first, newest first
+    within each. `offset` skips that many (a page of `limit` alerts at a time)."""
+    where, params = _state_filter(state)
     ensure_tables(conn)
-    where = "WHERE state = $state" if state is not None else ""
-    params: dict[str, object] = {"limit": limit}
-    if state is not None:
-        params["state"] = state
     return conn.sql(
         f"""SELECT {ALERT_COLUMNS} FROM alerts {where}
         ORDER BY CASE state WHEN 'firing' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END,
                  CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
                  last_seen_ns DESC, id DESC
-        LIMIT $limit""",
-        params=params,
+        LIMIT $limit OFFSET $offset""",
+        params={**params, "limit": limit, "offset": offset},
     ).to_arrow_table()
+
+
+def count_alerts(conn: duckdb.DuckDBPyConnection, state: str | None = None) -> int:
+    """How many alerts `list_alerts` pages through (of one state, or all)."""
+    where, params = _state_filter(state)
+    ensure_tables(conn)
+    row = conn.execute(f"SELECT count(*) FROM alerts {where}", params).fetchone()
+    return int(row[0]) if row else 0
 
 
 def list_deliveries(conn: duckdb.DuckDBPyConnection, alert_id: int | None = None, limit: int = 1000) -> pa.Table:

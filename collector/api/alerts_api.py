@@ -29,6 +29,7 @@ from agentdeck.collector.alerts import (
     RuleSet,
     acknowledge,
     check,
+    count_alerts,
     get_alert,
     list_alerts,
     list_deliveries,
@@ -58,6 +59,7 @@ def alert_json(alert: Alert, now_ns: int) -> dict[str, Any]:
     body["trace_ids"] = list(alert.trace_ids)
     body["target"] = alert.target
     body["silenced"] = alert.silenced_at(now_ns)
+    body["needs_attention"] = alert.needs_attention(now_ns)
     return body
 
 
@@ -96,11 +98,16 @@ def _retrying(work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Callable[[duc
     return run
 
 
-def _list(cursor: duckdb.DuckDBPyConnection, state: str | None, limit: int) -> list[dict[str, Any]]:
-    """Firing first, then pending, then resolved (the order `list_alerts` gives)."""
+def _list(cursor: duckdb.DuckDBPyConnection, state: str | None, limit: int, offset: int) -> dict[str, Any]:
+    """One page of alerts, firing first, then pending, then resolved (the order `list_alerts` gives),
+    with `total`, the number of alerts of that state, so a client can page through all of them."""
     now = time.time_ns()
-    table = list_alerts(cursor, state=state, limit=limit)
-    return [alert_json(alert_from_row(tuple(row.values())), now) for row in table.to_pylist()]
+    table = list_alerts(cursor, state=state, limit=limit, offset=offset)
+    return {
+        "alerts": [alert_json(alert_from_row(tuple(row.values())), now) for row in table.to_pylist()],
+        "total": count_alerts(cursor, state=state),
+        "offset": offset,
+    }
 
 
 _TRACES_SQL: Final = """SELECT trace_id,
@@ -158,10 +165,11 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
             )
         try:
             limit = _int_param(request, "limit", 200, 1, MAX_LIMIT)
+            offset = _int_param(request, "offset", 0, 0, 2**62)
         except IngestError as exc:
             return query_api.error_json(exc)
-        assert limit is not None
-        return await guarded(lambda c: {"alerts": _list(c, state, limit)})
+        assert limit is not None and offset is not None
+        return await guarded(lambda c: _list(c, state, limit, offset))
 
     async def one_alert(request: Request) -> Response:
         alert_id = _alert_id(request)

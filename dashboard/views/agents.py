@@ -25,10 +25,10 @@ def metrics_table(frame: pd.DataFrame, by_workflow: bool) -> None:
             "Agent": frame["agent_name"],
             "Steps": frame["invocations"].astype(int),
             "Attempts": frame["attempts"].astype(int),
-            "First-attempt success": frame["first_attempt_success_rate"].astype(float),
-            "Retry rate": frame["retry_rate"].astype(float),
+            "First-attempt success": components.percent_points(frame["first_attempt_success_rate"].astype(float)),
+            "Retry rate": components.percent_points(frame["retry_rate"].astype(float)),
             "Retries by reason": [_reasons(r) for _, r in frame.iterrows()],
-            "Error rate": frame["error_rate"].astype(float),
+            "Error rate": components.percent_points(frame["error_rate"].astype(float)),
             "p50": [theme.duration(v) for v in frame["p50_ms"]],
             "p95": [theme.duration(v) for v in frame["p95_ms"]],
             "p99": [theme.duration(v) for v in frame["p99_ms"]],
@@ -43,7 +43,9 @@ def metrics_table(frame: pd.DataFrame, by_workflow: bool) -> None:
         shown,
         pinned="Agent",
         column_config={
-            "First-attempt success": components.PERCENT_BAR_COLUMN,
+            "First-attempt success": components.success_bar_column(
+                "Share of the agent's steps whose first attempt succeeded (no retry needed)."
+            ),
             "Retry rate": components.PERCENT_COLUMN,
             "Error rate": components.PERCENT_COLUMN,
             "Cost": components.USD_COLUMN,
@@ -66,6 +68,13 @@ def body() -> None:
         components.no_data(f.label)
         return
     focus = st.session_state.get("agent") or None
+    if focus:  # the table follows the focus, like the charts
+        frame = frame[frame["agent_name"] == focus]
+        if frame.empty:
+            components.empty_state(
+                f"No steps of {focus} in the {f.label.lower()}", "Pick another agent or widen the range."
+            )
+            return
     metrics_table(frame, by_workflow)
 
     charts_row = st.columns(3)

@@ -9,36 +9,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agentdeck.dashboard import components, data, theme
+from agentdeck.dashboard import alert_banner, components, data, theme
 
 st.title("Alerts")
 
 SEVERITY_ICONS = {"critical": ":red[:material/error:]", "warning": ":orange[:material/warning:]"}
 SILENCE_CHOICES = {"15m": "15 minutes", "1h": "1 hour", "4h": "4 hours", "1d": "1 day"}
-MAX_CARDS = 25  # open alerts shown as cards, worst and newest first
+PAGE_SIZE = 25  # open alerts shown as cards per page: those needing attention first, worst and newest first
 MAX_TRACE_LINKS = 3
+MAX_TASKS_LISTED = 50  # a per-task alert's tasks listed under its card
 DAY_NS = 86_400 * 10**9
 HOUR_NS = 3_600 * 10**9
-RATE_METRICS = {
-    "retry_rate",
-    "error_rate",
-    "completion_rate",
-    "state_conflict_rate",
-    "budget_burn",
-    "tokens_per_task_vs_baseline",
-}
-
-
-def fmt_value(metric: str, value: float) -> str:
-    if metric in ("cost_per_task", "spend"):
-        return theme.usd(value)
-    if metric == "p95_latency_ms":
-        return theme.duration(value)
-    if metric in RATE_METRICS - {"budget_burn", "tokens_per_task_vs_baseline"}:
-        return theme.pct(value)
-    if metric in ("budget_burn", "tokens_per_task_vs_baseline", "task_budget_breach"):
-        return f"{value:.2f}x"
-    return f"{value:g}"
+BURN_BUCKETS = 96  # today's spend in quarter hours
 
 
 def ago(ns: float | None) -> str:
@@ -66,9 +48,25 @@ def links(alert: pd.Series) -> None:
                       query_params={"trace_id": traces[0]})  # fmt: skip
 
 
+def covered_tasks(alert: pd.Series) -> None:
+    """The tasks a per-task check's alert covers beyond the first links, each a link to its trace."""
+    traces = list(alert["trace_ids"])
+    if len(traces) <= MAX_TRACE_LINKS:
+        return
+    with st.expander(f"All {len(traces)} tasks of this alert (worst first)"):
+        shown = traces[:MAX_TASKS_LISTED]
+        st.markdown(" · ".join(f"[{theme.short_id(t, 12)}](traces?trace_id={t})" for t in shown))
+        if len(traces) > len(shown):
+            st.caption(f"and {len(traces) - len(shown)} more (GET /api/alerts/{int(alert['id'])} lists them all)")
+
+
+CHANGED = "_alerts_changed"  # session flag: an alert was acknowledged or silenced in this session
+
+
 def _acknowledge(alert_id: int) -> None:
     try:
         data.acknowledge_alert(alert_id)
+        st.session_state[CHANGED] = True
     except data.DataError as exc:
         st.toast(f"{exc.message} {exc.hint}", icon=":material/error:")
 
@@ -76,6 +74,7 @@ def _acknowledge(alert_id: int) -> None:
 def _silence(alert_id: int) -> None:
     try:
         data.silence_alert(alert_id, st.session_state[f"silence_for_{alert_id}"])
+        st.session_state[CHANGED] = True
     except data.DataError as exc:
         st.toast(f"{exc.message} {exc.hint}", icon=":material/error:")
 
@@ -104,36 +103,51 @@ def alert_card(alert: pd.Series) -> None:
             f"{components.inert(alert['target'])}{muted}"
         )
         metric = str(alert["metric"])
+        since = "pending since" if alert["state"] == "pending" else "since"
         st.markdown(
-            f"Value **{fmt_value(metric, alert['value'])}** {alert['comparison']} threshold "
-            f"{fmt_value(metric, alert['threshold'])} · since {ago(alert['fired_ns'] or alert['first_seen_ns'])}"
+            f"Value **{alert_banner.alert_value(metric, alert['value'])}** {alert['comparison']} threshold "
+            f"{alert_banner.alert_value(metric, alert['threshold'])} · {since} {ago(alert_banner.started_ns(alert))}"
         )
         if isinstance(alert["detail"], str) and alert["detail"]:
-            st.caption(components.inert(alert["detail"]))
+            detail = alert["detail"] if len(alert["trace_ids"]) <= 1 else f"Worst task: {alert['detail']}"
+            st.caption(components.inert(detail))
         left, right = st.columns([1, 1], vertical_alignment="center")
         with left:
             links(alert)
         with right:
             actions(alert)
+        covered_tasks(alert)
 
 
 def open_alerts() -> None:
     frame = data.alerts()
     active = frame[frame["state"].isin(["firing", "pending"])] if not frame.empty else frame
-    firing = int((active["state"] == "firing").sum()) if not active.empty else 0
-    st.subheader(f"Firing now: {firing}")
+    attention = alert_banner.needing_attention(active)
+    st.subheader(f"Firing now: {int((attention['state'] == 'firing').sum()) if not attention.empty else 0}")
     if active.empty:
         st.success(
             "No alert is firing. The collector checks the rules below continuously; per-task budget and loop "
             "checks run within seconds of a task's spans arriving.",
             icon=":material/check_circle:",
         )
-    for _, alert in active.head(MAX_CARDS).iterrows():
-        alert_card(alert)
-    if len(active) > MAX_CARDS:
-        st.caption(
-            f"{len(active) - MAX_CARDS} more open alerts: `agentdeck alerts list --state firing` lists them all."
-        )
+    else:
+        # acknowledged or silenced ones after the others, each part in the collector's order (firing first)
+        dealt = active["acknowledged"].astype(bool) | active["silenced"].astype(bool)
+        if dealt.any():
+            st.caption(f"{int(dealt.sum())} open alert(s) acknowledged or silenced are listed after the others.")
+        ordered = active.assign(_dealt=dealt).sort_values("_dealt", kind="stable")
+        pages = max(1, -(-len(ordered) // PAGE_SIZE))
+        page = 1
+        if pages > 1:
+            page = int(st.number_input(f"Page (of {pages}, {PAGE_SIZE} alerts each)", min_value=1, max_value=pages,
+                                       value=1, step=1, key="alerts_page", width=220))  # fmt: skip
+        for _, alert in ordered.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].iterrows():
+            alert_card(alert)
+        if int(frame.attrs.get("total", len(frame))) > len(frame):
+            st.caption(
+                f"Showing the first {len(frame)} of {frame.attrs['total']} alerts; "
+                "`agentdeck alerts list` (or GET /api/alerts with offset) pages through the rest."
+            )
     resolved = frame[frame["state"] == "resolved"] if not frame.empty else frame
     with st.expander(f"Resolved ({len(resolved)})"):
         if resolved.empty:
@@ -153,6 +167,21 @@ def open_alerts() -> None:
             )
 
 
+def cumulative_spend(series: pd.DataFrame, start_ns: int, end_ns: int, buckets: int) -> dict[str, pd.Series]:
+    """Per workflow (biggest first), its spend since `start_ns` summed up to the end of each of the
+    `buckets` buckets of the `timeseries` answer (0 before its first call, flat after its last),
+    indexed by instant (ns, at most `end_ns`), starting at 0 at `start_ns`."""
+    step = -(-(end_ns - start_ns) // buckets)  # the collector's bucket width
+    grid = [start_ns + i * step for i in range(buckets)]
+    table = series.pivot_table(index="bucket_start_ns", columns="group", values="value", aggfunc="sum")
+    table = table.reindex(sorted(set(grid) | set(table.index.astype(int)))).fillna(0.0).cumsum()
+    table.index = [min(int(t) + step, end_ns) for t in table.index]  # spent by the end of each bucket
+    start = pd.DataFrame(0.0, index=[start_ns], columns=table.columns)
+    table = pd.concat([start, table])
+    order = table.iloc[-1].sort_values(ascending=False).index
+    return {str(name): table[name] for name in order}
+
+
 def burn_down(budget: float | None) -> None:
     """Cumulative spend since UTC midnight per workflow, the total's projection to midnight, the budget."""
     now = time.time_ns()
@@ -160,7 +189,7 @@ def burn_down(budget: float | None) -> None:
     st.subheader("Budget burn-down (today, UTC)")
     series = data.query(
         "timeseries",
-        {"metric": "spend", "group_by": "workflow", "start_ns": midnight, "end_ns": now, "buckets": 96},
+        {"metric": "spend", "group_by": "workflow", "start_ns": midnight, "end_ns": now, "buckets": BURN_BUCKETS},
     )
     if series.empty:
         components.empty_state(
@@ -174,11 +203,14 @@ def burn_down(budget: float | None) -> None:
     spent = series.groupby("group")["value"].sum()
     left_h = (midnight + DAY_NS - now) / HOUR_NS
     fig = go.Figure()
-    for name, rows in series.groupby("group"):
-        x = pd.to_datetime(rows["bucket_start_ns"] // 1000, unit="us", utc=True)
-        fig.add_scatter(
-            x=x, y=rows["value"].cumsum(), name=html.escape(str(name), quote=False), stackgroup="spend", mode="lines"
-        )
+    stacked = cumulative_spend(series, midnight, now, BURN_BUCKETS)
+    colors = theme.distinct_colors("workflow", list(stacked))
+    for name, cumulative in stacked.items():
+        # every workflow on the same instants, so the stack adds up; steps, not slopes: spend rises when
+        # calls land and stays flat over hours without any
+        fig.add_scatter(x=pd.to_datetime(cumulative.index // 1000, unit="us", utc=True), y=cumulative.tolist(),
+                        name=html.escape(str(name), quote=False), stackgroup="spend", mode="lines",
+                        line={"shape": "hv"}, fillcolor=colors[name], line_color=colors[name])  # fmt: skip
     total, total_rate = float(spent.sum()), float(last_hour.sum())
     projected = total + total_rate * left_h
     ends = pd.to_datetime([now // 1000, (midnight + DAY_NS) // 1000], unit="us", utc=True)
@@ -189,7 +221,9 @@ def burn_down(budget: float | None) -> None:
         fig.add_hline(
             y=budget, line={"color": theme.STATUS_COLORS["error"]}, annotation_text=f"budget {theme.usd(budget)}"
         )
-    fig.update_layout(height=320, margin={"t": 30, "b": 10}, yaxis_title="USD", legend={"orientation": "h"})
+    # the legend below the axis and its date line, never over them
+    fig.update_layout(height=360, margin={"t": 30, "b": 10}, yaxis_title="spent today", yaxis_tickprefix="$",
+                      legend={"orientation": "h", "y": -0.22, "yanchor": "top"})  # fmt: skip
     cols = st.columns(3)
     cols[0].metric("Spent today", theme.usd(total), border=True)
     cols[1].metric("Projected by midnight", theme.usd(projected), border=True)
@@ -211,6 +245,9 @@ def burn_down(budget: float | None) -> None:
 
 
 def live_section() -> None:
+    if st.session_state.pop(CHANGED, False):
+        # the buttons rerun only this live section: rerun the page, so the banner drops the alert at once
+        st.rerun(scope="app")
     open_alerts()
     rules = data.alert_rules()
     burn_down(rules.daily_budget_usd)

@@ -35,8 +35,9 @@ def body() -> None:
 
     series = data.query("timeseries", series_q)
     spend = charts_series.over_time(
-        series, "usd", title=f"Spend by {dim}", dimension=dim, span_ns=(f.start_ns, f.end_ns), buckets=48
-    )
+        series, "usd", title=f"Spend by {dim}", dimension=dim, span_ns=(f.start_ns, f.end_ns), buckets=48,
+        width_px=charts_series.FULL_WIDTH_PX,
+    )  # fmt: skip
     st.echarts_chart(spend, height=charts_series.HEIGHT, key="spend_over_time")
 
     left, right = st.columns(2)
@@ -50,7 +51,7 @@ def body() -> None:
             {
                 DIMENSIONS[dim]: breakdown["group"],
                 "Cost": breakdown["cost_usd"].astype(float),
-                "Share": breakdown["cost_usd"].astype(float) / total if total else 0.0,
+                "Share": components.percent_points(breakdown["cost_usd"].astype(float) / total) if total else 0.0,
                 "Retry cost": breakdown["retry_cost_usd"].astype(float),
                 "LLM calls": breakdown["calls"].astype(int),
                 "Tokens in": breakdown["input_tokens"].astype(int),
@@ -78,7 +79,7 @@ def body() -> None:
                 "Started (UTC)": [theme.timestamp(v) for v in top["start_ns"]],
                 "Workflow": top["workflow_name"].fillna(""),
                 "Cost": top["cost_usd"].astype(float),
-                "x median": top["cost_usd"].astype(float) / costs.median() if costs.median() else None,
+                "Of median": top["cost_usd"].astype(float) / costs.median() if costs.median() else None,
                 "Duration": [theme.duration(v) for v in top["duration_ms"]],
                 "Status": [components.status_badge(s, o) for s, o in zip(top["status"], top["outcome"], strict=True)],
                 "Trace": [theme.short_id(v, 12) for v in top["trace_id"]],
@@ -93,7 +94,9 @@ def body() -> None:
             key="expensive_tasks",
             column_config={
                 "Cost": components.USD_COLUMN,
-                "x median": st.column_config.NumberColumn(format="%.1fx"),
+                "Of median": st.column_config.NumberColumn(
+                    format="%.1f" + theme.TIMES, help="The task's cost as a multiple of the median task's"
+                ),
             },
         )
         rows = event.selection.rows if event else []  # type: ignore[union-attr]

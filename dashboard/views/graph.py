@@ -10,20 +10,39 @@ from agentdeck.dashboard import agent_graph, charts_graph, components, data, fil
 st.title("Agent graph")
 
 
+SUCCESS_HELP = (
+    "Success: share of an agent's steps that ended in success, retries included. First-attempt success: "
+    "share of its steps whose first attempt succeeded. A retry can only turn a failed step into a success, "
+    "so success is never below first-attempt success."
+)
+
+
 def _workflows(f: filters.Filters) -> list[str]:
     facets = data.query("facets", {**f.params(), "workflow": None})
     return [str(v) for v in facets.loc[facets["dimension"] == "workflow", "value"]] if not facets.empty else []
 
 
-def body() -> None:
-    f = filters.current()
-    workflow = st.session_state.get("graph_wf") or f.workflow
-    if not workflow:
+def pick_workflow(f: filters.Filters) -> None:
+    """No workflow chosen: one link per workflow, which sets the sidebar's Workflow filter (in the URL)."""
+    workflows = _workflows(f)
+    if not workflows:
         components.empty_state(
             "No workflow to draw",
-            "Pick a workflow above (or in the sidebar). Workflows appear once traces name one "
-            "(`gen_ai.workflow.name`, or the engine's workflow span).",
+            "Workflows appear once traces name one (`gen_ai.workflow.name`, or the engine's workflow span).",
         )
+        return
+    st.info("**Pick a workflow to draw**: in the sidebar's Workflow filter, or here.", icon=":material/account_tree:")
+    row = st.container(horizontal=True, gap="small")
+    for name in workflows:
+        row.page_link("views/graph.py", label=name, icon=":material/account_tree:",
+                      query_params={**st.query_params.to_dict(), "workflow": name})  # fmt: skip
+
+
+def body() -> None:
+    f = filters.current()
+    workflow = f.workflow
+    if not workflow:
+        pick_workflow(f)
         return
     params = {**f.params(), "workflow": workflow}
     data.prefetch([("transitions", params), ("agent_nodes", params)])
@@ -40,18 +59,18 @@ def body() -> None:
     chart = charts_graph.figure(edges, nodes, metric)
     st.echarts_chart(chart.option, height=chart.height, key="agent_graph")
     st.caption(
-        "Arrows are handoffs between consecutive agent steps in a run (retries are not handoffs); "
-        "dotted orange arrows go back to an earlier agent (loops). Node size = steps. "
-        "Hover a node or an arrow for its numbers."
+        f"{workflow}: arrows are handoffs between consecutive agent steps in a run (retries are not handoffs); "
+        "dotted orange arrows go back to an earlier agent (loops). A node's area is proportional to its steps. "
+        "Hover a node or an arrow for its numbers. " + SUCCESS_HELP
     )
     if not nodes.empty:
         shown = pd.DataFrame(
             {
                 "Agent": nodes["agent_name"],
                 "Steps": nodes["invocations"].astype(int),
-                "Success rate": nodes["success_rate"].astype(float),
-                "First-attempt success": nodes["first_attempt_success_rate"].astype(float),
-                "Retry rate": nodes["retry_rate"].astype(float),
+                "Success": components.percent_points(nodes["success_rate"].astype(float)),
+                "First-attempt success": components.percent_points(nodes["first_attempt_success_rate"].astype(float)),
+                "Retry rate": components.percent_points(nodes["retry_rate"].astype(float)),
                 "p95": [theme.duration(v) for v in nodes["p95_ms"]],
                 "Cost": nodes["cost_usd"].astype(float),
                 "Cost / task": nodes["cost_per_task"].astype(float),
@@ -61,8 +80,8 @@ def body() -> None:
             shown,
             pinned="Agent",
             column_config={
-                "Success rate": components.PERCENT_BAR_COLUMN,
-                "First-attempt success": components.PERCENT_COLUMN,
+                "Success": components.success_bar_column(SUCCESS_HELP),
+                "First-attempt success": components.success_bar_column(SUCCESS_HELP),
                 "Retry rate": components.PERCENT_COLUMN,
                 "Cost": components.USD_COLUMN,
                 "Cost / task": components.USD_COLUMN,
@@ -71,20 +90,9 @@ def body() -> None:
 
 
 def main() -> None:
-    f = filters.current()
-    try:
-        options = _workflows(f)
-    except data.DataError as exc:
-        components.data_error(exc)
-        return
-    wanted = st.query_params.get("graph_wf") or f.workflow
-    if wanted and wanted not in options:
-        options.append(wanted)
-    cols = st.columns([2, 3])
-    if options:
-        cols[0].selectbox("Workflow", options, index=options.index(wanted) if wanted in options else 0,
-                          key="graph_wf", bind="query-params")  # fmt: skip
-    cols[1].segmented_control(
+    # The workflow is the sidebar's filter (`?workflow=`), like on every page: one selector, kept in the
+    # URL whatever else changes here.
+    st.segmented_control(
         "Colour nodes by", list(agent_graph.METRICS), default="latency", key="graph_metric",
         bind="query-params", required=True,
     )  # fmt: skip

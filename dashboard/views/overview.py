@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from agentdeck.dashboard import charts_series, components, data, filters, theme
+from agentdeck.dashboard import alert_banner, charts_series, components, data, filters, theme
 
 st.title("Overview")
 
@@ -29,14 +29,16 @@ def _value(row: pd.Series, key: str) -> float | None:
 
 
 def firing_alerts() -> None:
-    """The alerts firing now, worst first, one compact line each (at most 5); the Alerts page has the rest."""
-    firing = data.alerts("firing")
+    """The alerts firing now that nobody acknowledged or silenced, worst first, one compact line each
+    (at most 5); the Alerts page has the rest."""
+    firing = alert_banner.needing_attention(data.alerts("firing"))
     if firing.empty:
         return
     with st.container(border=True, key="overview_alerts"):
         lines = [
             f"**{a.rule}** ({a.severity}) · {components.inert(a.target)}: "
-            f"{a.value:.4g} {a.comparison} {a.threshold:.4g}"
+            f"{alert_banner.alert_value(str(a.metric), float(a.value))} "
+            f"{a.comparison} {alert_banner.alert_value(str(a.metric), float(a.threshold))}"
             for a in firing.head(5).itertuples()
         ]
         more = f" · {len(firing) - 5} more" if len(firing) > 5 else ""
@@ -87,7 +89,7 @@ def headline() -> None:
     if avg and p99 and p99 > 5 * avg:
         st.warning(
             f"Tail cost: the most expensive 1% of tasks cost {theme.usd(p99)} or more, "
-            f"{p99 / avg:.0f}x the average. See **Costs** for the tasks behind it.",
+            f"{theme.ratio(p99 / avg)} the average. See **Costs** for the tasks behind it.",
             icon=":material/trending_up:",
         )
     firing_alerts()  # after the numbers, so a long list never pushes them down
@@ -95,10 +97,12 @@ def headline() -> None:
     left, right = st.columns(2)
     span = (f.start_ns, f.end_ns)
     tasks = charts_series.over_time(data.query("timeseries", tasks_q), "count", title="Tasks by workflow",
-                                    dimension="workflow", span_ns=span, buckets=48)  # fmt: skip
+                                    dimension="workflow", span_ns=span, buckets=48,
+                                    width_px=charts_series.HALF_WIDTH_PX)  # fmt: skip
     left.echarts_chart(tasks, height=charts_series.HEIGHT, key="overview_tasks")
     spend = charts_series.over_time(data.query("timeseries", spend_q), "usd", title="Spend by agent",
-                                    dimension="agent", span_ns=span, buckets=48)  # fmt: skip
+                                    dimension="agent", span_ns=span, buckets=48,
+                                    width_px=charts_series.HALF_WIDTH_PX)  # fmt: skip
     right.echarts_chart(spend, height=charts_series.HEIGHT, key="overview_spend")
 
     failed = data.query("traces", failed_q)

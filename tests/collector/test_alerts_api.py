@@ -60,7 +60,7 @@ def test_a_breach_fires_from_the_writers_commit_not_the_interval(
     assert full_runs == 1
     post_task(server.url, over_budget_task(TASK))
     alert = wait_for_alert(server.url, TASK, timeout_s=10)
-    assert alert["group_value"] == TASK
+    assert (alert["group_value"], alert["trace_ids"], alert["target"]) == ("", [TASK], "1 task")
     for _ in range(200):  # the check's other rules finish after the alert row is committed
         if service.fast_checks:
             break
@@ -71,13 +71,14 @@ def test_a_breach_fires_from_the_writers_commit_not_the_interval(
 
 def test_acknowledge_and_silence_round_trip(breached: tuple[str, dict[str, object]]) -> None:
     url, alert = breached
-    assert alert["acknowledged"] is False and alert["silenced"] is False
+    assert alert["acknowledged"] is False and alert["silenced"] is False and alert["needs_attention"] is True
     acked = httpx.post(f"{url}/api/alerts/{alert['id']}/acknowledge", timeout=10)
     assert acked.status_code == 200 and acked.json()["alert"]["acknowledged"] is True
     muted = httpx.post(f"{url}/api/alerts/{alert['id']}/silence", json={"duration": "1h"}, timeout=10)
     assert muted.status_code == 200
     [listed] = [a for a in httpx.get(f"{url}/api/alerts", timeout=10).json()["alerts"] if a["id"] == alert["id"]]
     assert listed["acknowledged"] is True and listed["silenced"] is True
+    assert listed["needs_attention"] is False  # off the "firing now" count and the banner
     assert listed["silenced_until_ns"] > listed["last_seen_ns"]
     unmuted = httpx.post(f"{url}/api/alerts/{alert['id']}/silence?duration=0s", timeout=10).json()["alert"]
     assert unmuted["silenced"] is False
@@ -89,6 +90,7 @@ def test_filters_and_clear_errors(breached: tuple[str, dict[str, object]]) -> No
     cases = {
         ("GET", "/api/alerts?state=burning"): (400, "not an alert state"),
         ("GET", "/api/alerts?limit=lots"): (400, "whole number"),
+        ("GET", "/api/alerts?offset=-1"): (400, "offset must be between 0"),
         ("GET", "/api/alerts/99999"): (404, "no alert with id 99999"),
         ("POST", "/api/alerts/99999/acknowledge"): (404, "no alert with id 99999"),
         ("POST", f"/api/alerts/{alert['id']}/silence"): (400, "say how long"),
@@ -111,7 +113,7 @@ def test_rules_deliveries_and_check(breached: tuple[str, dict[str, object]]) -> 
     assert httpx.get(f"{url}/api/alerts/deliveries", timeout=10).json()["rows"] == []
 
     checked = httpx.post(f"{url}/api/alerts/check", timeout=10).json()
-    assert [(f["rule"], f["group"]) for f in checked["firing"]] == [("task-over-budget", TASK)]
+    assert [(f["rule"], f["group"]) for f in checked["firing"]] == [("task-over-budget", "")]
     quiet_rules = '[[rules]]\nname = "big"\nmetric = "spend"\nwindow = "1h"\ncomparison = ">"\nthreshold = 1000\n'
     quiet = httpx.post(f"{url}/api/alerts/check", content=quiet_rules, timeout=10).json()
     assert quiet["firing"] == [] and quiet["rules_evaluated"] == 1
@@ -124,7 +126,7 @@ def test_the_token_guards_the_alert_routes(start_collector: Callable[..., Collec
     assert httpx.get(f"{server.url}/api/alerts", timeout=10).status_code == 401
     assert httpx.post(f"{server.url}/api/alerts/1/acknowledge", timeout=10).status_code == 401
     ok = httpx.get(f"{server.url}/api/alerts", headers={"Authorization": "Bearer s3cret"}, timeout=10)
-    assert ok.status_code == 200 and ok.json() == {"alerts": []}
+    assert ok.status_code == 200 and ok.json() == {"alerts": [], "total": 0, "offset": 0}
 
 
 def test_healthy_tasks_raise_no_alert(start_collector: Callable[..., CollectorServer]) -> None:
@@ -188,3 +190,41 @@ def test_the_demo_sample_data_fires_a_real_alert(sample_collector: str) -> None:
     assert "task-over-budget" in rules, rules  # the over-budget sample tasks
     budget = next(a for a in firing if a["rule"] == "task-over-budget")
     assert budget["value"] >= 1.0 and budget["trace_ids"]
+
+
+PER_WORKFLOW_RULES = """[[rules]]
+name = "over-budget"
+metric = "task_budget_breach"
+scope = "workflow"
+window = "24h"
+comparison = ">="
+threshold = 1.0
+"""
+
+
+def test_alerts_page_through_with_offset_and_total(
+    start_collector: Callable[..., CollectorServer], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(PER_WORKFLOW_RULES)
+    server = start_collector(alert_rules_path=str(rules))
+    for i, workflow in enumerate(("alpha", "beta", "gamma")):
+        post_task(server.url, over_budget_task(str(i + 1) * 32, workflow=workflow))
+        post_task(server.url, over_budget_task(str(i + 4) * 32, workflow=workflow))
+    give_up = time.monotonic() + 20
+    while time.monotonic() < give_up:
+        body = httpx.get(f"{server.url}/api/alerts", params={"state": "firing"}, timeout=10).json()
+        if sum(len(a["trace_ids"]) for a in body["alerts"]) == 6:
+            break
+        time.sleep(0.1)
+    # one alert per workflow, each listing its two tasks
+    assert sorted((a["group_value"], a["target"]) for a in body["alerts"]) == [
+        ("alpha", "2 tasks (workflow=alpha)"),
+        ("beta", "2 tasks (workflow=beta)"),
+        ("gamma", "2 tasks (workflow=gamma)"),
+    ]
+    first = httpx.get(f"{server.url}/api/alerts", params={"limit": 2}, timeout=10).json()
+    second = httpx.get(f"{server.url}/api/alerts", params={"limit": 2, "offset": 2}, timeout=10).json()
+    assert (first["total"], second["total"], len(first["alerts"]), len(second["alerts"])) == (3, 3, 2, 1)
+    ids = [a["id"] for a in first["alerts"] + second["alerts"]]
+    assert sorted(ids) == sorted(a["id"] for a in body["alerts"])

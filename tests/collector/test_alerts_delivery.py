@@ -154,7 +154,7 @@ def test_slack_payload_has_text_and_blocks_with_trace_links(
         deliverer.stop()
     [body] = hook.bodies
     assert set(body) == {"text", "blocks"}
-    assert body["text"] == f":rotating_light: [CRITICAL] FIRING loop: runaway_loop = 5 (> 3) for task {loop.trace_id}"
+    assert body["text"] == ":rotating_light: [CRITICAL] FIRING loop: runaway_loop = 5 (> 3) for 1 task"
     blocks = body["blocks"]
     assert isinstance(blocks, list) and blocks[0]["type"] == "section"
     section = blocks[0]["text"]["text"]
@@ -277,7 +277,7 @@ def test_service_fires_within_moments_of_new_spans(store: Store, receiver_factor
         service.stop()
     assert service.evaluations == 1 and service.fast_checks >= 1
     [row] = list_alerts(store.conn, state="firing").to_pylist()
-    assert (row["rule"], row["group_value"]) == ("over-budget", burner.trace_id)
+    assert (row["rule"], row["group_value"], row["trace_ids"]) == ("over-budget", "", json.dumps([burner.trace_id]))
     assert "spent $0.8000 of a $0.5000 task budget" in str(hook.bodies[0]["text"]) + json.dumps(hook.bodies[0])
 
 

@@ -143,12 +143,64 @@ def test_fast_path_checks_only_the_named_tasks_and_never_resolves(store: Store) 
     for _ in range(5):
         other.agent("researcher")
     store.add(other)
-    # The fast path for `other` alone: `first` is neither re-fired nor resolved.
+    # The fast path for `other` alone: it joins the rule's one alert; `first` stays listed, not resolved.
     [c] = evaluate(store.conn, rules, T0 + 2 * MIN, trace_ids=[other.trace_id])
-    assert c.alert.group_value == other.trace_id
+    assert (c.kind, c.alert.trace_ids, c.alert.target) == ("updated", (other.trace_id, first.trace_id), "2 tasks")
     later = evaluate(store.conn, rules, T0 + 3 * HOUR, trace_ids=[other.trace_id])
     assert later == []
-    assert list_alerts(store.conn, state="firing").num_rows == 2
+    assert list_alerts(store.conn, state="firing").num_rows == 1
+
+
+def loop_task(start_ns: int, steps: int) -> Task:
+    task = Task(start_ns)
+    for _ in range(steps):
+        task.agent("researcher")
+    return task.finish()
+
+
+def test_a_per_task_check_raises_one_alert_per_rule_listing_its_tasks_worst_first(store: Store) -> None:
+    rules = parse_rules(rules_toml("runaway_loop", 3))
+    tasks = [loop_task(T0 + i * MIN, steps) for i, steps in enumerate((4, 9, 2, 6))]
+    for task in tasks:
+        store.add(task)
+    [c] = evaluate(store.conn, rules, T0 + 10 * MIN)
+    assert (c.kind, c.alert.group_value, c.alert.value) == ("firing", "", 9.0)
+    # the three tasks past the threshold, worst first; the quiet one (2 steps) is not listed
+    assert c.alert.trace_ids == (tasks[1].trace_id, tasks[3].trace_id, tasks[0].trace_id)
+    assert c.alert.target == "3 tasks" and c.alert.detail == "agent researcher ran 9 times in one task"
+    assert list_alerts(store.conn, state="firing").num_rows == 1
+    # a full evaluation lists the tasks breaching in the window now: the first two have left it
+    [c] = evaluate(store.conn, rules, T0 + HOUR + 2 * MIN)
+    assert (c.kind, c.alert.trace_ids, c.alert.value) == ("updated", (tasks[3].trace_id,), 6.0)
+
+
+def test_per_task_checks_group_by_the_rules_scope(store: Store) -> None:
+    rules = parse_rules(rules_toml("runaway_loop", 3, scope="workflow"))
+    a = Task(T0, workflow="triage")
+    b = Task(T0 + MIN, workflow="diligence")
+    for task in (a, b):
+        for _ in range(5):
+            task.agent("researcher")
+        store.add(task.finish())
+    changes = evaluate(store.conn, rules, T0 + 10 * MIN)
+    assert sorted((c.alert.group_value, c.alert.target) for c in changes) == [
+        ("diligence", "1 task (workflow=diligence)"),
+        ("triage", "1 task (workflow=triage)"),
+    ]
+
+
+def test_acknowledged_and_silenced_alerts_no_longer_need_attention(store: Store) -> None:
+    rules = parse_rules(rules_toml("runaway_loop", 3) + rules_toml("spend", 0.0001, name="spend"))
+    store.add(loop_task(T0, 5))
+    store.add(simple_task(T0, cost_usd=1.0))
+    loop, spend = sorted((c.alert for c in evaluate(store.conn, rules, T0 + MIN)), key=lambda a: a.rule)
+    now = T0 + 2 * MIN
+    assert loop.needs_attention(now) and spend.needs_attention(now)
+    acknowledge(store.conn, loop.id)
+    silence(store.conn, spend.id, now + HOUR)
+    after = {a.rule: a for a in (get_alert(store.conn, loop.id), get_alert(store.conn, spend.id)) if a}
+    assert not after["runaway_loop"].needs_attention(now) and not after["spend"].needs_attention(now)
+    assert after["spend"].needs_attention(now + 2 * HOUR)  # the silence is over
 
 
 def test_a_failing_rule_does_not_stop_the_others(store: Store) -> None:
@@ -188,7 +240,7 @@ def test_check_is_read_only_and_reports_what_fires(store: Store, tmp_path: Path)
         ro.close()
     assert result.exit_code == 1 and result.errors == []
     [item] = result.firing
-    assert (item.rule, item.group, item.value, item.trace_ids) == ("runaway_loop", loop.trace_id, 12.0, [loop.trace_id])
+    assert (item.rule, item.group, item.value, item.trace_ids) == ("runaway_loop", "", 12.0, [loop.trace_id])
     payload = json.loads(result.to_json())
     assert payload["firing"][0]["detail"] == "agent researcher ran 12 times in one task"
     ro = duckdb.connect(str(store.path), read_only=True)

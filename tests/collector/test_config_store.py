@@ -57,6 +57,8 @@ def test_validate_says_what_to_fix(changes: dict[str, object], message: str) -> 
 
 
 def test_remote_bind_needs_a_token_or_explicit_consent() -> None:
+    with pytest.raises(ConfigError, match="token"):  # neither: refused (this test asserted only the yeses)
+        CollectorConfig(host="0.0.0.0").validate()
     CollectorConfig(host="0.0.0.0", token="t").validate()
     CollectorConfig(host="0.0.0.0", allow_remote=True).validate()
     CollectorConfig(host="::1").validate()

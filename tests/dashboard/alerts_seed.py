@@ -47,7 +47,7 @@ def wait_for_alert(
     while time.monotonic() < give_up:
         alerts = httpx.get(f"{collector_url}/api/alerts", params={"state": "firing"}, headers=headers, timeout=10)
         for alert in alerts.json()["alerts"]:
-            if alert["rule"] == "task-over-budget" and alert["group_value"] == trace_id:
+            if alert["rule"] == "task-over-budget" and trace_id in alert["trace_ids"]:
                 return dict(alert)
         time.sleep(0.1)
     raise AssertionError(f"no task-over-budget alert fired for {trace_id} within {timeout_s} s")

@@ -53,7 +53,7 @@ def test_check_through_a_running_collector_exits_1_and_names_the_task(running: s
     as_json = agentdeck("alerts", "check", "--collector-url", running, "--json")
     assert as_json.returncode == 1
     body = json.loads(as_json.stdout)
-    assert [(f["rule"], f["group"]) for f in body["firing"]] == [("task-over-budget", TASK)]
+    assert [(f["rule"], f["group"]) for f in body["firing"]] == [("task-over-budget", "")]
     assert body["firing"][0]["trace_ids"] == [TASK]
 
     listed = agentdeck("alerts", "list", "--collector-url", running, "--state", "firing")
@@ -88,7 +88,7 @@ def test_check_a_held_file_says_to_use_the_collector(running: str, breached_db: 
 def test_check_a_duckdb_file_nobody_holds(breached_db: Path, tmp_path: Path) -> None:
     proc = agentdeck("alerts", "check", "--db", str(breached_db), "--json")
     assert proc.returncode == 1, proc.stderr
-    assert [f["group"] for f in json.loads(proc.stdout)["firing"]] == [TASK]
+    assert [f["trace_ids"] for f in json.loads(proc.stdout)["firing"]] == [[TASK]]
 
     quiet = tmp_path / "quiet.toml"
     quiet.write_text(QUIET_RULES)

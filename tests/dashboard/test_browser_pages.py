@@ -35,7 +35,7 @@ def dashboard(seeded_collector: str, tmp_path_factory: pytest.TempPathFactory) -
         (f"/traces?trace_id={TRIAGE_OK}&span_id={REFUND_CALL_SPAN}", "span", "You are a support agent."),
         ("/agents?agent=responder", "agents", "Failed traces of responder"),
         ("/costs", "costs", "Most expensive tasks"),
-        ("/graph?graph_wf=due_diligence", "graph", "Colour nodes by"),
+        ("/graph?workflow=due_diligence", "graph", "Colour nodes by"),
     ],
 )
 def test_page_renders_in_chromium(
@@ -89,6 +89,34 @@ def test_filter_to_failed_tasks_and_open_one(browser: Any, dashboard: str, artif
         assert f"trace_id={TRIAGE_FAILED}" in page.url
         expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_be_attached()
         page.screenshot(path=str(artifacts_dir / "pages-open-failed.png"), full_page=True)
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        page.close()
+
+
+def test_graph_keeps_the_workflow_in_the_url_when_the_colouring_changes(
+    browser: Any, dashboard: str, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    try:
+        page.goto(dashboard + "/graph?workflow=due_diligence")
+        expect(page.get_by_test_id("stEChartsChart").locator("canvas")).to_be_visible()
+        # one workflow selector: the sidebar's filter, none on the page
+        expect(page.get_by_test_id("stSelectbox").filter(has_text="Workflow")).to_have_count(1)
+        expect(
+            page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Workflow")
+        ).to_be_visible()
+        page.get_by_test_id("stButtonGroup").get_by_text("success", exact=True).click()
+        expect(page).to_have_url(re.compile(r"graph_metric=success"))
+        assert "workflow=due_diligence" in page.url
+        expect(page.get_by_test_id("stEChartsChart")).to_have_attribute("aria-label", re.compile("coloured by Success"))
+        page.get_by_test_id("stButtonGroup").get_by_text("cost", exact=True).click()
+        expect(page).to_have_url(re.compile(r"graph_metric=cost"))
+        assert "workflow=due_diligence" in page.url
+        expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_be_attached()
+        page.screenshot(path=str(artifacts_dir / "pages-graph-cost.png"), full_page=True)
         assert page.get_by_test_id("stException").count() == 0
     finally:
         page.close()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
-from agentdeck.dashboard import charts_graph, charts_series
+from agentdeck.dashboard import charts_graph, charts_series, theme
 
 HOUR_NS = 3_600_000_000_000
 
@@ -20,6 +21,7 @@ def test_bars_keep_the_top_groups_and_fold_the_rest_into_other() -> None:
     option = charts_series.over_time(
         series_frame(rows), "usd", title="Spend", dimension="agent", top=3, span_ns=(0, 2 * HOUR_NS), buckets=2
     )
+    assert option["series"][-1]["itemStyle"]["color"] == theme.MUTED  # grey means "other"
     names = [s["name"] for s in option["series"]]
     assert names == ["agent-0", "agent-1", "agent-2", "other"]
     other = option["series"][-1]["data"]
@@ -96,6 +98,7 @@ def test_nodes_are_coloured_by_the_chosen_metric_on_its_scale() -> None:
             "invocations": [4, 4],
             "attempts": [4, 6],
             "success_rate": [1.0, 0.5],
+            "first_attempt_success_rate": [1.0, 0.25],
             "retry_rate": [0.0, 0.33],
             "p95_ms": [100.0, 400.0],
             "cost_usd": [0.01, 0.02],
@@ -110,6 +113,7 @@ def test_nodes_are_coloured_by_the_chosen_metric_on_its_scale() -> None:
     assert (scale["min"], scale["max"]) == (0.0, 400.0) and scale["text"][0] == "p95 latency 400 ms"
     hover = next(n for n in chart.option["series"][0]["data"] if n["name"] == "b")["tooltip"]["formatter"]
     assert "4 steps, 6 attempts" in hover and "p95 400 ms" in hover
+    assert "success 50.0% · first attempt 25.0%" in hover
     success = charts_graph.figure(edges, nodes, "success").option["series"][0]["data"]
     assert {n["name"]: n["itemStyle"]["color"] for n in success}["a"] == charts_graph.SCALES["good_high"][2]
 
@@ -131,8 +135,65 @@ def test_cost_distribution_bins_every_task_even_when_all_cost_the_same() -> None
     (bars,) = same["series"]
     assert [n for _, n in bars["data"]] == [5]
     assert [m["name"] for m in bars["markLine"]["data"]] == ["p50 $0.0020", "p95 $0.0020", "p99 $0.0020"]
+    # each mark sits at its value, not rounded to ECharts' default 2 decimals ($0.0020 would be drawn at $0)
+    assert bars["markLine"]["precision"] >= 6
+    assert same["yAxis"]["max"] == 7  # headroom above the 5 tasks' bar for the marks' labels
     spread = charts_series.distribution(pd.Series([0.001, 0.002, 0.010, 0.020]), title="Cost per task", bins=4)
     (bars,) = spread["series"]
     assert sum(n for _, n in bars["data"]) == 4 and spread["xAxis"]["min"] == 0.001 and spread["xAxis"]["max"] == 0.02
     (empty,) = charts_series.distribution(pd.Series([], dtype=float), title="Cost per task")["series"]
     assert empty["data"] == [] and empty["markLine"]["data"] == []
+
+
+def test_lines_leave_a_gap_over_buckets_without_data() -> None:
+    # data in the first and the last of 24 hourly buckets only: no straight line across the 22 hours between
+    rows = [(0, "a", 0.1), (23 * HOUR_NS, "a", 0.3)]
+    option = charts_series.over_time(
+        series_frame(rows), "pct", title="Retry rate", dimension="agent", kind="line", span_ns=(0, 24 * HOUR_NS),
+        buckets=24,
+    )  # fmt: skip
+    (line,) = option["series"]
+    values = [v for _, v in line["data"]]
+    assert len(values) == 24 and values[0] == 10.0 and values[-1] == 30.0
+    assert values[1:-1] == [None] * 22 and line["connectNulls"] is False
+
+
+def test_no_chart_draws_more_than_eight_series_lines_fold_the_rest_into_an_average() -> None:
+    rows = [(0, f"agent-{i:02d}", 0.01 * (i + 1)) for i in range(12)]
+    bars = charts_series.over_time(series_frame(rows), "usd", title="Spend", dimension="agent")
+    assert len(bars["series"]) == 9 and bars["series"][-1]["name"] == "other"
+    lines = charts_series.over_time(series_frame(rows), "pct", title="Retry rate", dimension="agent", kind="line")
+    assert len(lines["series"]) == 9
+    other = lines["series"][-1]
+    assert other["name"] == "other (4, average)"  # agent-00..03, the four smallest
+    assert other["data"] == [[0, pytest.approx(2.5)]]  # mean of 1%, 2%, 3%, 4%
+
+
+def test_the_legend_is_never_paginated_and_has_room_for_every_name() -> None:
+    rows = [(0, f"a-rather-long-agent-name-{i}", 1.0) for i in range(8)]
+    option = charts_series.over_time(series_frame(rows), "usd", title="Spend", dimension="agent")
+    assert option["legend"]["type"] == "plain"  # "scroll" pages the names and hides most of them
+    rows_needed = charts_series.legend_rows([s["name"] for s in option["series"]])
+    assert rows_needed == 8  # one 25-character name per row at 380 px
+    assert option["grid"]["bottom"] >= rows_needed * charts_series.LEGEND_ROW_PX
+    assert charts_series.legend_rows(["a", "b", "c"]) == 1
+
+
+def test_latency_is_charted_in_seconds_like_every_table_writes_it() -> None:
+    option = charts_series.over_time(series_frame([(0, "a", 25_300.0)]), "ms", title="p95", kind="line")
+    assert option["series"][0]["data"] == [[0, pytest.approx(25.3)]]
+    assert option["yAxis"]["axisLabel"]["formatter"] == "{value} s" and option["tooltip"]["valueFormatter"] == "%.1f s"
+
+
+def test_the_series_of_one_chart_never_share_a_colour() -> None:
+    # more agents than the palette has colours: some share a colour page-wide, never within a chart
+    names = [f"agent-{i:02d}" for i in range(40)]
+    theme.assign_colors("agent", names)
+    clashing = next(
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if theme.agent_color(a) == theme.agent_color(b)
+    )
+    rows = [(0, name, 10.0 if name in clashing else 1.0) for name in names]
+    option = charts_series.over_time(series_frame(rows), "usd", title="Spend", dimension="agent")
+    colours = [s["itemStyle"]["color"] for s in option["series"]]
+    assert set(clashing) <= {s["name"] for s in option["series"]}
+    assert len(set(colours)) == len(colours) == 9

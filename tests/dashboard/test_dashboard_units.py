@@ -12,15 +12,29 @@ from agentdeck.dashboard import agent_graph, data, messages, theme, trace_detail
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.0, "$0.00"), (0.0000042, "$4.2e-06"), (0.0042, "$0.0042"), (0.12345, "$0.1235"), (12.345, "$12.35"),
-     (1234.5, "$1,234"), (None, "n/a"), (float("nan"), "n/a")],
+    [(0.0, "$0.00"), (0.0000042, "$0.0000042"), (0.00003, "$0.000030"), (0.0003, "$0.0003"), (0.0042, "$0.0042"),
+     (0.12345, "$0.1235"), (12.345, "$12.35"), (1234.5, "$1,234"), (-0.00005, "-$0.000050"), (None, "n/a"),
+     (float("nan"), "n/a")],
 )  # fmt: skip
 def test_dollars_keep_sensible_precision(value: float | None, text: str) -> None:
     assert theme.usd(value) == text
 
 
+def test_ratios_read_with_a_times_sign_and_alert_values_in_their_unit() -> None:
+    from agentdeck.dashboard import alert_banner
+
+    times = theme.TIMES
+    assert theme.ratio(1.2) == f"1.20{times}" and theme.ratio(None) == "n/a"
+    assert alert_banner.alert_value("budget_burn", 1.5) == f"1.50{times}"
+    assert alert_banner.alert_value("retry_rate", 0.2) == "20.0%"
+    assert alert_banner.alert_value("spend", 0.0003) == "$0.0003"
+    assert alert_banner.alert_value("p95_latency_ms", 31_200) == "31.2 s"
+    assert alert_banner.alert_value("runaway_loop", 9.0) == "9"
+
+
 @pytest.mark.parametrize(
-    ("ms", "text"), [(0.5, "0.50 ms"), (850, "850 ms"), (2400, "2.4 s"), (192_000, "3m 12s"), (3_900_000, "1h 05m")]
+    ("ms", "text"),
+    [(0, "0 ms"), (0.5, "0.50 ms"), (850, "850 ms"), (2400, "2.4 s"), (192_000, "3m 12s"), (3_900_000, "1h 05m")],
 )
 def test_durations_read_in_the_right_unit(ms: float, text: str) -> None:
     assert theme.duration(ms) == text

@@ -83,12 +83,12 @@ def test_deep_link_on_the_default_page_opens_the_trace(app: AppRunner) -> None:
 
 def test_a_span_link_shows_its_messages_as_chat_turns(app: AppRunner) -> None:
     at = app("traces", trace_id=TRIAGE_OK, span_id=REFUND_CALL_SPAN)
-    roles = [c.proto.name for c in at.get("chat_message")] if at.get("chat_message") else []
+    roles = [c.proto.name for c in at.get("chat_message")]
+    assert roles == ["system", "user", "assistant"]  # the whole conversation, in order
     texts = [t.value for t in at.text]
     assert REFUND_TEXT in texts and "You are a support agent." in texts
     assert any('"category": "billing"' in c.value for c in at.code)  # JSON output pretty-printed
     assert metrics(at)["Input tokens"] == "100" and metrics(at)["Output tokens"] == "20"
-    del roles
 
 
 def test_trace_list_filters_by_agent_text_and_status(app: AppRunner) -> None:
@@ -117,6 +117,13 @@ def test_agents_page_reports_retries_by_reason(app: AppRunner) -> None:
     assert (rows.loc["responder", "Steps"], rows.loc["responder", "Attempts"]) == (2, 4)
     assert rows.loc["responder", "Retries by reason"] == "validation 1 · timeout 1"
     assert rows.loc["responder", "First-attempt success"] == 0.0
+    assert rows.loc["researcher", "First-attempt success"] == 100.0  # percent points, shown as "100.0%"
+    columns = json.loads(at.dataframe[0].proto.columns)
+    # rates in one format (one decimal, as theme.pct), success bars green: never Streamlit's red
+    assert {columns[c]["type_config"]["format"] for c in ("First-attempt success", "Retry rate", "Error rate")} == {
+        "%.1f%%"
+    }
+    assert columns["First-attempt success"]["type_config"]["color"] == theme.STATUS_COLORS["success"]
     assert rows.loc["responder", "Top error"] == "TimeoutError"
     assert rows.loc["researcher", "Steps"] == 2 and rows.loc["classifier", "Retry rate"] == 0.0
     titles = [c["title"]["text"] for c in echarts(at)]
@@ -126,10 +133,11 @@ def test_agents_page_reports_retries_by_reason(app: AppRunner) -> None:
     assert all(0 <= p[1] <= 100 for s in retry["series"] for p in s["data"] if p[1] is not None)
 
 
-def test_agents_page_links_to_the_agents_traces(app: AppRunner) -> None:
+def test_agents_page_focus_filters_the_table_and_the_charts_and_links_to_traces(app: AppRunner) -> None:
     at = app("agents", agent="responder")
     links = {p.proto.label: p.proto.page for p in at.get("page_link")}
     assert "Failed traces of responder" in links
+    assert list(at.dataframe[0].value["Agent"]) == ["responder"]  # the table follows the focus too
     spend = next(c for c in echarts(at) if c["title"]["text"].startswith("Spend"))
     assert {s["name"] for s in spend["series"]} == {"responder"}
 
@@ -154,7 +162,7 @@ def test_costs_page_shows_spend_tail_and_retry_cost(app: AppRunner) -> None:
 
 
 def test_graph_page_draws_the_loop_of_a_workflow(app: AppRunner) -> None:
-    at = app("graph", graph_wf="due_diligence", graph_metric="success")
+    at = app("graph", workflow="due_diligence", graph_metric="success")
     assert not charts(at)
     (fig,) = echarts(at)
     (graph,) = fig["series"]
@@ -169,7 +177,7 @@ def test_graph_page_draws_the_loop_of_a_workflow(app: AppRunner) -> None:
     assert scale["min"] == 0.0 and scale["max"] == 1.0  # success rate scale
     # each node is coloured by its success rate on that scale: both agents succeeded every step, so green
     assert {n: a["itemStyle"]["color"] for n, a in agents.items()} == {"researcher": "#1a9850", "writer": "#1a9850"}
-    assert all("success 100.0%" in a["tooltip"]["formatter"] for a in agents.values())
+    assert all("success 100.0% · first attempt 100.0%" in a["tooltip"]["formatter"] for a in agents.values())
 
 
 def test_pages_explain_how_to_start_when_the_collector_is_down(app_at: Any) -> None:
@@ -186,7 +194,18 @@ def test_an_empty_collector_says_how_to_send_traces(app_at: Any, empty_collector
     assert "No tasks in the last 24 hours" in notice and f"OTEL_EXPORTER_OTLP_ENDPOINT={empty_collector}" in notice
 
 
-def test_a_trace_of_5000_spans_opens_page_by_page(app: AppRunner, seeded_collector: str) -> None:
+def test_a_trace_of_5000_spans_opens_page_by_page(app_at: Any, tmp_path: Any) -> None:
+    """On a collector of its own: the shared one's numbers ("Tasks 3") must not depend on test order."""
+    from agentdeck.collector.config import CollectorConfig
+    from agentdeck.collector.server import CollectorServer
+
+    with CollectorServer(CollectorConfig(db_path=tmp_path / "big.duckdb", host="127.0.0.1", port=0)) as server:
+        pages = _open_a_big_trace(app_at(server.url), server.url)
+    assert pages == 17
+
+
+def _open_a_big_trace(app: AppRunner, collector_url: str) -> int:
+    """Open a 4,999-span trace and its last waterfall page; answer how many pages it has."""
     import httpx
 
     from tests.dashboard.otlp_seed import TraceBuilder, otlp_body
@@ -197,7 +216,7 @@ def test_a_trace_of_5000_spans_opens_page_by_page(app: AppRunner, seeded_collect
         step = big.agent(root, f"agent-{i % 7}", i * 20, 15)
         big.llm(step, "claude-haiku-4-5", i * 20 + 1, 10, (10, 5), 0.00001)
     assert len(big.spans) == 4_999
-    httpx.post(f"{seeded_collector}/v1/traces", json=otlp_body([big]), timeout=60).raise_for_status()
+    httpx.post(f"{collector_url}/v1/traces", json=otlp_body([big]), timeout=60).raise_for_status()
     at = app(trace_id=big.trace_id)
     assert metrics(at)["Spans"] == "4,999"
     (waterfall,) = charts(at)
@@ -208,3 +227,4 @@ def test_a_trace_of_5000_spans_opens_page_by_page(app: AppRunner, seeded_collect
     (waterfall,) = charts(at)
     assert len(waterfall["data"][0]["y"]) == 4_999 - 16 * 300
     assert len(at.dataframe[0].value) == 4_999
+    return int(pager.max)

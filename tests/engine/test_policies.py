@@ -45,6 +45,7 @@ def test_budget_thresholds_in_a_run(run_workflow: Callable[..., Run]) -> None:
     counts = run.summary.counts
     assert counts.get("incomplete", 0) >= 1 and counts.get("success", 0) >= 1
     biggest_call = max(s.attributes.get(sc.GEN_AI_USAGE_COST, 0.0) for s in run.spans)
+    routed_checked = incomplete_checked = 0  # the checks under an `if` must have run, not matched nothing
     for t in run.summary.tasks:
         assert t.cost_usd <= limit + biggest_call  # never more than one call over
         spans = run.trace(t.trace_id)
@@ -58,11 +59,14 @@ def test_budget_thresholds_in_a_run(run_workflow: Callable[..., Run]) -> None:
             if s.name.startswith("invoke_agent") and sc.AD_ROUTING_REASON in s.attributes:
                 assert s.attributes[sc.AD_ROUTING_REASON] == "budget"
                 assert spent_before >= 0.7 * limit
+                routed_checked += 1
         if t.outcome == "incomplete":
+            incomplete_checked += 1
             assert t.detail == "budget" and t.cost_usd >= limit
             assert root.attributes[sc.AD_TASK_INCOMPLETE_REASON] == "budget"
             marks = [e.attributes[sc.AD_BUDGET_FRACTION] for e in root.events if e.name == sc.EVENT_BUDGET_THRESHOLD]
             assert marks == [0.7, 0.9, 1.0]
+    assert routed_checked >= 1 and incomplete_checked == counts["incomplete"]
     skipped = [s for s in run.spans if s.attributes.get(sc.AD_AGENT_SKIPPED) == "budget"]
     assert skipped and all(s.name == "invoke_agent quality" for s in skipped)
     downgraded = [s for s in run.spans if s.attributes.get(sc.AD_ROUTING_REASON) == "budget"]
@@ -83,6 +87,7 @@ def test_deadline_pressure_switches_to_fast_and_skips_optional(run_workflow: Cal
     pressured = [s for s in run.spans if s.attributes.get(sc.AD_ROUTING_REASON) == "deadline"]
     assert pressured and all(s.attributes[sc.AD_MODEL_TIER] == "fast" for s in pressured)
     assert {s.attributes[sc.GEN_AI_AGENT_NAME] for s in pressured} <= {"research", "response"}
+    skipped_checked = 0  # the check under the `if` must have run, not matched nothing
     for t in run.summary.tasks:
         assert t.outcome != "dead_letter" or t.detail.startswith("classifier: validation")  # not the deadline
         if t.outcome == "incomplete":
@@ -92,6 +97,8 @@ def test_deadline_pressure_switches_to_fast_and_skips_optional(run_workflow: Cal
         ):
             quality = [s for s in run.trace(t.trace_id) if s.name == "invoke_agent quality"]
             assert quality[0].attributes[sc.AD_AGENT_SKIPPED] == "deadline"
+            skipped_checked += 1
+    assert skipped_checked >= 1
     tight = run_workflow("triage", 6, seed=1, faults=NO_FAULTS, deadline_ms=deadline * 0.4)
     assert tight.summary.counts.get("incomplete", 0) >= 3
     assert all(t.detail == "deadline" for t in tight.summary.tasks if t.outcome == "incomplete")

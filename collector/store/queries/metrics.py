@@ -2,6 +2,8 @@
 
 An agent step is an agent span with attempt 1 (or no attempt); each retry is another agent span
 with attempt > 1 and a retry_reason. Tokens and cost only count rows with usage_counted.
+Success (`agent_nodes.success_rate`) is per step, retries included; first-attempt success is the share
+of steps whose first attempt succeeded, so success is never below it.
 """
 
 from __future__ import annotations
@@ -130,10 +132,18 @@ SELECT {"wf AS workflow_name, " if by_workflow else ""}agent AS agent_name, invo
 FROM g ORDER BY {"wf NULLS LAST, " if by_workflow else ""}invocations DESC, cost_usd DESC, agent"""
 
 
+# A step's success: its last attempt succeeded. The engine retries only after a failed attempt, so the
+# steps that failed in the end are the failed attempts that no retry followed (failed - retries), and
+# success >= first-attempt success. Bounded by it, and by 1, for a range that cuts a step's attempts apart.
+STEP_SUCCESS: Final = """least(1.0, greatest(
+    (invocations - greatest(failed_attempts - retries, 0)) / nullif(invocations, 0),
+    first_ok / nullif(invocations, 0)))"""
+
+
 def build_agent_nodes(args: Args, b: Binder) -> str:
     return f"""{_agent_aggregate(args, b, by_workflow=False)}
 SELECT agent AS agent_name, invocations, attempts,
-  1 - failed_attempts / nullif(attempts, 0) AS success_rate,
+  {STEP_SUCCESS} AS success_rate,
   first_ok / nullif(invocations, 0) AS first_attempt_success_rate,
   p50_ms, p95_ms, cost_usd, cost_usd / nullif(tasks, 0) AS cost_per_task,
   retries / nullif(attempts, 0) AS retry_rate, tasks

@@ -166,4 +166,6 @@ def cmd_list(args: argparse.Namespace) -> int:
                 f"{_value(a['value'])} {a['comparison']} {_value(a['threshold'])}{flags}"
             )
         )
+        if a["trace_ids"]:  # a per-task check's alert covers several tasks: name the worst
+            print(f"    traces: {', '.join(a['trace_ids'][:5])}")
     return 0

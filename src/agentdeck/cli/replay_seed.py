@@ -1,8 +1,10 @@
 """Tasks worth replaying, for the demo: triage runs with real checkpoints, some failed by the weak prompt.
 
 The sample traces carry rewritten checkpoint ids (see engine/samples.py), so they cannot be forked;
-these runs can. With no injected faults and zero latency they take well under a second, and with
-seed 1 three of twelve tasks dead-letter (two at the classifier because of its weak v1 prompt).
+these runs can. With no injected faults, and seed 1, three of twelve tasks dead-letter (two at the
+classifier because of its weak v1 prompt). They run with the live runs' simulated latency (a quarter of
+the simulator's), four at a time: tasks of 0.5-5 s, about 10 s in all, where zero latency made 5 ms
+tasks that read as broken next to every other trace.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from agentdeck.engine.telemetry import make_tracer_provider, traces_url
 
 REPLAY_SEED: Final = 1
 REPLAY_TASKS: Final = 12
+LATENCY_SCALE: Final = 0.25  # as the demo's live runs (DemoConfig.latency_scale)
+CONCURRENCY: Final = 4
 
 
 def seed_replayable(
@@ -36,10 +40,10 @@ def seed_replayable(
             "triage",
             tasks,
             seed=seed,
-            concurrency=1,
+            concurrency=CONCURRENCY,
             checkpoint_db=checkpoint_db,
             tracer_provider=tp,
-            latency_scale=0.0,
+            latency_scale=LATENCY_SCALE,
             faults=FaultRates(),
         )
     finally:
