@@ -5,7 +5,6 @@ links; acknowledge and silence from the page; the rules; today's budget burn-dow
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from agentdeck.collector.config import CollectorConfig
 from agentdeck.collector.server import CollectorServer
 from agentdeck.dashboard import theme
 from tests.dashboard.alerts_seed import over_budget_task, post_task, wait_for_alert
+from tests.dashboard.as_read import as_read
 from tests.dashboard.conftest import AppRunner
 from tests.dashboard.otlp_seed import seed
 
@@ -62,7 +62,7 @@ def the_alert(url: str) -> dict[str, Any]:
 
 def texts(at: AppTest) -> str:
     """The page's Markdown as a person reads it (span content is backslash-escaped in the source)."""
-    return re.sub(r"\\(.)", r"\1", "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]))
+    return as_read("\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]))
 
 
 def links(at: AppTest) -> list[tuple[str, str]]:

@@ -4,7 +4,6 @@ a fixed replay and its comparison, reopening replays, bad edits, login, and thir
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from agentdeck.dashboard.auth import FORM_KEY, PASSWORD_ENV, PASSWORD_KEY, THROTTLE
 from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED, CLASSIFIER_PROMPT_WEAK, RESPONSE_PROMPT_FIXED
+from tests.dashboard.as_read import as_read
 from tests.dashboard.otlp_seed import REFUND_CALL_SPAN, TRIAGE_OK, seed
 from tests.dashboard.replay_env import ReplayEnv, replay_env
 
@@ -64,13 +64,13 @@ def open_replay(**query: str) -> AppTest:
 def metric(at: AppTest, label: str) -> tuple[str, str]:
     """A metric's value and delta as read (their Markdown escapes undone)."""
     m = next(m for m in at.metric if m.label == label)
-    return tuple(re.sub(r"\\(.)", r"\1", str(v)) for v in (m.value, m.delta))  # type: ignore[return-value]
+    return tuple(as_read(str(v)) for v in (m.value, m.delta))  # type: ignore[return-value]
 
 
 def test_failed_tasks_list_opens_a_task_in_replay(replay_env: ReplayEnv) -> None:
     at = open_replay()
     failed = {t.task_id for t in replay_env.summary.tasks if t.outcome != "success"}
-    shown = re.sub(r"\\(.)", r"\1", " ".join(m.value for m in at.markdown))  # as read: escapes undone
+    shown = as_read(" ".join(m.value for m in at.markdown))
     assert all(task in shown for task in failed)
     at.button(key="replay_open_0").click().run()
     assert at.query_params["thread_id"] and at.query_params["trace_id"]
@@ -119,7 +119,7 @@ def test_a_state_edit_with_an_unknown_field_is_refused_clearly(replay_env: Repla
     at = open_replay(trace_id=dead.trace_id)
     at.text_area(key="replay_state_edit").input('{"clasification": {}}').run()
     at.button(key="replay_run").click().run()
-    errors = [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]  # as read: escapes undone
+    errors = [as_read(e.value) for e in at.error]
     assert any("no field 'clasification'" in e and "classification" in e for e in errors), errors
     assert "replay" not in at.query_params
 

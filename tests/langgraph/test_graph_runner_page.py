@@ -16,6 +16,7 @@ from agentdeck.collector.server import CollectorServer
 from agentdeck.engine.telemetry import make_tracer_provider
 from agentdeck.engine.telemetry import shutdown as shutdown_provider
 from agentdeck.langgraph import instrument
+from tests.dashboard.as_read import as_read
 from tests.engine.fake_anthropic import FakeAnthropic
 from tests.langgraph.graphs import builder
 from tests.langgraph.test_example_cli import query
@@ -45,7 +46,7 @@ def unimportable_trace(fake_llm: FakeAnthropic, tmp_path: Path) -> Iterator[tupl
 
 def _errors(at: AppTest) -> list[str]:
     """The page's error texts as a reader sees them (the Markdown escapes of span text removed)."""
-    return [e.value.replace("\\", "").replace("\u2060", "") for e in at.error]
+    return [as_read(e.value) for e in at.error]
 
 
 def _open(trace: tuple[str, str], monkeypatch: pytest.MonkeyPatch, workflows: str | None) -> AppTest:

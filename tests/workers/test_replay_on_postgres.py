@@ -15,6 +15,7 @@ from agentdeck.collector.server import CollectorServer
 from agentdeck.dashboard.auth import PASSWORD_ENV
 from agentdeck.engine.prompts import PromptStore
 from agentdeck.engine.workflows.triage import CLASSIFIER_PROMPT_FIXED
+from tests.dashboard.as_read import as_read
 from tests.dashboard.test_replay_page import open_replay
 
 
@@ -35,7 +36,7 @@ def test_replay_page_reads_the_workers_postgres(
         monkeypatch.setenv("AGENTDECK_CHECKPOINT_DB", str(tmp_path / "no-such-file.sqlite"))  # the PostgreSQL wins
         monkeypatch.setenv("AGENTDECK_DASHBOARD_REFRESH_S", "0")
         at = open_replay()
-        shown = " ".join(m.value for m in at.markdown)
+        shown = as_read(" ".join(m.value for m in at.markdown))
         assert all(t in shown for t, r in ended.items() if r.outcome != "success")  # failed tasks, from PostgreSQL
 
         at = open_replay(trace_id=dead.trace_id)

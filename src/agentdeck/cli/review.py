@@ -15,6 +15,7 @@ from typing import Any
 
 from agentdeck.cli.main import CliError
 from agentdeck.cli.replay import _db as checkpoint_file
+from agentdeck.cli.worker import add_postgres_argument
 from agentdeck.engine.review import ReviewItem, ReviewQueue
 from agentdeck.engine.runner import RunSummary
 
@@ -48,6 +49,7 @@ def _common(p: argparse.ArgumentParser, *, by: bool = False) -> None:
         default=None,
         help="the checkpoint file (default: $AGENTDECK_CHECKPOINT_DB or .agentdeck/checkpoints.sqlite)",
     )
+    add_postgres_argument(p, "the review queue of the workers' PostgreSQL")
     if by:
         p.add_argument("--by", default=None, metavar="NAME", help="who decides (default: the OS user)")
 
