@@ -79,6 +79,7 @@ class Engine:
     max_validation_retries: int = 2
     cache: ResponseCache | None = field(default_factory=ResponseCache)
     breakers: Breakers = field(default_factory=Breakers)
+    root_attributes: Mapping[str, Any] = field(default_factory=dict)  # added to every task's workflow span
 
 
 def execute(
@@ -123,7 +124,7 @@ def execute(
     )
     if shared.budget_usd is not None:
         root.set_attribute(sc.AD_BUDGET_LIMIT_USD, shared.budget_usd)
-    root.set_attributes(dict(root_attributes))
+    root.set_attributes({**shared.root_attributes, **root_attributes})
     ctx = RunContext(
         workflow=wf.name,
         task_id=task_id,

@@ -107,6 +107,7 @@ def run_tasks(
     dead_letter_db: str | Path | None = None,
     delegation_limit: int = 3,
     policies: Policies | None = None,
+    root_attributes: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Run tasks of `workflow` (an example's name, a `MODULE:ATTR` reference or a Workflow); every task
     ends success/incomplete/dead_letter/failed.
@@ -123,6 +124,7 @@ def run_tasks(
     conflicts only occur in non-deterministic runs.
     `on_progress` is called in the calling thread after each task. `policies` sets retries, the
     response cache and circuit breakers (its budget and deadline are `budget_usd` and `deadline_ms`).
+    `root_attributes` go on every task's workflow span (an experiment's links to its dataset item).
     """
     wf = get_workflow(workflow) if isinstance(workflow, str) else workflow
     if isinstance(tasks, int) and tasks < 0:
@@ -174,6 +176,7 @@ def run_tasks(
                 prompt_overrides=dict(prompt_overrides or {}),
                 delegation_limit=delegation_limit,
                 workflow_ref=ref_of(wf),
+                root_attributes=dict(root_attributes or {}),
             )
             if policies is not None:
                 shared.max_provider_retries = policies.retries.provider
