@@ -2,7 +2,7 @@
 
 Each evaluator turns one finished run (its outcome, output, cost, latency) and its dataset item's
 expected output into a `Score` between 0 and 1 (1 = passed), or None when it does not apply (no
-expected output to match). They are named on the command line (`--evaluator exact`, `regex:PATTERN`,
+expected output to match). They are named on the command line (`--evaluator success`, `exact`, `regex:PATTERN`,
 `schema:MODULE:ATTR`, `max-cost:USD`, `max-latency-ms:MS`); `parse_evaluator` reads those names.
 """
 
@@ -109,9 +109,16 @@ def _limit(name: str, limit: float, field: str) -> Callable[[RunFacts], Score | 
     return score
 
 
+def _success(run: RunFacts) -> Score | None:
+    ok = run.outcome == "success"
+    return Score("success", 1.0 if ok else 0.0, comment="" if ok else f"outcome {run.outcome}")
+
+
 def parse_evaluator(spec: str) -> Evaluator:
     """An evaluator from its command-line name; ValueError saying which names exist."""
     kind, _, arg = spec.partition(":")
+    if kind == "success" and not arg:
+        return Evaluator("success", _success)
     if kind == "exact" and not arg:
         return Evaluator("exact", _exact)
     if kind == "regex":
@@ -129,6 +136,6 @@ def parse_evaluator(spec: str) -> Evaluator:
         field = "cost_usd" if kind == "max-cost" else "latency_ms"
         return Evaluator(kind, _limit(kind, limit, field))
     raise ValueError(
-        f"unknown evaluator {spec!r}; choose exact, regex[:PATTERN], schema:MODULE:ATTR, "
+        f"unknown evaluator {spec!r}; choose success, exact, regex[:PATTERN], schema:MODULE:ATTR, "
         "max-cost:USD, max-latency-ms:MS"
     )

@@ -37,7 +37,8 @@ def test_dead_letters_become_a_dataset_and_the_fixed_prompt_fixes_them(replay_en
     assert all(i["original"]["outcome"] == "dead_letter" and i["input"]["ticket"] for i in shown["items"])
 
     run = agentdeck("experiment", "run", "dead", "--from-failing-step", "--name", "v2", "--prompt",
-                    f"classifier={CLASSIFIER_PROMPT_FIXED}", "--json", *base, cwd=tmp_path)  # fmt: skip
+                    f"classifier={CLASSIFIER_PROMPT_FIXED}", "--evaluator", "success", "--json", *base,
+                    cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     classifier_failures = sum(
@@ -55,6 +56,9 @@ def test_dead_letters_become_a_dataset_and_the_fixed_prompt_fixes_them(replay_en
     attrs = root_attributes(replay_env.collector_url, trace_id)
     assert attrs["agentdeck.experiment.name"] == "v2" and attrs["agentdeck.dataset.item_id"] == fixed["item_id"]
     assert attrs["agentdeck.replay_of"] == fixed["baseline"]["trace_id"]
+    assert fixed["candidate"]["scores"] == [{"name": "success", "value": 1.0, "source": "code", "comment": ""}]
+    sent = httpx.get(f"{replay_env.collector_url}/api/scores", params={"trace_id": trace_id}, timeout=10).json()
+    assert [(r[3], r[4], r[6]) for r in sent["rows"]] == [("success", 1.0, "code")]  # name, value, source
 
     again = agentdeck("experiment", "run", "dead", "--from-failing-step", "--name", "v2", "--prompt",
                       f"classifier={CLASSIFIER_PROMPT_FIXED}", "--json", *base, cwd=tmp_path)  # fmt: skip

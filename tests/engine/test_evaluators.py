@@ -41,6 +41,11 @@ def test_schema_valid_against_a_pydantic_model() -> None:
     assert (good.value, bad.value) == (1.0, 0.0) and bad.comment
 
 
+def test_success_scores_the_outcome() -> None:
+    assert value("success", facts(None)) == 1.0
+    assert value("success", RunFacts("dead_letter", None, None, 0.0, 0.0, {})) == 0.0
+
+
 def test_cost_and_latency_limits() -> None:
     assert value("max-cost:0.02", facts(None, cost=0.01)) == 1.0
     assert value("max-cost:0.005", facts(None, cost=0.01)) == 0.0
@@ -50,7 +55,7 @@ def test_cost_and_latency_limits() -> None:
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("fuzzy", "unknown evaluator 'fuzzy'; choose exact"), ("max-cost:lots", "'lots' is not a number"),
+    [("fuzzy", "unknown evaluator 'fuzzy'; choose success, exact"), ("max-cost:lots", "'lots' is not a number"),
      ("regex:(", "not a regular expression"), ("schema:agentdeck.engine.workflows.triage:make_tasks",
                                                "not a pydantic model")],
 )  # fmt: skip

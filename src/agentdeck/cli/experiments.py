@@ -249,6 +249,8 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
         raise CliError(str(exc).strip('"')) from None
     progress.finish()
     finish_export(tracer_provider, target, f"experiment {name}")
+    if target is not None:
+        _send_scores(args, [r for r in run.results.values() if r.scores])
     report = compare(originals(ds), sides(run.results), baseline_name="original", candidate_name=name)
     report = {
         "experiment": name,
@@ -273,6 +275,23 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _send_scores(args: argparse.Namespace, results: list[Any]) -> None:
+    """The runs' scores to the collector's scores store (source `code`), beside their traces."""
+    import httpx
+
+    from agentdeck.cli.export import token_headers
+
+    body = [{"trace_id": r.trace_id, **s.to_json()} for r in results for s in r.scores]
+    for start in range(0, len(body), 1000):
+        try:
+            resp = httpx.post(f"{collector_url(args)}/api/scores", json=body[start : start + 1000],
+                              headers=token_headers(args), timeout=30)  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise CliError(f"the scores could not be sent to {collector_url(args)} ({type(exc).__name__})") from None
+        if resp.status_code != 200:
+            raise CliError(f"the collector refused the scores ({resp.status_code}): {resp.text[:300]}")
 
 
 def _digest(prompts: dict[str, str]) -> str:
