@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,11 +268,11 @@ def run_experiment(
         lock = threading.Lock()
         spent = [sum(r.cost_usd for r in done.values())]
 
-        def one(item: Item) -> None:
+        def one(item: Item) -> ItemResult | None:
             with lock:
                 if max_cost_usd is not None and spent[0] >= max_cost_usd:
                     run.skipped_for_budget.append(item.item_id)
-                    return
+                    return None
             began = time.monotonic()
             result = _run_item(exp, dataset, item, starts.get(item.item_id), checkpoint_db, tp, latency_scale)
             latency = facts.duration_ms.get(result.trace_id, (time.monotonic() - began) * 1000)
@@ -296,13 +296,14 @@ def run_experiment(
                 spent[0] += out.cost_usd
                 run.results[item.item_id] = out
                 run.ran += 1
-            if on_item is not None:
-                on_item(out)
+            return out
 
         todo = [i for i in dataset.items if i.item_id not in done]
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="agentdeck-experiment") as pool:
-            for fut in [pool.submit(one, i) for i in todo]:
-                fut.result()
+            for fut in as_completed([pool.submit(one, i) for i in todo]):
+                finished = fut.result()
+                if finished is not None and on_item is not None:
+                    on_item(finished)  # in the calling thread (a dashboard's progress bar needs its own)
     finally:
         store.close()
         if owned:

@@ -7,7 +7,7 @@ from typing import Final
 
 import streamlit as st
 
-from agentdeck.dashboard import components, data, filters, trace_detail
+from agentdeck.dashboard import components, data, datasets_panel, filters, trace_detail
 
 PAGE_SIZE: Final = 50
 STATUSES: Final = ["", "ok", "error", "incomplete", "dead_letter"]
@@ -71,6 +71,7 @@ def filter_bar(f: filters.Filters) -> dict[str, str | int | float | bool | None]
 def trace_list() -> None:
     f = filters.current()
     params = filter_bar(f)
+    datasets_panel.save_as_dataset(params)
     page = int(st.session_state.get("page") or 1)
 
     def results() -> None:
