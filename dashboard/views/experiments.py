@@ -129,6 +129,9 @@ def _side_by_side(report: dict[str, Any], item_id: str) -> None:
                 st.markdown(f"[Open trace {run['trace_id'][:12]}…](/traces?trace_id={run['trace_id']})")
             shown = "(no output)" if run["output"] is None else json.dumps(run["output"], indent=2, default=str)
             st.code(shown, language="json")
+    a, b = item["baseline"], item["candidate"]
+    if a and b and a["trace_id"] and b["trace_id"]:
+        st.markdown(f"[Open the two traces side by side](/traces?trace_id={a['trace_id']}&compare={b['trace_id']})")
     if item["output_diff"]:
         st.markdown("**Output diff**")
         st.code(item["output_diff"], language="diff")

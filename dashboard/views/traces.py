@@ -7,7 +7,7 @@ from typing import Final
 
 import streamlit as st
 
-from agentdeck.dashboard import components, data, datasets_panel, filters, trace_detail
+from agentdeck.dashboard import components, data, datasets_panel, filters, trace_detail, trace_pair
 
 PAGE_SIZE: Final = 50
 STATUSES: Final = ["", "ok", "error", "incomplete", "dead_letter"]
@@ -102,8 +102,15 @@ def main() -> None:
         if st.button("← All traces", key="back"):
             del st.query_params["trace_id"]
             st.query_params.pop("span_id", None)
+            st.query_params.pop(trace_pair.KEY, None)
             st.rerun()
+        other = (st.query_params.get(trace_pair.KEY) or "").strip().lower()
+        if other:
+            st.title("Two traces side by side")
+            components.guarded(lambda: trace_pair.render(trace_id, other))
+            return
         st.title("Trace")
+        trace_pair.picker(trace_id)
         components.guarded(lambda: trace_detail.render(trace_id))
     else:
         st.title("Traces")

@@ -100,3 +100,28 @@ def test_a_person_scores_a_trace_from_its_page(
     assert [(r["name"], r["value"], r["source"], r["comment"]) for r in rows] == [
         ("thumbs", 0.0, "human", "picked a category outside the list")
     ]
+
+
+def test_any_two_traces_side_by_side_from_the_traces_page(
+    browser: Any, experiments_dashboard: str, replay_env: ReplayEnv, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    failed = replay_env.weak_prompt_failure
+    ok = next(t for t in replay_env.summary.tasks if t.outcome == "success")
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    try:
+        page.goto(f"{experiments_dashboard}/traces?trace_id={failed.trace_id}")
+        page.get_by_text("Compare with another trace").click()
+        page.get_by_label("Other trace id").fill(ok.trace_id)
+        page.get_by_label("Other trace id").press("Enter")
+        page.get_by_role("button", name="Compare side by side").click()
+        expect(page.get_by_role("heading", name="Two traces side by side")).to_be_visible()
+        outcomes = page.get_by_test_id("stMetric").filter(has_text="Outcome").get_by_test_id("stMetricValue")
+        expect(outcomes).to_have_text(["dead_letter", "success"])
+        expect(page.get_by_text("classify · failed → ok · changed")).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        assert f"compare={ok.trace_id}" in page.url
+        page.screenshot(path=str(artifacts_dir / "traces-side-by-side.png"), full_page=True)
+    finally:
+        page.close()
