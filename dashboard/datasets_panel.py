@@ -12,12 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from agentdeck.dashboard import auth, components, data
+from agentdeck.engine.datasets import TraceRow
 
 MAX_TRACES: Final = 5_000
 
 
-def trace_rows(frame: pd.DataFrame) -> list[object]:
-    from agentdeck.engine.datasets import TraceRow
+def trace_rows(frame: pd.DataFrame) -> list[TraceRow]:
+    """The rows of a `traces` answer a dataset is made from (replays left out: branches, not tasks)."""
 
     return [
         TraceRow(
@@ -57,7 +58,7 @@ def save_as_dataset(params: Mapping[str, str | int | float | bool | None]) -> No
         from agentdeck.engine.datasets import DatasetStore, items_from_traces
 
         db = data.settings().checkpoint_db
-        workflow, items, skipped = items_from_traces(trace_rows(frame), db)  # type: ignore[arg-type]
+        workflow, items, skipped = items_from_traces(trace_rows(frame), db)
         if not items:
             st.error(f"No trace of this filter has its checkpoints in {db}: nothing to save.")
             return

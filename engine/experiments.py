@@ -212,6 +212,21 @@ class ExperimentRun:
         return sum(r.cost_usd for r in self.results.values())
 
 
+def check_inputs(workflow: str, items: Sequence[Item]) -> None:
+    """ValueError naming the first item whose input the workflow's state does not take (before any runs)."""
+    from agentdeck.engine.replay.validate import check_state_update
+    from agentdeck.engine.workflows import get_workflow
+
+    wf = get_workflow(workflow)
+    for item in items:
+        if not item.input:
+            raise ValueError(f"item {item.item_id} has an empty input: nothing to run {wf.name} with")
+        try:
+            check_state_update(wf, item.input, None)
+        except ValueError as exc:
+            raise ValueError(f"item {item.item_id}: {exc}") from None
+
+
 def failing_checkpoint(checkpoint_db: str | Path, item: Item) -> str:
     """The checkpoint before the item's failure: the last one its original run wrote with a step still to
     run (for a run that finished, its first one, so the whole task runs again). LookupError otherwise."""
@@ -251,6 +266,8 @@ def run_experiment(
         raise ValueError(f"the cost cap must be above 0 USD, got {max_cost_usd}")
     if exp.mode not in MODES:
         raise ValueError(f"mode is one of {', '.join(MODES)}, got {exp.mode!r}")
+    if exp.mode == "fresh":
+        check_inputs(exp.workflow, dataset.items)
     facts = _RunFacts()
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint, headers=headers)

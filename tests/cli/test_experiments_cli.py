@@ -74,7 +74,13 @@ def test_mistakes_are_one_line_and_exit_2(replay_env: ReplayEnv, tmp_path: Path)
     db = ("--checkpoint-db", str(replay_env.checkpoint_db))
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "input": {"ticket": {}}}\n{"id": 2}\n', encoding="utf-8")
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"id": "w1", "input": {"subject": "hi"}}\n', encoding="utf-8")
     cases = [
+        (
+            ("dataset", "create", "x", "--from-file", str(wrong), "--workflow", "triage", *db),
+            "item w1: the triage state has no field 'subject'",
+        ),
         (("dataset", "create", "x", *db), "give --from-traces (with the trace filters) or --from-file"),
         (("dataset", "create", "x", "--from-file", str(bad), *db), f"1 bad line(s) in {bad}; no dataset was made"),
         (("dataset", "create", "x", "--from-traces", "--since", "yesterday", *db), "--since wants a duration"),

@@ -36,8 +36,8 @@ def seed_experiment(checkpoint_db: Path, collector_url: str, summary: RunSummary
             wait_for_traces(collector_url, sorted(failed))
             settings = data.Settings(collector_url, None, 0.0, 30.0, str(checkpoint_db))
             frame = data.fetch_table("traces", {"workflow": "triage", "start_ns": "0", "limit": "5000"}, settings)
-            rows = [r for r in trace_rows(frame.to_pandas()) if getattr(r, "trace_id", "") in failed]
-            workflow, items, _ = items_from_traces(rows, checkpoint_db)  # type: ignore[arg-type]
+            rows = [r for r in trace_rows(frame.to_pandas()) if r.trace_id in failed]
+            workflow, items, _ = items_from_traces(rows, checkpoint_db)
             store.create(DATASET, workflow, "the demo's failed triage tasks", items)
         dataset = store.get(DATASET)
     exp = Experiment(
