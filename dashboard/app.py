@@ -23,9 +23,14 @@ agents = st.Page(HERE / "views/agents.py", title="Agents", icon=":material/smart
 costs = st.Page(HERE / "views/costs.py", title="Costs", icon=":material/payments:", url_path="costs")
 graph = st.Page(HERE / "views/graph.py", title="Graph", icon=":material/account_tree:", url_path="graph")
 replay = st.Page(HERE / "views/replay.py", title="Replay", icon=":material/history:", url_path="replay")
+experiments = st.Page(
+    HERE / "views/experiments.py", title="Experiments", icon=":material/science:", url_path="experiments"
+)
 alerts = st.Page(HERE / "views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts")
 review = st.Page(HERE / "views/review.py", title="Review", icon=":material/rule:", url_path="review")
-page = st.navigation({"Observe": [overview, traces, agents, costs, graph], "Act": [replay, review, alerts]})
+page = st.navigation(
+    {"Observe": [overview, traces, agents, costs, graph], "Act": [replay, review, experiments, alerts]}
+)
 
 # `/?trace_id=...` (a link from an alert, a log line or a colleague) opens that trace.
 if page.url_path == overview.url_path and st.query_params.get("trace_id"):

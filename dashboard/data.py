@@ -244,3 +244,25 @@ def silence_alert(alert_id: int, duration: str) -> None:
     """Mute an alert's notifications for `duration` ('30m', '1h', '1d'; '0s' unmutes)."""
     api_json("POST", f"/api/alerts/{alert_id}/silence", settings(), {"duration": duration})
     _alerts_cached.clear()
+
+
+# --- scores: the collector's /api/scores (human, code and llm-judge scores of traces) -------------
+
+
+def scores(trace_id: str) -> pd.DataFrame:
+    """The scores given to one trace, newest first (columns as GET /api/scores)."""
+    body = api_json("GET", "/api/scores", settings(), {"trace_id": trace_id})
+    return pd.DataFrame(body["rows"], columns=body["columns"])  # type: ignore[call-overload]
+
+
+def add_score(trace_id: str, name: str, value: float, comment: str, source: str = "human") -> None:
+    """POST one score; raises CollectorUnavailable or QueryFailed with the collector's message."""
+    s = settings()
+    headers = {"Authorization": f"Bearer {s.token}"} if s.token else {}
+    body = {"trace_id": trace_id, "name": name, "value": value, "comment": comment, "source": source}
+    try:
+        resp = _HTTP.post(f"{s.collector_url}/api/scores", json=body, headers=headers, timeout=s.timeout_s)
+    except httpx.TransportError as exc:
+        raise _unavailable(s.collector_url, type(exc).__name__) from None
+    if resp.status_code != 200:
+        raise QueryFailed(f"The collector refused the score ({resp.status_code}): {_error_text(resp)}", "Fix it.")

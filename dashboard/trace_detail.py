@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from agentdeck.dashboard import components, data, span_view, theme
+from agentdeck.dashboard import components, data, scoring, span_view, theme
 
 WATERFALL_PAGE: Final = 300  # spans drawn at once; longer traces page through the waterfall
 
@@ -222,6 +222,7 @@ def render(trace_id: str) -> None:
         )
         return
     _summary(spans)
+    scoring.panel(trace_id)
     if data.is_truncated(spans):
         st.warning("This trace has more spans than one view shows; the first 20,000 by start time are here.")
     order, depth = span_order(spans)

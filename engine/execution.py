@@ -86,6 +86,7 @@ class Engine:
     breakers: Breakers = field(default_factory=Breakers)
     reviews: ReviewQueue | None = None
     semantic_cache: SemanticCache | None = None  # never set for replays: they bypass it
+    root_attributes: Mapping[str, Any] = field(default_factory=dict)  # added to every task's workflow span
 
 
 def execute(
@@ -140,7 +141,7 @@ def execute(
     )
     if shared.budget_usd is not None:
         root.set_attribute(sc.AD_BUDGET_LIMIT_USD, shared.budget_usd)
-    root.set_attributes(dict(root_attributes))
+    root.set_attributes({**shared.root_attributes, **root_attributes})
     ctx = RunContext(
         workflow=wf.name,
         task_id=task_id,

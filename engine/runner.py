@@ -124,6 +124,7 @@ def run_tasks(
     delegation_limit: int = 3,
     policies: Policies | None = None,
     semantic_cache: SemanticCache | None = None,
+    root_attributes: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Run tasks of `workflow` (an example's name, a `MODULE:ATTR` reference or a Workflow); every task
     ends success/incomplete/dead_letter/failed.
@@ -141,7 +142,8 @@ def run_tasks(
     `on_progress` is called in the calling thread after each task. `policies` sets retries, the
     response cache and circuit breakers (its budget and deadline are `budget_usd` and `deadline_ms`).
     `semantic_cache` serves near-duplicate requests of the run's tasks from earlier answers
-    (agentdeck.engine.semantic_cache).
+    (agentdeck.engine.semantic_cache). `root_attributes` go on every task's workflow span (an
+    experiment's links to its dataset item).
     """
     wf = get_workflow(workflow) if isinstance(workflow, str) else workflow
     if isinstance(tasks, int) and tasks < 0:
@@ -188,6 +190,7 @@ def run_tasks(
             start_time_ns=start_time_ns,
             semantic_cache=semantic_cache,
         ) as shared:
+            shared.root_attributes = dict(root_attributes or {})
             if policies is not None:
                 shared.max_provider_retries = policies.retries.provider
                 shared.max_validation_retries = policies.retries.validation

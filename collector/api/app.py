@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentdeck.collector.alerts import AlertService
-from agentdeck.collector.api import alerts_api, query_api
+from agentdeck.collector.api import alerts_api, query_api, scores_api
 from agentdeck.collector.api.auth import OPEN_PATHS, check_bearer
 from agentdeck.collector.api.body import BodyBudget, read_body
 from agentdeck.collector.api.front_door import DoorPolicy, FrontDoor, refusal_response
@@ -108,6 +108,7 @@ def create_app(services: Services) -> ASGIApp:
             Route("/api/queries", queries, methods=["GET"]),
             Route("/api/query/{name}", run_query, methods=["GET"]),
             *alerts_api.routes(services.gate, services.alerts, config),
+            *scores_api.routes(services.gate, config),
         ]
     )
     if config.token is not None:

@@ -7,7 +7,7 @@ from typing import Final
 
 import streamlit as st
 
-from agentdeck.dashboard import components, data, filters, trace_detail
+from agentdeck.dashboard import components, data, datasets_panel, filters, trace_detail, trace_pair
 
 PAGE_SIZE: Final = 50
 STATUSES: Final = ["", "ok", "error", "incomplete", "dead_letter"]
@@ -71,6 +71,7 @@ def filter_bar(f: filters.Filters) -> dict[str, str | int | float | bool | None]
 def trace_list() -> None:
     f = filters.current()
     params = filter_bar(f)
+    datasets_panel.save_as_dataset(params)
     page = int(st.session_state.get("page") or 1)
 
     def results() -> None:
@@ -101,8 +102,15 @@ def main() -> None:
         if st.button("← All traces", key="back"):
             del st.query_params["trace_id"]
             st.query_params.pop("span_id", None)
+            st.query_params.pop(trace_pair.KEY, None)
             st.rerun()
+        other = (st.query_params.get(trace_pair.KEY) or "").strip().lower()
+        if other:
+            st.title("Two traces side by side")
+            components.guarded(lambda: trace_pair.render(trace_id, other))
+            return
         st.title("Trace")
+        trace_pair.picker(trace_id)
         components.guarded(lambda: trace_detail.render(trace_id))
     else:
         st.title("Traces")

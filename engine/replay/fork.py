@@ -60,13 +60,14 @@ def replay(
     dead_letter_db: str | Path | None = None,
     serve_recorded: bool = True,
     workflow: str | None = None,
+    root_attributes: Mapping[str, Any] | None = None,
 ) -> TaskResult:
     """Re-run `thread_id` from `checkpoint_id` (default: its latest checkpoint) as a new traced branch.
 
     With `serve_recorded`, a step whose request (model, prompt, inputs) is unchanged is answered from
     the recorded response at zero tokens (`agentdeck.replay.served_from_record` on its chat span).
     The workflow's code is found from the reference the thread's checkpoints record; `workflow` (a name
-    or `MODULE:ATTR`) overrides it, e.g. when the code moved."""
+    or `MODULE:ATTR`) overrides it, e.g. when the code moved. `root_attributes` go on its workflow span."""
     owned = tracer_provider is None
     tp = tracer_provider or make_tracer_provider(endpoint)
     ledger = Ledger(dead_letter_db if dead_letter_db is not None else checkpoint_db)
@@ -107,6 +108,7 @@ def replay(
                 delegation_limit=3,
                 serve_recorded=serve_recorded,
                 workflow_ref=ref_of(wf),
+                root_attributes=dict(root_attributes or {}),
             )
             # a bare thread id resumes (only a failed step's failed tasks re-run); an explicit
             # checkpoint re-runs every task of its next step, as a new branch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -81,6 +82,8 @@ def test_demo_starts_everything_streams_live_runs_stops_cleanly_and_never_duplic
         assert httpx.get(f"{dashboard}/_stcore/health", timeout=5).text == "ok"
         assert httpx.get(f"{collector}/health", timeout=5).status_code == 200
         assert dashboard in demo.output() and collector in demo.output()
+        # The failed triage tasks are a dataset, run again with the fixed classifier prompt: fixed, none broken.
+        assert re.search(r"experiment: [1-9]\d* fixed, 0 broken, \d+ unchanged, \+\$\d", demo.output()), demo.output()
         stored = spans_per_trace(collector)
         assert {t: stored.get(t) for t in expected} == dict(expected), "sample traces not fully loaded"
         # Live simulated runs keep adding traces of other workflows than the replayable triage seed.
@@ -97,6 +100,7 @@ def test_demo_starts_everything_streams_live_runs_stops_cleanly_and_never_duplic
         demo.wait_ready()
         stored = spans_per_trace(collector)
         assert {t: stored.get(t) for t in expected} == dict(expected)
+        assert "experiment: " in demo.output() and "run failed" not in demo.output()  # resumed: nothing re-run
     finally:
         assert demo.stop() == 0
 

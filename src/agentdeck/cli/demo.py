@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from agentdeck.engine.semantic_cache import SemanticCache
 
 REPO_SAMPLES = Path(__file__).resolve().parents[1] / "sample_traces"
+DEMO_RUBRIC = "Score 1 when the agent's final answer resolves the customer's request, 0 when it does not."
 
 
 @dataclass
@@ -141,6 +142,12 @@ def _seed_replayable(cfg: DemoConfig, checkpoint_db: Path, collector_url: str) -
         _say(f"replayable tasks: run failed: {type(exc).__name__}: {exc}")
         return
     _say(f"replayable tasks: {describe_run(summary)} (open the Replay page)")
+    from agentdeck.cli.demo_experiment import seed_experiment
+
+    try:
+        _say(f"experiment: {seed_experiment(checkpoint_db, collector_url, summary)} (open the Experiments page)")
+    except Exception as exc:  # the demo still starts; say what happened
+        _say(f"experiment: run failed: {type(exc).__name__}: {exc}")
 
 
 def run_demo(cfg: DemoConfig) -> int:
@@ -186,6 +193,13 @@ def run_demo(cfg: DemoConfig) -> int:
         dashboard = children.start(
             "dashboard", streamlit_command(cfg.host, cfg.dashboard_port), env, logs / "dashboard.log"
         )
+        # online evaluators in their own process: new traces get a success score and a judge's verdict
+        children.start(
+            "evaluator",
+            [sys.executable, "-m", "agentdeck", "evaluator", "--collector-url", collector_url,
+             "--evaluator", "success", "--judge", DEMO_RUBRIC, "--sample", "0.25", "--interval", "15"],
+            env, logs / "evaluator.log",
+        )  # fmt: skip
         files = find_files([cfg.samples]) if cfg.samples.exists() else []
         if files:
             progress = Progress(0, "loading sample traces")

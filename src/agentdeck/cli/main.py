@@ -21,6 +21,9 @@ DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 FEATURE_COMMANDS: tuple[str, ...] = (
     "agentdeck.cli.alerts",
     "agentdeck.cli.replay",
+    "agentdeck.cli.datasets",
+    "agentdeck.cli.experiments",
+    "agentdeck.cli.evaluator",
     "agentdeck.cli.review",
     "agentdeck.cli.worker",
 )
