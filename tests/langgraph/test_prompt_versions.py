@@ -124,3 +124,44 @@ def test_a_saved_version_fixes_the_example_in_a_replay_and_in_its_own_runs(examp
     assert fixed.returncode == 0, fixed.stderr
     wrong = app("billing=v9")
     assert wrong.returncode == 1 and "the graph support_graph.app:graph: billing has no prompt version" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_the_graph_replay_panel_saves_a_version_like_the_engine_page(
+    example_env: ExampleEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from agentdeck.dashboard.replay.graph_runner import prompt_key
+    from tests.langgraph.test_example_cli import failed_task
+    from tests.langgraph.test_graph_runner_page import APP
+
+    for key, value in example_env.env().items():
+        if key not in ("PATH", "HOME", "PYTHONPATH"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.syspath_prepend(str(example_env.site))
+    for name in [m for m in sys.modules if m == "support_graph" or m.startswith("support_graph.")]:
+        monkeypatch.delitem(sys.modules, name)  # imported again, on this test's checkpoint file
+    monkeypatch.setenv("AGENTDECK_COLLECTOR_URL", example_env.collector_url)
+    monkeypatch.setenv("AGENTDECK_DASHBOARD_REFRESH_S", "0")
+    monkeypatch.setenv("AGENTDECK_WORKFLOWS", "support_graph")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("views/replay.py")
+    at.query_params["trace_id"] = failed_task(example_env)["trace_id"]
+    at.run()
+    assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
+    text = BILLING_FIXED + " Be brief."
+    at.selectbox(key="graph_replay_version_agent").select("billing").run()
+    at.text_area(key=prompt_key("billing")).input(text).run()
+    at.text_input(key="graph_replay_version_author").input("ana").run()
+    at.text_input(key="graph_replay_version_reason").input("ask for the JSON the code reads").run()
+    at.button(key="graph_replay_version_save").click().run()
+    assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
+    assert any(s.value.startswith("Saved billing prompt v") for s in at.success), [s.value for s in at.success]
+    with PromptStore(example_env.env()["SUPPORT_GRAPH_DB"]) as store:
+        versions = store.versions(graph_owner(GRAPH), "billing")  # the saved ones (no recorded default here)
+    assert versions[-1].template == text and versions[-1].author == "ana"
+    table = at.dataframe[-1].value
+    assert list(table["Version"]) == ["v1", *(v.version for v in versions)]  # v1: the default the run read
+    assert table["By"].iloc[0] == "built-in" and table["By"].iloc[-1] == "ana"

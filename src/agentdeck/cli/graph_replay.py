@@ -3,7 +3,9 @@
 A thread is found without `--graph` from what recorded it: an engine thread from the checkpoint store
 (as always), otherwise the `agentdeck.workflow.ref` on the root span of its first run, asked of the
 collector (the `traces` named query filtered by thread, then that trace). `--graph MODULE:ATTR` only
-overrides the reference, for engine workflows (an `agentdeck.Workflow`) and adapted graphs alike.
+overrides the reference, for engine workflows (an `agentdeck.Workflow`) and adapted graphs alike. A
+recorded `path.py:ATTR` (a span can be sent by anyone who reaches the collector) is loaded only when
+named by the user (`--graph`, or AGENTDECK_WORKFLOWS); a module name is imported as recorded.
 A graph is replayed on its own checkpointer; the original run's spans come from the collector, as
 for engine replays, and the result is the same comparison JSON, exported to the same target. Every
 way this cannot work (a reference that does not load or names something else, a graph without a
@@ -53,7 +55,20 @@ def resolve(args: argparse.Namespace, engine_db: Callable[[argparse.Namespace], 
         if _holds(db, args.thread_id):
             return Target(db=db)
         problem = f"no thread {args.thread_id} in {db}"
-    return _load(_recorded_ref(args, problem), args, engine_db)
+    ref = _recorded_ref(args, problem)
+    if ref.partition(":")[0].endswith(".py") and not _configured(ref):
+        raise CliError(
+            f"thread {args.thread_id}'s trace names the file {ref}; a trace can be sent by anyone who reaches the "
+            f"collector, so a file it names is run only when you name it: pass --graph {ref} (or name its module "
+            "in AGENTDECK_WORKFLOWS)"
+        )
+    return _load(ref, args, engine_db)
+
+
+def _configured(ref: str) -> bool:
+    from agentdeck.dashboard.replay.workflows import is_configured
+
+    return is_configured(ref)
 
 
 def _holds(db: Path | str, thread_id: str) -> bool:
