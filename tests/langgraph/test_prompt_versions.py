@@ -165,3 +165,22 @@ def test_the_graph_replay_panel_saves_a_version_like_the_engine_page(
     table = at.dataframe[-1].value
     assert list(table["Version"]) == ["v1", *(v.version for v in versions)]  # v1: the default the run read
     assert table["By"].iloc[0] == "built-in" and table["By"].iloc[-1] == "ana"
+
+
+@pytest.mark.postgres
+def test_a_graph_on_postgres_keeps_its_versions_there(
+    fake_llm: FakeAnthropic, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(postgres_url, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
+        saver = PostgresSaver(conn)  # type: ignore[arg-type]
+        saver.setup()
+        graph = instrument(builder(fake_llm.url, fail_first=False).compile(checkpointer=saver), ref=REF)
+        with PromptStore(postgres_url) as store:  # saved by another process (the dashboard, on the same database)
+            store.save(graph_owner(REF), "plan", BETTER_PLAN, author="ana", reason="clearer")
+        monkeypatch.setenv(ENV_VAR, "plan=v2")
+        final = graph.invoke({"topic": "tax"}, {"configurable": {"thread_id": "pg-1"}})
+    assert final["plan"] == "echo: Plan the work, step by step, for: tax"

@@ -16,6 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from agentdeck.engine.prompts import PromptStore, graph_owner
 
@@ -49,16 +50,36 @@ def location(graph: Any, ref: str) -> str:
 
 
 def _postgres_url(conn: Any) -> str | None:
+    """A postgresql:// URL for the database a psycopg connection or pool is on (password included)."""
+    from psycopg.conninfo import conninfo_to_dict
+
     conninfo = getattr(conn, "conninfo", None)  # a psycopg_pool.ConnectionPool
     if isinstance(conninfo, str):
-        return conninfo
-    info = getattr(conn, "info", None)  # a psycopg.Connection
-    if info is None:
-        return None
-    from psycopg.conninfo import make_conninfo
+        if conninfo.startswith(("postgres://", "postgresql://")):
+            return conninfo
+        params = conninfo_to_dict(conninfo)
+    else:
+        info = getattr(conn, "info", None)  # a psycopg.Connection
+        if info is None:
+            return None
+        params = conninfo_to_dict(info.dsn)
+        if info.password:
+            params["password"] = info.password
+    return postgres_url(params)
 
-    password = info.password
-    return make_conninfo(info.dsn, **({"password": password} if password else {}))
+
+def postgres_url(params: Mapping[str, Any]) -> str:
+    """`key=value` connection parameters as a postgresql:// URL (what the record stores open)."""
+    rest = {k: str(v) for k, v in params.items()}
+    user, password = rest.pop("user", ""), rest.pop("password", "")
+    auth = f"{quote(user)}{':' + quote(password) if password else ''}@" if user else ""
+    host, port, dbname = rest.pop("host", ""), rest.pop("port", ""), rest.pop("dbname", "")
+    if host and not host.startswith("/") and "," not in host:
+        netloc = f"{auth}{host}{':' + port if port else ''}"
+    else:  # a socket directory or several hosts: as query parameters
+        netloc = auth
+        rest.update({k: v for k, v in (("host", host), ("port", port)) if v})
+    return f"postgresql://{netloc}/{quote(dbname)}{'?' + urlencode(rest) if rest else ''}"
 
 
 def chosen(environ: Mapping[str, str] | None = None) -> dict[str, str]:
