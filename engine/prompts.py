@@ -64,6 +64,7 @@ class PromptOwner:
     what: str  # for messages: "workflow triage", "graph app:graph"
     builtins: Mapping[str, tuple[str, str]] | None = field(default=None)  # name -> (template, label)
     missing: str = "prompt"  # what a name is, for messages: "agent" or "prompt"
+    builtin_reason: str = "the default in the graph's code"  # the "why" of the built-in version
 
     def check(self, name: str) -> tuple[str, str] | None:
         """The built-in (template, label) of `name`; KeyError naming the choices when `name` is unknown."""
@@ -80,7 +81,7 @@ def workflow_owner(workflow: str) -> PromptOwner:
     """An engine workflow (an example's name or MODULE:ATTR): its agents' prompts, under its name."""
     wf = get_workflow(workflow)
     builtins = {n: (wf.agent(n).prompt.template, wf.agent(n).prompt.version) for n in agent_names(wf)}
-    return PromptOwner(wf.name, f"workflow {wf.name}", builtins, "agent")
+    return PromptOwner(wf.name, f"workflow {wf.name}", builtins, "agent", "the workflow's own prompt")
 
 
 def graph_owner(ref: str, recorded: Mapping[str, str] | None = None) -> PromptOwner:
@@ -111,7 +112,7 @@ class PromptStore(RecordStore):
         if builtin is None:
             return saved
         template, label = builtin
-        first = PromptVersion(who.key, name, label, template, label, "built-in", "the code's own prompt", 0, True)
+        first = PromptVersion(who.key, name, label, template, label, "built-in", who.builtin_reason, 0, True)
         return [first, *saved]
 
     def save(self, owner: str | PromptOwner, name: str, template: str, *, author: str, reason: str) -> PromptVersion:
