@@ -3,7 +3,9 @@
 A trace whose root span names a graph (`agentdeck.workflow.ref`, written by `agentdeck.langgraph`)
 is replayed through that graph and its own checkpointer: the dashboard imports the graph's module,
 so it must run where that module imports (installed, or on PYTHONPATH); when it does not, the page
-says so. Prompts offered for editing are those the original run read through `agentdeck.prompt`.
+says so. Prompts offered for editing are those the original run read through `agentdeck.prompt`; an
+edit can be saved as a version of that prompt (kept in the graph's checkpoint database), with the
+engine page's panel.
 The comparison is the engine's, shown by the same view as engine replays.
 """
 
@@ -17,7 +19,7 @@ import streamlit as st
 from agentdeck import refs
 from agentdeck.dashboard import auth, components, data
 from agentdeck.dashboard.messages import parse_json
-from agentdeck.dashboard.replay import compare_view, workflows
+from agentdeck.dashboard.replay import compare_view, run_view, workflows
 from agentdeck.dashboard.replay import data as replay_data
 from agentdeck.engine.replay.history import Checkpoint, ThreadHistory
 from agentdeck.engine.replay.session import ReplayRun
@@ -92,6 +94,8 @@ def render(rows: pd.DataFrame, trace_id: str) -> bool:
         st.text_area(f"Prompt: {name}", key=prompt_key(name), height=110)
     edited = {n: str(st.session_state[prompt_key(n)]) for n in prompts if st.session_state[prompt_key(n)] != prompts[n]}
     state_text = st.text_area("State edit (optional JSON object of state fields)", key=STATE_KEY, height=80)
+    if prompts:
+        _versions(graph, ref, prompts)
     if not st.button("Run replay from this checkpoint", key=RUN_KEY, type="primary", disabled=not picked.next_nodes):
         return True
     try:
@@ -117,6 +121,20 @@ def render(rows: pd.DataFrame, trace_id: str) -> bool:
     st.query_params["replay"] = run.result.trace_id
     st.rerun()
     return True
+
+
+def _versions(graph: object, ref: str, prompts: dict[str, str]) -> None:
+    """The engine page's prompt versions panel, for the graph's prompts, kept in its checkpointer's database."""
+    from agentdeck.engine.prompts import graph_owner
+    from agentdeck.langgraph.prompt_versions import PromptVersionError, location
+
+    with st.expander("Prompt versions", expanded=False):
+        try:
+            where = location(graph, ref)
+        except PromptVersionError as exc:
+            st.info(str(exc))
+            return
+        run_view.version_panel(graph_owner(ref, prompts), where, list(prompts), prompt_key, "graph_replay_version")
 
 
 def _pick(history: ThreadHistory, trace_id: str) -> Checkpoint | None:

@@ -7,7 +7,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import pandas as pd
@@ -15,7 +15,7 @@ import streamlit as st
 
 from agentdeck.dashboard import components, data, theme
 from agentdeck.dashboard.replay.data import StepFailure
-from agentdeck.engine.prompts import PromptStore
+from agentdeck.engine.prompts import PromptOwner, PromptStore, workflow_owner
 from agentdeck.engine.replay.compare import SpanFacts
 from agentdeck.engine.replay.history import Checkpoint, ThreadHistory
 from agentdeck.engine.replay.session import ReplayRun, run_replay
@@ -164,25 +164,28 @@ def _drain(events: queue.Queue[SpanFacts]) -> None:
 
 def prompt_versions(history: ThreadHistory, checkpoint_db: str) -> None:
     """Save the edited prompt as a new version of an agent's prompt; list the versions; load one to edit."""
-    agents = list(history.prompts_at_defaults())
-    agent = st.selectbox("Agent", agents, key="replay_version_agent")
-    author = st.text_input("Your name", key="replay_version_author")
-    reason = st.text_input("Why this change", key="replay_version_reason")
-    if st.button(f"Save the edited {agent} prompt as a new version", key="replay_version_save"):
+    version_panel(workflow_owner(history.workflow), checkpoint_db, list(history.prompts_at_defaults()), prompt_key)
+
+
+def version_panel(
+    owner: PromptOwner, location: str, names: list[str], key_of: Callable[[str], str], prefix: str = "replay_version"
+) -> None:
+    """The versions of `owner`'s prompts `names`, kept at `location`: save the text in the editor
+    `key_of(name)` as a new one, list them, load one into that editor (engine and graph Replay alike)."""
+    agent = st.selectbox(owner.missing.capitalize(), names, key=f"{prefix}_agent")
+    author = st.text_input("Your name", key=f"{prefix}_author")
+    reason = st.text_input("Why this change", key=f"{prefix}_reason")
+    if st.button(f"Save the edited {agent} prompt as a new version", key=f"{prefix}_save"):
         try:
-            with PromptStore(checkpoint_db) as store:
+            with PromptStore(location) as store:
                 saved = store.save(
-                    history.workflow,
-                    agent,
-                    str(st.session_state.get(prompt_key(agent), "")),
-                    author=author,
-                    reason=reason,
+                    owner, agent, str(st.session_state.get(key_of(agent), "")), author=author, reason=reason
                 )
             st.success(f"Saved {agent} prompt {saved.version} (spans will record it as {saved.label}).")
         except ValueError as exc:
             st.error(str(exc))
-    with PromptStore(checkpoint_db) as store:
-        versions = store.versions(history.workflow, agent)
+    with PromptStore(location) as store:
+        versions = store.versions(owner, agent)
     components.table(
         pd.DataFrame(
             [
@@ -199,15 +202,17 @@ def prompt_versions(history: ThreadHistory, checkpoint_db: str) -> None:
         ),
         pinned="Version",
     )
+    if not versions:
+        return
     c = st.columns([2, 1])
-    pick = c[0].selectbox("Load version into the editor", [v.version for v in versions], key="replay_version_pick")
+    pick = c[0].selectbox("Load version into the editor", [v.version for v in versions], key=f"{prefix}_pick")
     c[1].button(
         "Load",
-        key="replay_version_load",
+        key=f"{prefix}_load",
         on_click=_load,
-        args=(agent, next(v.template for v in versions if v.version == pick)),
+        args=(key_of(agent), next(v.template for v in versions if v.version == pick)),
     )
 
 
-def _load(agent: str, template: str) -> None:
-    st.session_state[prompt_key(agent)] = template  # in a callback: before the editor is drawn again
+def _load(key: str, template: str) -> None:
+    st.session_state[key] = template  # in a callback: before the editor is drawn again

@@ -127,7 +127,10 @@ def test_what_cannot_be_replayed_says_why(
     cases = [
         (("replay", "ticket-2", "--graph", "no_such_app.flows:graph", *url), "no module named 'no_such_app'"),
         (("checkpoints", "ticket-2", "--graph", "support_graph.app:nope"), "has no attribute 'nope'"),
-        (("checkpoints", "ticket-2", "--graph", "support_graph.app:route"), "is a function, not a compiled LangGraph"),
+        (
+            ("checkpoints", "ticket-2", "--graph", "support_graph.app:route"),
+            "is a function, neither an agentdeck workflow nor a compiled LangGraph graph",
+        ),
         (("checkpoints", "ticket-9", "--graph", GRAPH), "no thread ticket-9 in the checkpointer of " + GRAPH),
         (("replay", "ticket-2", "--graph", GRAPH, "--checkpoint", "nope", *url), "has no checkpoint nope; its"),
         (("replay", "ticket-2", "--graph", GRAPH, "--prompt", "biling=x", *url), "no prompt 'biling'; the prompts"),
@@ -166,3 +169,32 @@ def test_the_graph_imports_from_the_folder_the_command_runs_in(example_env: Exam
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["workflow"] == GRAPH
+
+
+def test_the_thread_alone_finds_the_graph_through_the_collector(example_env: ExampleEnv) -> None:
+    """No --graph: the thread is not in the engine's checkpoints, so the reference its trace recorded is
+    asked of the collector (the `traces` query filtered by thread), and the graph is replayed as named."""
+    task = failed_task(example_env)
+    url = ("--collector-url", example_env.collector_url)
+    listed = example_env.agentdeck("checkpoints", "ticket-2", *url, "--json")
+    assert listed.returncode == 0, listed.stderr
+    tree = json.loads(listed.stdout)
+    assert tree["workflow"] == GRAPH and tree["runs"][0] == {"trace_id": task["trace_id"], "run": 1}
+    before_billing = next(c for c in tree["checkpoints"] if c["next"] == ["billing"])
+    done = example_env.agentdeck(
+        "replay", "ticket-2", "--checkpoint", before_billing["checkpoint_id"], "--prompt", f"billing={BILLING_FIXED}",
+        *url, "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["original_outcome"] == "failed" and report["replay_outcome"] == "success"
+    assert report["undelivered_spans"] == 0
+
+    unknown = example_env.agentdeck("checkpoints", "ticket-77", *url)
+    assert unknown.returncode == 2 and unknown.stderr.startswith("agentdeck: no checkpoint file at"), unknown.stderr
+    assert (
+        f"the collector at {example_env.collector_url} has no trace of it: pass --graph MODULE:ATTR" in unknown.stderr
+    )
+    gone = example_env.agentdeck("replay", "ticket-2", "--collector-url", "http://127.0.0.1:9")
+    assert gone.returncode == 2 and "the collector cannot say which graph ran it" in gone.stderr, gone.stderr
+    assert "--graph MODULE:ATTR" in gone.stderr and "Traceback" not in gone.stderr

@@ -50,6 +50,7 @@ TRACES_PARAMS: Final = (
     Param("q", "str", "case-insensitive text in span names, messages and status messages", None, max_length=200),
     Param("replays_only", "bool", "only replayed runs", False),
     Param("trace_id", "hex", "trace id prefix", None, max_length=32),
+    Param("thread", "str", "only traces of this thread (a span with this thread_id)", None, max_length=200),
     Param("order_by", "enum", "sort column", "start", allowed=tuple(ORDER_COLUMNS)),
     Param("desc", "bool", "sort descending", True),
     limit_param(100),
@@ -94,6 +95,9 @@ def build_traces(args: Args, b: Binder) -> str:
         where.append("is_replay")
     prefix = args.opt_text("trace_id")
     narrow = [f"starts_with(trace_id, {b.bind('trace_prefix', prefix)})"] if prefix else []
+    thread = args.opt_text("thread")
+    if thread is not None:
+        narrow.append(f"trace_id IN (SELECT trace_id FROM spans WHERE thread_id = {b.bind('thread', thread)})")
 
     order = f"{ORDER_COLUMNS[args.text('order_by')]} {'DESC' if args.flag('desc') else 'ASC'}, trace_id"
     extra_sql = "".join(f",\n    {e}" for e in extra)

@@ -49,12 +49,17 @@ def _db(args: argparse.Namespace) -> Path | str:
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
-    from agentdeck.cli.graph_replay import graph_checkpoints
+    from agentdeck.cli.graph_replay import graph_checkpoints, resolve
     from agentdeck.engine.replay.history import checkpoint_tree
 
+    found = resolve(args, _db)
     try:
-        history = graph_checkpoints(args) if args.graph else checkpoint_tree(_db(args), args.thread_id)
-    except LookupError as exc:
+        if found.graph is not None:
+            history = graph_checkpoints(found.graph, args.thread_id)
+        else:
+            assert found.db is not None
+            history = checkpoint_tree(found.db, args.thread_id, found.workflow)
+    except (LookupError, ValueError) as exc:
         raise CliError(str(exc)) from None
     walked = history.walk()
     if args.json:
@@ -95,10 +100,11 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    if args.graph:  # an adapted LangGraph graph, replayed on its own checkpointer
-        from agentdeck.cli.graph_replay import cmd_replay_graph
+    from agentdeck.cli.graph_replay import cmd_replay_graph, resolve
 
-        return cmd_replay_graph(args, lambda run: _report(args, run))
+    found = resolve(args, _db)
+    if found.graph is not None:  # an adapted LangGraph graph, replayed on its own checkpointer
+        return cmd_replay_graph(args, found.graph, lambda run: _report(args, run))
     # the data module caches with Streamlit, which warns when there is no app around: not news on a terminal
     import streamlit.logger
 
@@ -110,11 +116,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from agentdeck.engine.replay.history import checkpoint_tree
     from agentdeck.engine.replay.session import NothingToReplay, run_replay
 
-    db = _db(args)
+    db = found.db
+    assert db is not None
     url = collector_url(args)
     overrides = agent_pairs(args.prompt, "--prompt")
     try:
-        history = checkpoint_tree(db, args.thread_id)
+        history = checkpoint_tree(db, args.thread_id, found.workflow)
         if args.checkpoint is not None and args.checkpoint not in history.checkpoints:
             raise LookupError(
                 f"thread {args.thread_id} has no checkpoint {args.checkpoint}; its checkpoints: "
@@ -147,6 +154,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             headers=token_headers(args),
             serve_recorded=not args.no_cache,
             state_update=state_edit(args.state),
+            workflow=found.workflow,
         )
     except NothingToReplay as exc:
         raise CliError(
@@ -202,13 +210,19 @@ def register(sub: Any) -> None:
         default=None,
         help="checkpoint to fork from (default: resume the thread in place, re-running only a failed step)",
     )
-    p.add_argument("--prompt", action="append", default=[], metavar="AGENT=TEXT", help="a new prompt for AGENT")
+    p.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="a new prompt: NAME is the agent's (engine) or the name given to agentdeck.prompt (graph)",
+    )
     p.add_argument(
         "--prompt-version",
         action="append",
         default=[],
-        metavar="AGENT=VERSION",
-        help="use a saved prompt version for AGENT (e.g. classifier=v2)",
+        metavar="NAME=VERSION",
+        help="use a saved version of prompt NAME (e.g. classifier=v2), kept where the checkpoints are",
     )
     p.add_argument(
         "--no-cache",
@@ -230,7 +244,8 @@ def register(sub: Any) -> None:
         "--graph",
         default=None,
         metavar="MODULE:ATTR",
-        help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
+        help="the workflow (an agentdeck.Workflow) or adapted LangGraph graph to use instead of the one the thread "
+        "recorded (found from the checkpoints, else from the collector's trace of the thread)",
     )
     add_postgres_argument(p, "read checkpoints, ledger and prompt versions from the workers' PostgreSQL")
     add_collector_arguments(p)
@@ -248,8 +263,10 @@ def register(sub: Any) -> None:
         "--graph",
         default=None,
         metavar="MODULE:ATTR",
-        help="an adapted LangGraph graph (agentdeck.langgraph.instrument): use its own checkpointer",
+        help="the workflow (an agentdeck.Workflow) or adapted LangGraph graph to use instead of the one the thread "
+        "recorded (found from the checkpoints, else from the collector's trace of the thread)",
     )
     add_postgres_argument(p, "read checkpoints, ledger and prompt versions from the workers' PostgreSQL")
+    add_collector_arguments(p)  # asked which graph ran a thread the checkpoints do not hold
     p.add_argument("--json", action="store_true", help="print the tree as JSON")
     p.set_defaults(func=cmd_checkpoints)

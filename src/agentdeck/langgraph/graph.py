@@ -5,8 +5,9 @@ get_state_history, update_state, ... all behave as before) whose nodes run insid
 and whose every invocation is one task: an `invoke_workflow` root span carrying the thread, the
 graph's `MODULE:ATTR` reference, the prompts read and the outcome (success / incomplete / failed).
 The trace id, root span, run number and reference also go into the checkpoint metadata, so a thread
-leads to its traces and its code. Spans go to the tracer provider given, else the global SDK
-provider when the app set one, else one exporting to $OTEL_EXPORTER_OTLP_ENDPOINT.
+leads to its traces and its code. Saved prompt versions named in $AGENTDECK_PROMPT_VERSIONS are in
+force for its own runs (agentdeck.langgraph.prompt_versions). Spans go to the tracer provider given,
+else the global SDK provider when the app set one, else one exporting to $OTEL_EXPORTER_OTLP_ENDPOINT.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from agentdeck.engine.execution import (
     set_outcome,
 )
 from agentdeck.engine.telemetry import make_tracer_provider, shutdown
-from agentdeck.langgraph import anthropic_sdk
+from agentdeck.langgraph import anthropic_sdk, prompt_versions
 from agentdeck.langgraph.llm import SpanCallbacks
 from agentdeck.langgraph.nodes import RUN_KEY, RunTrace, TracedNode
 
@@ -134,6 +135,16 @@ class InstrumentedGraph(CompiledStateGraph[Any, Any, Any, Any]):
                     break
         return a.ref
 
+    def _versions_in_force(self, ref: str | None) -> Mapping[str, str]:
+        """The saved prompt versions $AGENTDECK_PROMPT_VERSIONS puts in force for this run (name -> text)."""
+        chosen = prompt_versions.chosen()
+        if chosen and ref is None:
+            raise prompt_versions.PromptVersionError(
+                f"{prompt_versions.ENV_VAR} is set, but the graph has no MODULE:ATTR reference to find its saved "
+                "versions by: pass ref= to agentdeck.langgraph.instrument"
+            )
+        return prompt_versions.texts(self, str(ref), chosen)
+
     def _previous(self, thread_id: str) -> Mapping[str, Any]:
         if not thread_id or self.checkpointer in (None, True, False):
             return {}
@@ -152,6 +163,7 @@ class InstrumentedGraph(CompiledStateGraph[Any, Any, Any, Any]):
         previous = self._previous(thread_id)
         task_id = str(meta.get(META_TASK_ID) or previous.get(META_TASK_ID) or thread_id)
         ref = self.reference()
+        versions = {} if _extras.get() is not None else self._versions_in_force(ref)  # replays say their own
         root = tracer.start_span(f"{sc.OP_INVOKE_WORKFLOW} {self.agentdeck.name}", links=extras.links)
         root.set_attributes(
             {
@@ -166,6 +178,8 @@ class InstrumentedGraph(CompiledStateGraph[Any, Any, Any, Any]):
         )
         span_context = root.get_span_context()
         run = RunTrace(tracer, root, trace.set_span_in_context(root), self.agentdeck.name, task_id, thread_id)
+        stack = ExitStack()
+        stack.enter_context(prompting.overriding(versions))
         in_force = prompting.in_force()
         cfg["configurable"] = {**conf, RUN_KEY: run}
         cfg["metadata"] = {
@@ -180,7 +194,7 @@ class InstrumentedGraph(CompiledStateGraph[Any, Any, Any, Any]):
         cfg["callbacks"] = _with_callbacks(cfg.get("callbacks"))
         anthropic_sdk.patch()
         outcome, detail = "success", ""
-        with prompting.collecting() as prompts:
+        with stack, prompting.collecting() as prompts:
             try:
                 yield RunnableConfig(**cfg)  # type: ignore[typeddict-item]
             except GraphRecursionError:

@@ -25,7 +25,7 @@ from agentdeck.engine.replay.compare import SpanFacts, compare, steps_of
 from agentdeck.engine.replay.history import Checkpoint, ThreadHistory, history_of
 from agentdeck.engine.replay.session import ReplayRun, SpanCapture
 from agentdeck.engine.replay.validate import check_state_fields
-from agentdeck.engine.telemetry import make_tracer_provider
+from agentdeck.engine.telemetry import make_tracer_provider, undelivered
 from agentdeck.engine.telemetry import shutdown as shutdown_provider
 from agentdeck.langgraph.graph import InstrumentedGraph, RootExtras, instrument, with_root
 
@@ -81,9 +81,13 @@ def fork(
     state_update: Mapping[str, Any] | None = None,
     as_node: str | None = None,
     endpoint: str | None = None,
+    headers: Mapping[str, str] | None = None,
     on_span: Callable[[SpanFacts], None] | None = None,
 ) -> ReplayRun:
-    """Run the thread again from `checkpoint_id` (default: resume its latest) and compare with the original."""
+    """Run the thread again from `checkpoint_id` (default: resume its latest) and compare with the original.
+
+    Spans go to `export_target(endpoint, headers)` (no endpoint: the OTEL_EXPORTER_OTLP_* variables), as
+    engine replays' do; the ones not delivered there are counted in `ReplayRun.undelivered_spans`."""
     start = graph_history(graph, thread_id).start(checkpoint_id)
     overrides = dict(prompt_overrides or {})
     if state_update:
@@ -104,7 +108,7 @@ def fork(
             raise ValueError(f"the state edit cannot be applied here: {exc}; say which node it is from") from None
         config = {"configurable": dict(forked["configurable"])}
     capture = SpanCapture(on_span)
-    tp = make_tracer_provider(endpoint, exporters=[capture], service_name=graph.agentdeck.name)
+    tp = make_tracer_provider(endpoint, headers=headers, exporters=[capture], service_name=graph.agentdeck.name)
     extras = RootExtras(
         {sc.AD_REPLAY_OF: start.trace_id or original_trace_id, sc.AD_REPLAY_OF_CHECKPOINT: start.checkpoint_id},
         _link(graph, thread_id, start),
@@ -116,6 +120,7 @@ def fork(
             graph.invoke(None, config)  # type: ignore[call-overload]
     finally:
         shutdown_provider(tp)
+    lost = undelivered(tp)
     if not results:
         raise RuntimeError("the replay did not start a traced run")
     result = results[-1]
@@ -129,7 +134,7 @@ def fork(
     )
     written = graph_history(graph, thread_id).for_trace(result.trace_id)
     head = written[-1].checkpoint_id if written else start.checkpoint_id
-    return ReplayRun(result, original_trace_id, start.checkpoint_id, head, steps, comparison)
+    return ReplayRun(result, original_trace_id, start.checkpoint_id, head, steps, comparison, lost)
 
 
 def _link(graph: InstrumentedGraph, thread_id: str, start: Checkpoint) -> list[Link]:
