@@ -15,6 +15,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from agentdeck.dashboard.replay import workflows
+from tests.dashboard.as_read import as_read
 from tests.dashboard.user_workflow_env import FIXED, REF, UserRun, user_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def test_told_where_it_lives_the_page_forks_and_runs_the_thread(user_run: UserRu
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     outcome = next(m for m in at.metric if m.label == "Outcome")
-    assert (outcome.value, outcome.delta) == ("success", "was dead_letter")
+    assert (as_read(outcome.value), as_read(str(outcome.delta))) == ("success", "was dead_letter")
 
 
 def test_an_entry_point_finds_a_workflow_whose_module_moved(user_run: UserRun, tmp_path: Path) -> None:
