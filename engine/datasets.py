@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdeck.engine.sqlite_store import SqliteStore
+from agentdeck.engine.checkpoints import is_postgres
+from agentdeck.engine.record_store import RecordStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agentdeck_datasets (
@@ -84,8 +85,18 @@ class Dataset:
     items: tuple[Item, ...]
 
 
-class DatasetStore(SqliteStore):
+class DatasetStore(RecordStore):
+    """SQLite only for now (its statements use the sqlite3 connection directly)."""
+
     SCHEMA = _SCHEMA
+
+    def __init__(self, location: str | Path) -> None:
+        if is_postgres(location):
+            raise ValueError(
+                "datasets and experiments are kept in a SQLite checkpoint file for now: pass --checkpoint-db PATH "
+                "(a postgresql:// location holds the workers' records, not these)"
+            )
+        super().__init__(location)
 
     def create(self, name: str, workflow: str, source: str, items: Sequence[Item]) -> Dataset:
         """Save `items` as the next version of dataset `name` (version 1 when it is new)."""

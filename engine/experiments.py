@@ -25,9 +25,10 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from agentdeck.engine import semconv as sc
+from agentdeck.engine.checkpoints import is_postgres
 from agentdeck.engine.datasets import Dataset, Item
 from agentdeck.engine.evaluators import Evaluator, RunFacts, Score
-from agentdeck.engine.sqlite_store import SqliteStore
+from agentdeck.engine.record_store import RecordStore
 
 MODES = ("fresh", "from-failing-step")
 
@@ -85,8 +86,18 @@ class ItemResult:
     scores: tuple[Score, ...] = ()
 
 
-class ExperimentStore(SqliteStore):
+class ExperimentStore(RecordStore):
+    """SQLite only for now (its statements use the sqlite3 connection directly)."""
+
     SCHEMA = _SCHEMA
+
+    def __init__(self, location: str | Path) -> None:
+        if is_postgres(location):
+            raise ValueError(
+                "datasets and experiments are kept in a SQLite checkpoint file for now: pass --checkpoint-db PATH "
+                "(a postgresql:// location holds the workers' records, not these)"
+            )
+        super().__init__(location)
 
     def start(self, exp: Experiment) -> Experiment:
         """Record `exp`, or return the one already under its name when it is the same experiment
