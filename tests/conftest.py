@@ -33,6 +33,10 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
+    # whole session (the `browser` fixture), and `asyncio.run` refuses to start under it, so a test that
+    # runs after the first browser test could not call agentdeck.arun or enqueue tasks as a user would.
+    items.sort(key=lambda item: "browser" in item.keywords)  # stable: the order within each part stays
     if CHROMIUM:
         return
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

@@ -27,7 +27,7 @@ def _configs(at: Any) -> list[tuple[Any, dict[str, Any]]]:
         ("traces", {"trace_id": TRIAGE_FAILED}, ["Span"]),
         ("agents", {}, ["Agent"]),
         ("costs", {}, ["Workflow", "Workflow"]),
-        ("graph", {"graph_wf": "due_diligence"}, ["Agent"]),
+        ("graph", {"workflow": "due_diligence"}, ["Agent"]),
     ],
     ids=["traces", "span-tree", "agents", "costs", "graph"],
 )
