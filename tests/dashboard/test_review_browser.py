@@ -57,6 +57,16 @@ def review_env(sample_collector: str, tmp_path_factory: pytest.TempPathFactory) 
         yield ReviewEnv(db, url, items)
 
 
+def _click(page: Any, selector: str) -> None:
+    """Click the one element `selector` finds, once Streamlit's rerun has settled: while a rerun draws,
+    the old and the new copy of a widget can both be on the page for a moment."""
+    from playwright.sync_api import expect
+
+    button = page.locator(selector)
+    expect(button).to_have_count(1)
+    button.click()
+
+
 def test_approve_edit_and_reject_in_the_browser_then_the_tasks_resume(
     browser: Any, review_env: ReviewEnv, artifacts_dir: Path
 ) -> None:
@@ -74,25 +84,25 @@ def test_approve_edit_and_reject_in_the_browser_then_the_tasks_resume(
         page.locator(f".st-key-{'review_reviewer'} input").fill("Ana Souza")
         page.locator(f".st-key-{'review_reviewer'} input").press("Enter")
 
-        page.locator(f".st-key-review_approve_{approved.id} button").click()
+        _click(page, f".st-key-review_approve_{approved.id} button")
         expect(page.get_by_text(f"Item {approved.id} approved by Ana Souza.")).to_be_visible()
 
         answer = page.locator(f".st-key-review_output_{edited.id} textarea")
         answer.fill(json.dumps({**edited.proposed, "category": "weather"}))
         answer.press("Control+Enter")
-        page.locator(f".st-key-review_approve_{edited.id} button").click()
+        _click(page, f".st-key-review_approve_{edited.id} button")
         expect(page.get_by_text("does not fit classifier's schema Classification").first).to_be_visible()
         page.screenshot(path=str(artifacts_dir / "review-2-invalid-edit.png"), full_page=True)
         fixed = {**edited.proposed, "priority": "urgent" if edited.proposed["priority"] != "urgent" else "low"}
         answer.fill(json.dumps(fixed))
         answer.press("Control+Enter")
-        page.locator(f".st-key-review_approve_{edited.id} button").click()
+        _click(page, f".st-key-review_approve_{edited.id} button")
         expect(page.get_by_text(f"Item {edited.id} edited by Ana Souza.")).to_be_visible()
 
         reason = page.locator(f".st-key-review_reason_{rejected.id} input")
         reason.fill("not a support ticket")
         reason.press("Enter")
-        page.locator(f".st-key-review_reject_{rejected.id} button").click()
+        _click(page, f".st-key-review_reject_{rejected.id} button")
         expect(page.get_by_text(f"Item {rejected.id} rejected by Ana Souza.")).to_be_visible()
         expect(page.get_by_text(f"Waiting ({len(review_env.items) - 3})")).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
