@@ -39,10 +39,10 @@ from agentdeck.collector.store.ack_record import (
     stored_facts,
     unreadable_message,
 )
+from agentdeck.collector.store.base import StoreError
 from agentdeck.collector.store.migrations import (
     MIGRATIONS,
     Migration,
-    StoreError,
     append_trace_ranges,
     migrate,
     schema_version,
