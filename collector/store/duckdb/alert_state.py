@@ -78,11 +78,6 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(stmt)
 
 
-def has_tables(conn: duckdb.DuckDBPyConnection) -> bool:
-    row = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alerts'").fetchone()
-    return bool(row and row[0])
-
-
 def alert_from_row(row: Sequence[object]) -> Alert:
     (id_, rule, metric, scope, group, severity, state, first, last, fired, resolved, value, threshold, comparison,
      traces, detail, acked, silenced) = row  # fmt: skip
