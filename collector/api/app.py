@@ -85,9 +85,6 @@ def create_app(services: Services) -> ASGIApp:
         if not services.writer.running:
             return JSONResponse({"status": "stopping"}, status_code=503)
         problem = services.writer.problem
-        if problem is None:  # what the store itself knows (a ClickHouse server gone, a file to reopen)
-            store = services.store.health()
-            problem = None if store.writable else f"the store cannot write ({store.reason})"
         if problem is not None:  # ingest answers 503 until the writer has recovered the store
             return JSONResponse(
                 {"status": "unavailable", "reason": problem}, status_code=503, headers={"Retry-After": "1"}
