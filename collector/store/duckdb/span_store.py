@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Final
 
 import duckdb
@@ -20,10 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agentdeck.collector.store.base import COPY_TABLES
-from agentdeck.collector.store.duckdb.alert_state import ensure_tables
-from agentdeck.collector.store.duckdb.migrations import MIGRATIONS, Migration, append_trace_ranges
+from agentdeck.collector.store.duckdb.migrations import append_trace_ranges
 from agentdeck.collector.store.duckdb.session import DuckDBSession
-from agentdeck.collector.store.duckdb.store import CHECKPOINT_MB, Store
+from agentdeck.collector.store.duckdb.store import Store
 
 # How `scan` orders each table and which columns make a row "already present" for `append`.
 _KEYS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -36,22 +34,6 @@ _KEYS: Final[Mapping[str, tuple[str, ...]]] = {
 
 
 class DuckDBStore(Store):
-    def __init__(
-        self,
-        path: str | Path,
-        migrations: Mapping[int, Migration] = MIGRATIONS,
-        *,
-        memory_limit_mb: int | None = None,
-        checkpoint_mb: int = CHECKPOINT_MB,
-    ) -> None:
-        super().__init__(path, migrations, memory_limit_mb=memory_limit_mb, checkpoint_mb=checkpoint_mb)
-        self.url = f"duckdb://{self.path}"
-        try:
-            ensure_tables(self.conn)
-        except BaseException:
-            self.close()
-            raise
-
     def session(self) -> DuckDBSession:
         return DuckDBSession(self.reader())
 

@@ -40,6 +40,7 @@ from agentdeck.collector.store.duckdb.ack_record import (
     stored_facts,
     unreadable_message,
 )
+from agentdeck.collector.store.duckdb.alert_state import ensure_tables
 from agentdeck.collector.store.duckdb.ddl import trace_range_sql
 from agentdeck.collector.store.duckdb.migrations import (
     MIGRATIONS,
@@ -89,6 +90,7 @@ class Store:
         checkpoint_mb: int = CHECKPOINT_MB,
     ) -> None:
         self.path = str(path)
+        self.url = f"duckdb://{self.path}"
         self.migrations = migrations
         self.memory_limit_mb = memory_limit_mb
         self.checkpoint_mb = checkpoint_mb
@@ -114,6 +116,7 @@ class Store:
         try:
             self._configure(self.conn)
             self.migrate()
+            ensure_tables(self.conn)  # alert state lives in the same file
             self.store_id, self.acknowledged = stored_facts(self.conn)
             if self.path != ":memory:":
                 if record is None and existed:
