@@ -6,8 +6,9 @@ anthropic SDK's duplicate span, a late parent, and tasks whose root has not arri
 the real ingest writer, so lineage and dedup run through the seam too. `reference` is the same
 fixture in DuckDB, the reference store: a store passes when its answers equal DuckDB's.
 
-To add a store: add its name to `STORES` and a branch to `open_store` (both in store_fixture.py) (e.g. "chdb": the ClickHouse
-store over `chdb://<folder>/ch`), skip it with `pytest.importorskip` when its extra is missing.
+To add a store: in store_fixture.py, add its name to `STORES` and a branch to `open_store` (e.g.
+"chdb": the ClickHouse store over `chdb://<folder>/ch`); skip it with `pytest.importorskip` when its
+extra is missing. Nothing else changes: every test here then runs on it.
 """
 
 from __future__ import annotations
