@@ -119,6 +119,8 @@ class ChdbClient:
     def query_arrow(self, sql: str, params: Params | None = None, settings: Settings | None = None) -> pa.Table:
         import pyarrow.ipc as ipc
 
+        if settings:  # chdb takes settings in the query text; the values come from our code, never a request
+            sql += "\nSETTINGS " + ", ".join(f"{k} = {_literal(v)}" for k, v in settings.items())
         data = self._run(sql, "ArrowStream", params).bytes()
         if not data:
             return pa.table({})

@@ -1,0 +1,80 @@
+"""The named queries ported to ClickHouse SQL answer what the DuckDB store answers, on the query
+tests' hand-countable fixture (tests/collector/query_data.py) loaded into both."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from agentdeck.collector.ingest.lineage import TraceIndex
+from agentdeck.collector.store.clickhouse.queries import BUILDERS
+from agentdeck.collector.store.clickhouse.store import ClickHouseStore
+from agentdeck.collector.store.queries.params import QueryError
+from agentdeck.collector.store.query import run_query
+
+pytest.importorskip("chdb")
+sys.path.insert(0, str(Path(__file__).parents[1] / "collector"))
+import query_data as qd
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.DuckDBPyConnection, ClickHouseStore]]:
+    rows = qd.build_rows()
+    folder = tmp_path_factory.mktemp("q")
+    qd.write_store(folder / "q.duckdb", rows)
+    ch = ClickHouseStore(f"chdb://{folder / 'ch'}")
+    index = TraceIndex()
+    index.load({r.trace_id for r in rows}, [])
+    plan = index.apply(rows)
+    assert not plan.updates and not plan.duplicates  # the fixture's rows are stored as written
+    ch.write(plan)
+    conn = duckdb.connect(str(folder / "q.duckdb"), read_only=True)
+    yield conn, ch
+    conn.close()
+    for table in ("trace_index_mv", "agent_hourly_mv", "spans", "trace_index", "agent_hourly", "meta", "alert_lease"):
+        ch.client.command(f"DROP TABLE IF EXISTS {table}")
+    ch.close()
+
+
+def same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+CASES = [
+    ("overview", qd.RANGE),
+    ("overview", {**qd.RANGE, "workflow": "support_triage"}),
+    ("overview", {"start_ns": "1", "end_ns": "2"}),
+    ("agent_metrics", qd.RANGE),
+    ("agent_metrics", {**qd.RANGE, "by_workflow": "true"}),
+    ("agent_metrics", {**qd.RANGE, "service": "svc-a"}),
+    ("trace", {"trace_id": qd.TRACE_A}),
+    ("trace", {"trace_id": qd.TRACE_C, "columns": "light"}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), CASES)
+def test_clickhouse_answers_the_same_rows_columns_and_order_as_duckdb(
+    stores: tuple[duckdb.DuckDBPyConnection, ClickHouseStore], name: str, params: dict[str, str]
+) -> None:
+    conn, ch = stores
+    want = run_query(conn.cursor(), name, params)
+    got = ch.run_query(name, params)
+    assert got.column_names == want.column_names
+    assert got.num_rows == want.num_rows > 0 or name == "overview"
+    for w, g in zip(want.to_pylist(), got.to_pylist(), strict=True):
+        diff = {k: (w[k], g[k]) for k in w if not same(w[k], g[k])}
+        assert not diff, f"{name} {params}: {diff}"
+    assert got.schema.metadata == want.schema.metadata
+
+
+def test_a_query_not_ported_says_which_are(stores: tuple[duckdb.DuckDBPyConnection, ClickHouseStore]) -> None:
+    with pytest.raises(QueryError, match="not available on ClickHouse yet") as err:
+        stores[1].run_query("transitions", {**qd.RANGE, "workflow": "support_triage"})
+    assert err.value.status == 501 and set(BUILDERS) <= set(str(err.value).replace(",", " ").split())
