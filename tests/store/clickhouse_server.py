@@ -4,8 +4,9 @@ these machines, so the HTTP store path (`clickhouse://`) is tested against this,
 anthropic SDK is tested against tests/engine/fake_anthropic.py.
 
 Speaks: `GET /ping`; `GET|POST /?query=...` with the SQL in `query` and/or the body, values as
-`param_NAME`, settings as other parameters (accepted, and ignored: chdb inserts synchronously, so
-an answered insert is on disk, which is what `wait_for_async_insert=1` promises); `INSERT ...
+`param_NAME` (when large, the query and values come as multipart/form-data fields), settings as
+other parameters (accepted, and ignored: chdb inserts synchronously, so an answered insert is on
+disk, which is what `wait_for_async_insert=1` promises); `INSERT ...
 FORMAT X` with the data in the body (gzip, deflate, zstd or lz4 Content-Encoding). Answers are
 never compressed; errors are 500 with ClickHouse's `Code: N. DB::Exception: ...` text and the
 `X-ClickHouse-Exception-Code` header. Queries run one at a time (chdb holds one session).
@@ -30,6 +31,8 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,17 @@ def _decode(body: bytes, encoding: str | None) -> bytes:
 
         return bytes(lz4.frame.decompress(body))
     raise ValueError(f"Content-Encoding {encoding} is not supported by the test server")
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    message = BytesParser(policy=default).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = payload.decode()
+    return fields
 
 
 class _Engine:
@@ -120,9 +134,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, b"Ok.\n")
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        params = {k.removeprefix("param_"): v for k, v in query.items() if k.startswith("param_")}
         try:
             body = _decode(raw, self.headers.get("Content-Encoding"))
+            if self.headers.get_content_type() == "multipart/form-data":  # large parameters go as form fields
+                query.update(_form_fields(self.headers["Content-Type"], body))
+                body = b""
+            params = {k.removeprefix("param_"): v for k, v in query.items() if k.startswith("param_")}
             payload = self.engine.run(query.get("query", ""), body, params)
         except Exception as exc:
             text = str(exc)
