@@ -13,6 +13,8 @@ from clickhouse_rows import T0, row, trace_id
 from clickhouse_server import ClickHouseTestServer, start_server
 
 from agentdeck.collector.ingest.lineage import TraceIndex
+from agentdeck.collector.ingest.writer import Writer
+from agentdeck.collector.self_metrics import Metrics
 from agentdeck.collector.store.base import StoreError
 from agentdeck.collector.store.clickhouse.lease import AlertLease
 from agentdeck.collector.store.clickhouse.store import ClickHouseStore
@@ -138,3 +140,27 @@ def test_one_collector_at_a_time_holds_the_alert_lease_and_another_takes_over_wh
 def test_an_unreachable_server_is_refused_at_start_with_its_address() -> None:
     with pytest.raises(StoreError, match=r"cannot reach ClickHouse at clickhouse://127\.0\.0\.1:9/agentdeck"):
         ClickHouseStore("clickhouse://127.0.0.1:9/agentdeck")
+
+
+def test_two_collectors_writers_settle_a_trace_whose_spans_reach_both(server: ClickHouseTestServer) -> None:
+    """The real ingest writer of two collectors on one ClickHouse: each loads the trace from the
+    store before planning, so the child on the first collector gets the agent that lands on the
+    second, and a resend to the other collector is not stored twice."""
+    stores = [ClickHouseStore(server.url), ClickHouseStore(server.url)]
+    writers = [
+        Writer(s, Metrics(), queue_max_spans=100, batch_max_spans=100, flush_interval_ms=5)  # type: ignore[arg-type]
+        for s in stores
+    ]
+    for w in writers:
+        w.start()
+    t = trace_id()
+    agent = row(t, name="invoke_agent alpha", span_type="agent", agent_name="alpha")
+    child = row(t, parent=agent.span_id, start_ms=1)
+    writers[0].submit([child]).result(30)
+    writers[1].submit([agent]).result(30)
+    writers[0].submit([agent]).result(30)  # a resend, to the collector that has seen the trace before
+    for w in writers:
+        w.stop()
+    assert counted(stores[0], t) == [(agent.span_id, "alpha", True), (child.span_id, "alpha", True)]
+    for s in stores:
+        s.close()

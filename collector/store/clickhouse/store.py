@@ -57,6 +57,7 @@ class ClickHouseStore:
         self.client: Client = connect(self.target)
         self._http = self.target.is_server
         self._problem: str | None = None
+        self.invalid: str | None = None  # (a DuckDB notion the writer still asks about: never set here)
         try:
             self.migrate()
             if retention_days is not None:
