@@ -167,17 +167,23 @@ def main() -> None:
         spans = fill_chdb(store, rows_to_arrow(rows), args.query_spans)
         out["chdb_spans"] = spans
         out["chdb_bytes_per_span"] = round(folder_bytes(root / "chdb") / spans, 1)
+        for table in ("spans", "trace_index", "agent_hourly"):
+            size = store.client.query_arrow(
+                "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND table = {t:String}", {"t": table}
+            )
+            out[f"chdb_{table}_table_bytes_per_span"] = round(int(size.column(0)[0].as_py() or 0) / spans, 1)
         now = store.client.query_arrow("SELECT max(start_ns) + 1 FROM spans").column(0)[0].as_py()
         day = {"start_ns": str(now - DAY_NS), "end_ns": str(now)}
         full = {"start_ns": "0", "end_ns": str(now)}
         picks = iter(
-            store.client.query_arrow("SELECT trace_id FROM spans ORDER BY rand() LIMIT 64").column(0).to_pylist() * 4
+            store.client.query_arrow("SELECT trace_id FROM spans ORDER BY rand() LIMIT 64").column(0).to_pylist() * 8
         )
         cases: dict[str, Callable[[], object]] = {
             "agent_metrics_24h": lambda: store.run_query("agent_metrics", day),
             "agent_metrics_full_history": lambda: store.run_query("agent_metrics", full),
             "overview_24h": lambda: store.run_query("overview", day),
             "trace_by_id": lambda: store.run_query("trace", {"trace_id": next(picks)}),
+            "trace_by_id_light": lambda: store.run_query("trace", {"trace_id": next(picks), "columns": "light"}),
             "agent_hourly_rollup_full_history": lambda: store.client.query_arrow(
                 "SELECT agent_name, sum(attempts), quantilesTDigestMerge(0.5, 0.95, 0.99)(latency_ms) "
                 "FROM agent_hourly GROUP BY agent_name"
