@@ -12,9 +12,12 @@ import duckdb
 import pytest
 
 from agentdeck.collector.ingest.lineage import TraceIndex
+from agentdeck.collector.store.base import StoreError
+from agentdeck.collector.store.clickhouse import open_store
 from agentdeck.collector.store.clickhouse.queries import BUILDERS
 from agentdeck.collector.store.clickhouse.store import ClickHouseStore
 from agentdeck.collector.store.query import QUERIES, run_query
+from agentdeck.collector.store.url import parse_store_url
 
 pytest.importorskip("chdb")
 sys.path.insert(0, str(Path(__file__).parents[1] / "collector"))
@@ -26,7 +29,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Du
     rows = qd.build_rows()
     folder = tmp_path_factory.mktemp("q")
     qd.write_store(folder / "q.duckdb", rows)
-    ch = ClickHouseStore(f"chdb://{folder / 'ch'}")
+    ch = open_store(parse_store_url(f"chdb://{folder / 'ch'}"))
     index = TraceIndex()
     index.load({r.trace_id for r in rows}, [])
     plan = index.apply(rows)
@@ -101,3 +104,10 @@ def test_clickhouse_answers_the_same_rows_columns_and_order_as_duckdb(
 def test_every_named_query_is_answered_on_clickhouse() -> None:
     assert set(BUILDERS) == set(QUERIES)
     assert {name for name, _ in CASES} == set(QUERIES)
+
+
+def test_alert_calls_on_a_clickhouse_session_say_they_need_duckdb_for_now(
+    stores: tuple[duckdb.DuckDBPyConnection, ClickHouseStore],
+) -> None:
+    with pytest.raises(StoreError, match="not available on a ClickHouse store yet"):
+        stores[1].session().list_alerts(None, 10)

@@ -22,7 +22,12 @@ from agentdeck.collector.store.query import QUERIES, TRUNCATED_KEY
 
 # SQL semantics the DuckDB text assumes: outer joins give NULL, and a name in an expression is the column
 # even where a SELECT alias has the same name (`max(end_ns) AS end_ns`).
-SETTINGS: Final[dict[str, object]] = {"join_use_nulls": 1, "prefer_column_name_to_alias": 1}
+SETTINGS: Final[dict[str, object]] = {
+    "join_use_nulls": 1,
+    "prefer_column_name_to_alias": 1,
+    # A resend or fix-up of a span has its start_ns, so its partition (day): FINAL need not merge across days.
+    "do_not_merge_across_partitions_select_final": 1,
+}
 
 BUILDERS: Final[dict[str, Callable[[Args, Binder], str]]] = {
     "overview": metric_queries.build_overview,

@@ -27,10 +27,10 @@ import pyarrow.compute as pc
 
 from agentdeck.collector.ingest.lineage import Node, Plan, StoredSpan
 from agentdeck.collector.store.base import StoreHealth
-from agentdeck.collector.store.clickhouse import queries, schema
+from agentdeck.collector.store.clickhouse import schema
 from agentdeck.collector.store.clickhouse.client import ClickHouseError, Client, connect
+from agentdeck.collector.store.clickhouse.session import ClickHouseSession
 from agentdeck.collector.store.duckdb_store import ARROW_SCHEMA, rows_to_arrow
-from agentdeck.collector.store.queries.params import QueryError
 from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow
 from agentdeck.collector.store.url import StoreURL, parse_store_url
 from agentdeck.engine import semconv as sc
@@ -240,22 +240,13 @@ class ClickHouseStore:
         )
         self.client.insert_arrow("spans", table, settings=self._insert_settings())
 
-    # --- the named queries ------------------------------------------------------------------
+    # --- reads ----------------------------------------------------------------------------
+    def session(self) -> ClickHouseSession:
+        """A handle for one reader (the named queries)."""
+        return ClickHouseSession(self.client)
+
     def run_query(self, name: str, params: Mapping[str, str], *, timeout_s: float | None = None) -> pa.Table:
-        """A named query (collector/store/clickhouse/queries.py), with `max_execution_time` as its limit."""
-        sql, values, limit = queries.prepare(name, params)
-        settings = dict(queries.SETTINGS)
-        if timeout_s:
-            settings["max_execution_time"] = timeout_s
-        try:
-            table = self.client.query_arrow(sql, values, settings=settings)
-        except Exception as exc:
-            if "TIMEOUT_EXCEEDED" in str(exc):
-                raise QueryError(
-                    503, f"query {name!r} took longer than {timeout_s:g} s; narrow the time range or filters"
-                ) from None
-            raise
-        return queries.plain(table, limit)
+        return self.session().run_query(name, params, timeout_s=timeout_s)
 
     # --- retention ------------------------------------------------------------------------
     def set_retention(self, days: int | None) -> None:
