@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Final
 
+from agentdeck.collector.store.clickhouse.reference import (
+    COST_GROUPS,
+    END,
+    SERIES_COLUMNS,
+    START,
+    Args,
+    QueryError,
+    bucket_width_ns,
+)
 from agentdeck.collector.store.clickhouse.sql import MODEL, Binder, filtered_spans, trace_workflows
-from agentdeck.collector.store.queries.costs import GROUPS as COST_GROUPS
-from agentdeck.collector.store.queries.graph import END, START
-from agentdeck.collector.store.queries.params import Args, QueryError
-from agentdeck.collector.store.queries.sql import bucket_width_ns
-from agentdeck.collector.store.queries.timeseries import _COLUMNS as SERIES_COLUMNS
 
 _COST_COLUMNS: Final = (
     "trace_id, span_id, parent_span_id, start_ns, span_type, agent_name, workflow_name, service_name, "

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from agentdeck.collector.store.clickhouse.reference import Args
 from agentdeck.collector.store.clickhouse.sql import TRACE_COMPLETED, TRACE_STATUS, Binder, span_filter
 from agentdeck.collector.store.clickhouse.sql import quantile as _quantile
-from agentdeck.collector.store.queries.params import Args
 from agentdeck.engine.semconv import RETRY_REASONS
 
 

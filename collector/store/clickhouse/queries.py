@@ -16,9 +16,8 @@ from typing import Final
 import pyarrow as pa
 
 from agentdeck.collector.store.clickhouse import breakdown_queries, metric_queries, trace_queries
+from agentdeck.collector.store.clickhouse.reference import QUERIES, TRUNCATED_KEY, Args, QueryError, parse_params
 from agentdeck.collector.store.clickhouse.sql import Binder
-from agentdeck.collector.store.queries.params import Args, QueryError, parse_params
-from agentdeck.collector.store.query import QUERIES, TRUNCATED_KEY
 
 # SQL semantics the DuckDB text assumes: outer joins give NULL, and a name in an expression is the column
 # even where a SELECT alias has the same name (`max(end_ns) AS end_ns`).

@@ -15,7 +15,7 @@ import pyarrow as pa
 from agentdeck.collector.store.base import StoreError
 from agentdeck.collector.store.clickhouse import queries
 from agentdeck.collector.store.clickhouse.client import Client
-from agentdeck.collector.store.queries.params import QueryError
+from agentdeck.collector.store.clickhouse.reference import QueryError
 
 _NOT_YET: Final = "is not available on a ClickHouse store yet: evaluate alerts against a DuckDB store (--db) for now"
 

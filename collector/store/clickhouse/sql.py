@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from agentdeck.collector.store.queries.params import Args
+from agentdeck.collector.store.clickhouse.reference import Args
 
 
 @dataclass

@@ -29,8 +29,8 @@ from agentdeck.collector.ingest.lineage import Node, Plan, StoredSpan
 from agentdeck.collector.store.base import StoreHealth
 from agentdeck.collector.store.clickhouse import schema
 from agentdeck.collector.store.clickhouse.client import ClickHouseError, Client, connect
+from agentdeck.collector.store.clickhouse.reference import ARROW_SCHEMA, rows_to_arrow
 from agentdeck.collector.store.clickhouse.session import ClickHouseSession
-from agentdeck.collector.store.duckdb_store import ARROW_SCHEMA, rows_to_arrow
 from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow
 from agentdeck.collector.store.url import StoreURL, parse_store_url
 from agentdeck.engine import semconv as sc

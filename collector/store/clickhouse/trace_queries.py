@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from typing import Final
 
+from agentdeck.collector.store.clickhouse.reference import (
+    DIMENSIONS,
+    ORDER_COLUMNS,
+    PAYLOAD_COLUMNS,
+    PER_DIMENSION,
+    STATUS_FILTERS,
+    Args,
+    QueryError,
+)
 from agentdeck.collector.store.clickhouse.sql import (
     TRACE_LABELS,
     TRACE_NUMBER_COLUMNS,
@@ -14,9 +23,6 @@ from agentdeck.collector.store.clickhouse.sql import (
     filtered_spans,
     span_filter,
 )
-from agentdeck.collector.store.queries.facets import DIMENSIONS, PER_DIMENSION
-from agentdeck.collector.store.queries.params import Args, QueryError
-from agentdeck.collector.store.queries.traces import ORDER_COLUMNS, PAYLOAD_COLUMNS, STATUS_FILTERS
 from agentdeck.collector.store.schema import COLUMN_NAMES
 
 LIST_COLUMNS: Final = (

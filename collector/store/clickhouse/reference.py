@@ -1,0 +1,36 @@
+"""What the ClickHouse store takes from the reference (DuckDB) store rather than define twice: the
+named queries' parameter specs and parsing, their allow-listed vocabularies (sort columns, status
+filters, groupings, facet dimensions, graph markers), and the Arrow form of span rows. One module, so
+the ClickHouse side depends on the reference's layout in one place."""
+
+from __future__ import annotations
+
+from agentdeck.collector.store.duckdb_store import ARROW_SCHEMA, rows_to_arrow
+from agentdeck.collector.store.queries.costs import GROUPS as COST_GROUPS
+from agentdeck.collector.store.queries.facets import DIMENSIONS, PER_DIMENSION
+from agentdeck.collector.store.queries.graph import END, START
+from agentdeck.collector.store.queries.params import Args, QueryError, parse_params
+from agentdeck.collector.store.queries.sql import bucket_width_ns
+from agentdeck.collector.store.queries.timeseries import _COLUMNS as SERIES_COLUMNS
+from agentdeck.collector.store.queries.traces import ORDER_COLUMNS, PAYLOAD_COLUMNS, STATUS_FILTERS
+from agentdeck.collector.store.query import QUERIES, TRUNCATED_KEY
+
+__all__ = [
+    "ARROW_SCHEMA",
+    "COST_GROUPS",
+    "DIMENSIONS",
+    "END",
+    "ORDER_COLUMNS",
+    "PAYLOAD_COLUMNS",
+    "PER_DIMENSION",
+    "QUERIES",
+    "SERIES_COLUMNS",
+    "START",
+    "STATUS_FILTERS",
+    "TRUNCATED_KEY",
+    "Args",
+    "QueryError",
+    "bucket_width_ns",
+    "parse_params",
+    "rows_to_arrow",
+]
