@@ -17,7 +17,8 @@ Errors a store raises through the seam (dialect exceptions never leave a store):
 - `StoreError` (start-up or a refusal a person must act on: bad URL, unreachable server, damaged
   file, schema from a newer version) -> `agentdeck: <message>`, exit 2;
 - `QueryError` (from `store.queries.params`: the HTTP status to answer and why) for named queries;
-- `ReadInterrupted`, `ReadOutOfMemory`, `AlertConflict` below, which the API maps to 503s.
+- `ReadInterrupted`, `OutOfMemory`/`ReadOutOfMemory`, `AlertConflict` below, which the API maps
+  to 503s, and `DataRejected` from `write()` (400).
 Any other exception from `write()` means the batch was not stored (the writer answers 503 and calls
 `recover()`).
 
@@ -27,15 +28,15 @@ add it to the conformance suite (`tests/store/conftest.py`), which must then pas
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, runtime_checkable
 
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from agentdeck.collector.alerts.observe import Observation
+    from agentdeck.collector.alerts.observation import Observation
     from agentdeck.collector.alerts.rules import Rule
     from agentdeck.collector.alerts.state import Alert
     from agentdeck.collector.ingest.lineage import Plan, StoredSpan
@@ -44,10 +45,13 @@ __all__ = [
     "COPY_TABLES",
     "AlertConflict",
     "AlertUpdate",
+    "DataRejected",
     "DeliveryRecord",
     "NewAlert",
+    "OutOfMemory",
     "ReadInterrupted",
     "ReadOutOfMemory",
+    "SessionFactory",
     "SpanStore",
     "StoreError",
     "StoreHealth",
@@ -68,8 +72,17 @@ class ReadInterrupted(Exception):
     """A read was stopped: its time limit ran out, or `interrupt()` was called (shutdown). 503."""
 
 
-class ReadOutOfMemory(Exception):
+class OutOfMemory(Exception):
+    """The store hit its memory limit (`memory_limit_mb`) on a read or a write. 503 with Retry-After."""
+
+
+class ReadOutOfMemory(OutOfMemory):
     """A read hit the store's memory limit (`memory_limit_mb`). 503 with Retry-After, never a 500."""
+
+
+class DataRejected(Exception):
+    """`write()` refused the batch because of the data itself (a value the store cannot hold):
+    permanent, answered 400; the writer stores the batch's other requests one by one."""
 
 
 class AlertConflict(Exception):
@@ -244,6 +257,10 @@ class StoreSession(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# Hands out a new session (the collector passes `store.session`).
+SessionFactory: TypeAlias = Callable[[], StoreSession]
 
 
 @runtime_checkable

@@ -6,7 +6,10 @@ normalizer fills `SpanRow`, and the query module selects from it by these names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, NamedTuple
+
+import pyarrow as pa
 
 # Bump when the table changes; the store migrates older files forward (see collector/store/duckdb_store.py).
 SCHEMA_VERSION: Final = 2
@@ -129,3 +132,14 @@ def trace_range_sql(trace_ids: str, *, one: bool = False) -> str:
     hi`: DuckDB then reads only the row groups whose zonemap overlaps the range."""
     keys = f"= {trace_key_sql(trace_ids)}" if one else f"IN (SELECT {trace_key_sql('trace_id')} FROM ({trace_ids}))"
     return f"SELECT min(first_received_ns) AS lo, max(last_received_ns) AS hi FROM trace_ranges WHERE trace_key {keys}"
+
+
+# The rows as Arrow (how every store takes a batch).
+_ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
+
+
+def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
+    columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
+    arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)

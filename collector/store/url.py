@@ -95,7 +95,7 @@ def _server_url(scheme: str, raw: str) -> StoreURL:
     if not host:
         raise StoreError(f"store URL {_safe(raw)!r} names no server: write {example}")
     try:
-        port = parts.port or DEFAULT_PORTS[scheme]
+        port = DEFAULT_PORTS[scheme] if parts.port is None else parts.port
     except ValueError:
         raise StoreError(f"store URL {_safe(raw)!r}: the port must be a number from 1 to 65535") from None
     if not 0 < port < 65536:

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import duckdb
 
-from agentdeck.collector.store.duckdb_store import append_trace_ranges
+from agentdeck.collector.store.duckdb.store import append_trace_ranges
 from agentdeck.collector.store.schema import COLUMN_NAMES, TRACE_RANGES_SQL, SpanRow, create_table_sql
 
 T0: Final = 1_700_000_000_000_000_000

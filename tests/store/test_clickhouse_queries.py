@@ -16,7 +16,7 @@ from agentdeck.collector.store.base import StoreError
 from agentdeck.collector.store.clickhouse import open_store
 from agentdeck.collector.store.clickhouse.queries import BUILDERS
 from agentdeck.collector.store.clickhouse.store import ClickHouseStore
-from agentdeck.collector.store.query import QUERIES, run_query
+from agentdeck.collector.store.duckdb.query import QUERIES, run_query
 from agentdeck.collector.store.url import parse_store_url
 
 pytest.importorskip("chdb")

@@ -69,8 +69,8 @@ _SPAN_METRICS: Final = {
 }
 _TRACES: Final = """t AS (SELECT trace_id, min(start_ns) AS start_ns,
     (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
-    argMinIf(workflow_name, start_ns, workflow_name IS NOT NULL) AS wf,
-    coalesce(argMinIf(service_name, start_ns, parent_span_id IS NULL), argMin(service_name, start_ns)) AS svc
+    argMinIfOrNull(workflow_name, start_ns, workflow_name IS NOT NULL) AS wf,
+    coalesce(argMinIfOrNull(service_name, start_ns, parent_span_id IS NULL), argMin(service_name, start_ns)) AS svc
   FROM s GROUP BY trace_id)"""
 
 

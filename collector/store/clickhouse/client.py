@@ -165,7 +165,10 @@ class HttpClient:
             )
         except Exception as exc:
             why = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-            raise ClickHouseError(f"cannot reach ClickHouse at {url.display()}: {why}") from None
+            raise ClickHouseError(
+                f"cannot reach ClickHouse at {url.display()} "
+                f"(is it running, and are the host, port and user right?): {why}"
+            ) from None
 
     def command(self, sql: str, params: Params | None = None, settings: Settings | None = None) -> None:
         self._client.command(sql, parameters=dict(params or {}), settings=dict(settings or {}))

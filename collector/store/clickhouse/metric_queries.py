@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Final
 
 from agentdeck.collector.store.clickhouse.reference import Args
-from agentdeck.collector.store.clickhouse.sql import TRACE_COMPLETED, TRACE_STATUS, Binder, span_filter
+from agentdeck.collector.store.clickhouse.sql import TRACE_COMPLETED, TRACE_FINISHED, TRACE_STATUS, Binder, span_filter
 from agentdeck.collector.store.clickhouse.sql import quantile as _quantile
 from agentdeck.engine.semconv import RETRY_REASONS
 
 
 def build_overview(args: Args, b: Binder) -> str:
+    # Rates and per-task figures count finished tasks only, as the alerts do; spend, tokens and calls
+    # count every span in the range.
     return f"""
 WITH s AS (SELECT trace_id, start_ns, end_ns, parent_span_id, outcome, status_code, span_type, attempt,
              input_tokens, output_tokens, cost_usd, usage_counted
@@ -23,20 +25,21 @@ t AS (SELECT trace_id, (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms, max(o
         sumIf(coalesce(output_tokens, 0), usage_counted) AS output_tokens,
         sumIf(coalesce(cost_usd, 0), usage_counted) AS cost_usd
       FROM s GROUP BY trace_id),
-f AS (SELECT *, {TRACE_STATUS} AS status FROM t),
+f AS (SELECT *, {TRACE_STATUS} AS status, {TRACE_FINISHED} AS finished, {TRACE_COMPLETED} AS completed FROM t),
 a AS (SELECT count() AS attempts, countIf(attempt > 1) AS retries FROM s WHERE span_type = 'agent')
 SELECT
-  toInt64(count()) AS tasks,
-  toInt64(countIf({TRACE_COMPLETED})) AS completed,
-  countIf({TRACE_COMPLETED}) / nullIf(count(), 0) AS completion_rate,
-  toInt64(countIf(status = 'error')) AS errors,
+  toInt64(countIf(finished)) AS tasks,
+  toInt64(countIf(completed)) AS completed,
+  countIf(completed) / nullIf(countIf(finished), 0) AS completion_rate,
+  toInt64(countIf(finished AND status = 'error')) AS errors,
+  toInt64(countIf(NOT finished)) AS in_progress,
   toFloat64(coalesce(sum(cost_usd), 0)) AS spend_usd,
-  if(count() = 0, NULL, avg(cost_usd)) AS cost_per_task_avg,
-  {_quantile(0.5, "cost_usd")} AS cost_per_task_p50,
-  {_quantile(0.95, "cost_usd")} AS cost_per_task_p95,
-  {_quantile(0.99, "cost_usd")} AS cost_per_task_p99,
-  {_quantile(0.5, "duration_ms")} AS latency_p50_ms,
-  {_quantile(0.95, "duration_ms")} AS latency_p95_ms,
+  if(countIf(finished) = 0, NULL, avgIf(cost_usd, finished)) AS cost_per_task_avg,
+  {_quantile(0.5, "cost_usd", "finished")} AS cost_per_task_p50,
+  {_quantile(0.95, "cost_usd", "finished")} AS cost_per_task_p95,
+  {_quantile(0.99, "cost_usd", "finished")} AS cost_per_task_p99,
+  {_quantile(0.5, "duration_ms", "finished")} AS latency_p50_ms,
+  {_quantile(0.95, "duration_ms", "finished")} AS latency_p95_ms,
   toInt64(coalesce(sum(llm_calls), 0)) AS llm_calls,
   (SELECT retries / nullIf(attempts, 0) FROM a) AS retry_rate,
   toInt64(coalesce(sum(input_tokens), 0)) AS input_tokens,
@@ -81,8 +84,11 @@ def _agent_aggregate(args: Args, b: Binder, *, by_workflow: bool) -> str:
     ctes.append(f"""ut AS (SELECT {wf}agent_name AS agent, uniqExact(trace_id) AS usage_tasks
   FROM {source} WHERE {where} AND usage_counted AND agent_name IS NOT NULL
     AND agent_name NOT IN (SELECT agent FROM a WHERE agent IS NOT NULL) GROUP BY {keys})""")
-    ctes.append(f"""e AS (SELECT {wf}{_AGENT} AS agent, topK(1)(coalesce(error_type, 'error'))[1] AS top_error_type
-  FROM {source} WHERE {where} AND status_code = 'ERROR' GROUP BY {keys})""")
+    # The most frequent error type, ties by name (as the reference).
+    ctes.append(f"""e0 AS (SELECT {wf}{_AGENT} AS agent, coalesce(error_type, 'error') AS et, count() AS n
+  FROM {source} WHERE {where} AND status_code = 'ERROR' GROUP BY {keys}, et)""")
+    ctes.append(f"""e AS (SELECT {keys}, et AS top_error_type FROM (
+  SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY n DESC, et) AS rk FROM e0) WHERE rk = 1)""")
     counts = (*_COUNTS, *(f"retries_{r}" for r in RETRY_REASONS))
     zero = ", ".join(f"toInt64(coalesce({c}, 0)) AS {c}" for c in counts)
     ctes.append(f"""g AS (SELECT {keys}, {zero}, toInt64(coalesce(u_input_tokens, 0)) AS input_tokens,

@@ -5,15 +5,16 @@ the ClickHouse side depends on the reference's layout in one place."""
 
 from __future__ import annotations
 
-from agentdeck.collector.store.duckdb_store import ARROW_SCHEMA, rows_to_arrow
-from agentdeck.collector.store.queries.costs import GROUPS as COST_GROUPS
-from agentdeck.collector.store.queries.facets import DIMENSIONS, PER_DIMENSION
-from agentdeck.collector.store.queries.graph import END, START
-from agentdeck.collector.store.queries.params import Args, QueryError, parse_params
-from agentdeck.collector.store.queries.sql import bucket_width_ns
-from agentdeck.collector.store.queries.timeseries import _COLUMNS as SERIES_COLUMNS
-from agentdeck.collector.store.queries.traces import ORDER_COLUMNS, PAYLOAD_COLUMNS, STATUS_FILTERS
-from agentdeck.collector.store.query import QUERIES, TRUNCATED_KEY
+from agentdeck.collector.store.catalogue import TRUNCATED_KEY
+from agentdeck.collector.store.duckdb.queries.costs import GROUPS as COST_GROUPS
+from agentdeck.collector.store.duckdb.queries.facets import DIMENSIONS, PER_DIMENSION
+from agentdeck.collector.store.duckdb.queries.graph import END, START
+from agentdeck.collector.store.duckdb.queries.sql import bucket_width_ns
+from agentdeck.collector.store.duckdb.queries.timeseries import _COLUMNS as SERIES_COLUMNS
+from agentdeck.collector.store.duckdb.queries.traces import ORDER_COLUMNS, PAYLOAD_COLUMNS, STATUS_FILTERS
+from agentdeck.collector.store.duckdb.query import QUERIES
+from agentdeck.collector.store.query_params import Args, QueryError, parse_params
+from agentdeck.collector.store.schema import ARROW_SCHEMA, rows_to_arrow
 
 __all__ = [
     "ARROW_SCHEMA",

@@ -37,15 +37,22 @@ def span_filter(args: Args, b: Binder) -> str:
     return " AND ".join(where)
 
 
-def quantile(q: float, expr: str) -> str:
-    return f"if(count() = 0, NULL, quantileExactInclusive({q})({expr}))"
+def quantile(q: float, expr: str, where: str | None = None) -> str:
+    """DuckDB's quantile_cont (NULL over no rows, not nan), of the rows where `where` holds."""
+    if where is None:
+        return f"if(count() = 0, NULL, quantileExactInclusive({q})({expr}))"
+    return f"if(countIf({where}) = 0, NULL, quantileExactInclusiveIf({q})({expr}, {where}))"
 
 
 TRACE_STATUS: Final = """multiIf(
     outcome IS NOT NULL, if(outcome IN ('success', 'incomplete'), 'ok', 'error'),
     root_error OR (NOT has_root AND error_count > 0), 'error',
     'ok')"""
-TRACE_COMPLETED: Final = "(outcome = 'success' OR (outcome IS NULL AND status = 'ok'))"
+# The per-trace facts the pages and the alerts share, as the reference defines them
+# (collector/store/duckdb/trace_facts.py): a trace is finished once its root arrived or the engine
+# reported an outcome; rates and per-task figures count finished traces only.
+TRACE_FINISHED: Final = "(has_root OR outcome IS NOT NULL)"
+TRACE_COMPLETED: Final = f"({TRACE_FINISHED} AND (outcome = 'success' OR (outcome IS NULL AND NOT root_error)))"
 
 
 # Per-trace numbers over the filtered spans `s` (GROUP BY trace_id), as queries/sql.py's TRACE_NUMBERS.
@@ -74,11 +81,12 @@ TRACE_NUMBER_COLUMNS: Final = (
 # Per-trace text labels (GROUP BY trace_id), for the few traces a query answers.
 TRACE_LABELS: Final = """
     trace_id,
-    coalesce(argMinIf(name, start_ns, parent_span_id IS NULL), argMin(name, start_ns)) AS root_name,
-    argMinIf(workflow_name, start_ns, workflow_name IS NOT NULL) AS workflow_name,
-    coalesce(argMinIf(service_name, start_ns, parent_span_id IS NULL), argMin(service_name, start_ns)) AS service_name,
-    argMinIf(thread_id, start_ns, thread_id IS NOT NULL) AS thread_id,
-    argMinIf(replay_of, start_ns, replay_of IS NOT NULL) AS replay_of,
+    coalesce(argMinIfOrNull(name, start_ns, parent_span_id IS NULL), argMin(name, start_ns)) AS root_name,
+    argMinIfOrNull(workflow_name, start_ns, workflow_name IS NOT NULL) AS workflow_name,
+    coalesce(argMinIfOrNull(service_name, start_ns, parent_span_id IS NULL),
+             argMin(service_name, start_ns)) AS service_name,
+    argMinIfOrNull(thread_id, start_ns, thread_id IS NOT NULL) AS thread_id,
+    argMinIfOrNull(replay_of, start_ns, replay_of IS NOT NULL) AS replay_of,
     arraySort(groupUniqArray(agent_name)) AS agent_list"""
 
 MODEL: Final = "coalesce(response_model, request_model)"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 DEFAULT_DATA_DIR = Path(".agentdeck")
 DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 # Modules with a `register(subparsers)` that adds their commands (see build_parser).
-FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay")
+FEATURE_COMMANDS: tuple[str, ...] = ("agentdeck.cli.alerts", "agentdeck.cli.replay", "agentdeck.cli.store")
 DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 

@@ -31,7 +31,8 @@ import duckdb
 import pyarrow as pa
 
 from agentdeck.collector.ingest.lineage import Node, Plan, StoredSpan
-from agentdeck.collector.store.ack_record import (
+from agentdeck.collector.store.base import DataRejected, OutOfMemory, StoreError, StoreHealth
+from agentdeck.collector.store.duckdb.ack_record import (
     Acknowledged,
     RecordWriter,
     read_record,
@@ -39,21 +40,18 @@ from agentdeck.collector.store.ack_record import (
     stored_facts,
     unreadable_message,
 )
-from agentdeck.collector.store.base import StoreError
-from agentdeck.collector.store.migrations import (
+from agentdeck.collector.store.duckdb.migrations import (
     MIGRATIONS,
     Migration,
     append_trace_ranges,
     migrate,
     schema_version,
 )
-from agentdeck.collector.store.schema import COLUMN_NAMES, COLUMNS, SpanRow, trace_range_sql
+from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow, rows_to_arrow, trace_range_sql
 from agentdeck.engine import semconv as sc
 
 log = logging.getLogger(__name__)
 
-_ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
-ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
 _COLS: Final = ", ".join(COLUMN_NAMES)
 
 # DuckDB checkpoints (writes the WAL into compressed row groups) each time the WAL passes this size.
@@ -68,12 +66,6 @@ CHECKPOINT_THRESHOLD: Final = f"{CHECKPOINT_MB}MB"
 # file would be a second writer behind the first one's back: refuse it.
 _OPEN_PATHS: set[str] = set()
 _OPEN_LOCK = threading.Lock()
-
-
-def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
-    columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
-    arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
-    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -321,14 +313,23 @@ class Store:
             if not _durable_commit(exc):
                 raise
             log.error("%s: the commit is durable, but DuckDB must reopen the file: %s", self.path, self.invalid)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(duckdb.Error):
                 self.conn.execute("ROLLBACK")
+            if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+                raise DataRejected(f"{type(exc).__name__}: {exc}") from exc
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                raise OutOfMemory(f"{type(exc).__name__}: {exc}") from exc
             raise
         self.acknowledged += len(rows)
         self._write_record()
 
     # --- faults (writer thread) -----------------------------------------------------------------
+    def health(self) -> StoreHealth:
+        if self.invalid is not None:
+            return StoreHealth(False, f"DuckDB must reopen the file: {self.invalid}")
+        return StoreHealth(True)
+
     def recover(self) -> None:
         """Make the store writable again after a failed write: roll back what is left open, or reopen
         the file when DuckDB invalidated it; then commit a small probe write. Raises (duckdb.Error,
