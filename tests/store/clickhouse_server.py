@@ -5,8 +5,9 @@ anthropic SDK is tested against tests/engine/fake_anthropic.py.
 
 Speaks: `GET /ping`; `GET|POST /?query=...` with the SQL in `query` and/or the body, values as
 `param_NAME` (when large, the query and values come as multipart/form-data fields), settings as
-other parameters (accepted, and ignored: chdb inserts synchronously, so an answered insert is on
-disk, which is what `wait_for_async_insert=1` promises); `INSERT ...
+other parameters (the query settings the store sends are applied to that query; the rest are
+accepted and ignored: chdb inserts synchronously, so an answered insert is on disk, which is what
+`wait_for_async_insert=1` promises); `INSERT ...
 FORMAT X` with the data in the body (gzip, deflate, zstd or lz4 Content-Encoding). Answers are
 never compressed; errors are 500 with ClickHouse's `Code: N. DB::Exception: ...` text and the
 `X-ClickHouse-Exception-Code` header. Queries run one at a time (chdb holds one session).
@@ -42,7 +43,17 @@ import httpx
 
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(?P<target>.+?)\s+FORMAT\s+(?P<fmt>\w+)\s*$", re.I | re.S)
 _CODE = re.compile(r"Code: (\d+)")
-_CLIENT_ONLY = {"query", "database", "query_id", "session_id", "default_format", "user", "password"}
+_FORMAT = re.compile(r"\s+FORMAT\s+\w+\s*$", re.I)
+# The query settings this project's store sends, applied per query; others (clickhouse-connect's
+# HTTP and insert settings) are accepted and ignored.
+_APPLIED = frozenset(
+    {
+        "join_use_nulls",
+        "prefer_column_name_to_alias",
+        "do_not_merge_across_partitions_select_final",
+        "max_execution_time",
+    }
+)
 
 
 def _decode(body: bytes, encoding: str | None) -> bytes:
@@ -82,7 +93,7 @@ class _Engine:
         self.lock = threading.Lock()
         self.spool = Path(tempfile.mkdtemp(prefix="chtest-spool-"))
 
-    def run(self, sql: str, body: bytes, params: dict[str, str]) -> bytes:
+    def run(self, sql: str, body: bytes, params: dict[str, str], settings: dict[str, str]) -> bytes:
         insert = _INSERT.match(sql) if body else None
         with self.lock:
             if insert is not None:
@@ -97,6 +108,10 @@ class _Engine:
                     data.unlink()
                 return b""
             text = sql + ("\n" + body.decode() if body else "") if sql else body.decode()
+            if settings:  # per query, as a server applies URL settings (chdb's SET would stick to the session)
+                clause = " SETTINGS " + ", ".join(f"{k} = {v}" for k, v in settings.items())
+                text, n = _FORMAT.subn(lambda m: clause + m.group(0), text, count=1)
+                text = text if n else text + clause
             result: Any = self.session.query(text, "TabSeparated", params=params or None)
             return bytes(result.bytes())
 
@@ -140,7 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
                 query.update(_form_fields(self.headers["Content-Type"], body))
                 body = b""
             params = {k.removeprefix("param_"): v for k, v in query.items() if k.startswith("param_")}
-            payload = self.engine.run(query.get("query", ""), body, params)
+            settings = {k: v for k, v in query.items() if k in _APPLIED and re.fullmatch(r"[0-9.]+", v)}
+            payload = self.engine.run(query.get("query", ""), body, params, settings)
         except Exception as exc:
             text = str(exc)
             code = _CODE.search(text)

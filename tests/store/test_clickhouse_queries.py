@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from clickhouse_server import start_server
 
 from agentdeck.collector.ingest.lineage import TraceIndex
 from agentdeck.collector.store.base import StoreError
@@ -41,6 +42,18 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.Du
     for table in ("trace_index_mv", "agent_hourly_mv", "spans", "trace_index", "agent_hourly", "meta", "alert_lease"):
         ch.client.command(f"DROP TABLE IF EXISTS {table}")
     ch.close()
+
+
+@pytest.fixture(scope="module")
+def http_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseStore]:
+    with start_server(tmp_path_factory.mktemp("http") / "ch") as server:
+        store = ClickHouseStore(server.url)
+        index = TraceIndex()
+        rows = qd.build_rows()
+        index.load({r.trace_id for r in rows}, [])
+        store.write(index.apply(rows))
+        yield store
+        store.close()
 
 
 def same(a: object, b: object) -> bool:
@@ -111,3 +124,18 @@ def test_alert_calls_on_a_clickhouse_session_say_they_need_duckdb_for_now(
 ) -> None:
     with pytest.raises(StoreError, match="not available on a ClickHouse store yet"):
         stores[1].session().list_alerts(None, 10)
+
+
+@pytest.mark.parametrize(("name", "params"), [c for c in CASES if c[0] in ("overview", "agent_metrics", "traces")])
+def test_over_http_the_named_queries_answer_as_duckdb(
+    stores: tuple[duckdb.DuckDBPyConnection, ClickHouseStore],
+    http_store: ClickHouseStore,
+    name: str,
+    params: dict[str, str],
+) -> None:
+    """The same SQL through clickhouse-connect: its settings travel on the URL, values as param_*."""
+    want = run_query(stores[0].cursor(), name, params)
+    got = http_store.run_query(name, params)
+    assert got.column_names == want.column_names
+    for w, g in zip(want.to_pylist(), got.to_pylist(), strict=True):
+        assert not {k: (w[k], g[k]) for k in w if not same(w[k], g[k])}
