@@ -264,5 +264,48 @@ class ClickHouseStore:
         self.client.command("DELETE FROM spans WHERE start_ns < {c:Int64}", {"c": cutoff_ns})
         return int(before)
 
+    # --- moving between stores (`agentdeck store copy`) ---------------------------------------------
+    def tables(self) -> tuple[str, ...]:
+        """The spans: alert state is not kept on ClickHouse yet."""
+        return ("spans",)
+
+    def scan(self, table: str, after: str | None, rows: int) -> tuple[pa.Table, str | None]:
+        """Spans in (trace_id, span_id) order after the position "TRACE:SPAN"."""
+        if table != "spans":
+            raise ValueError(f"no table {table!r} to copy")
+        trace, _, span = (after or ":").partition(":")
+        got = self.client.query_arrow(
+            f"SELECT {_COLS} FROM spans FINAL WHERE (trace_id, span_id) > ({{t:String}}, {{s:String}}) "
+            "ORDER BY trace_id, span_id LIMIT {n:UInt64}",
+            {"t": trace, "s": span, "n": rows},
+        )
+        got = pa.Table.from_arrays(
+            [got.column(n).cast(ARROW_SCHEMA.field(n).type) for n in COLUMN_NAMES], schema=ARROW_SCHEMA
+        )
+        if got.num_rows < rows:
+            return got, None
+        return got, f"{got.column('trace_id')[-1].as_py()}:{got.column('span_id')[-1].as_py()}"
+
+    def append(self, table: str, rows: pa.Table) -> int:
+        """Store spans another store scanned, skipping those already here (a resumed copy). Other
+        tables (alerts, deliveries) are not kept on ClickHouse yet: 0 added, and the copy says so."""
+        if table != "spans":
+            log.warning("%s is not kept on a ClickHouse store yet: %s rows not copied", table, f"{rows.num_rows:,}")
+            return 0
+        if rows.num_rows == 0:
+            return 0
+        keys = list(zip(rows.column("trace_id").to_pylist(), rows.column("span_id").to_pylist(), strict=True))
+        have = self.client.query_arrow(
+            "SELECT trace_id, span_id FROM spans FINAL WHERE trace_id IN {t:Array(String)} "
+            "AND (trace_id, span_id) IN {k:Array(Tuple(String, String))}",
+            {"t": sorted({t for t, _ in keys}), "k": keys},
+        )
+        present = set(zip(have.column(0).to_pylist(), have.column(1).to_pylist(), strict=True))
+        new = [i for i, k in enumerate(keys) if k not in present]
+        if new:
+            batch = rows.take(pa.array(new, type=pa.int64())).select(list(COLUMN_NAMES))
+            self.client.insert_arrow("spans", batch, settings=self._insert_settings())
+        return len(new)
+
     def close(self) -> None:
         self.client.close()
