@@ -164,3 +164,15 @@ def test_two_collectors_writers_settle_a_trace_whose_spans_reach_both(server: Cl
     assert counted(stores[0], t) == [(agent.span_id, "alpha", True), (child.span_id, "alpha", True)]
     for s in stores:
         s.close()
+
+
+def test_retention_drops_whole_days_before_the_cutoff_and_keeps_a_ttl(chdb_store: ClickHouseStore) -> None:
+    """What the collector's --retention calls: old days go at once (whole partitions), recent spans stay,
+    and the table keeps a TTL of the same age for ClickHouse to apply by itself."""
+    old, new = trace_id(), trace_id()
+    now_ms = (time.time_ns() - T0) / 1e6
+    plan_and_write(chdb_store, [row(old), row(old, start_ms=1), row(new, start_ms=now_ms)])
+    assert chdb_store.delete_before(time.time_ns() - 30 * 86_400 * 10**9) == 2
+    assert chdb_store.client.query_arrow("SELECT DISTINCT trace_id FROM spans").column(0).to_pylist() == [new]
+    ddl = chdb_store.client.query_arrow("SHOW CREATE TABLE spans").column(0)[0].as_py()
+    assert "TTL toDateTime(intDiv(start_ns, 1000000000)) + toIntervalSecond(2592000)" in ddl

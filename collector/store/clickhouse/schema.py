@@ -125,9 +125,9 @@ CREATE: Final = (
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {}
 
 
-def retention_sql(days: int | None) -> str:
-    """The `ALTER` that sets (or, with None, removes) retention: parts whose every span is older
-    than `days` are dropped whole."""
-    if days is None:
+def retention_sql(seconds: int | None) -> str:
+    """The `ALTER` that sets (or, with None, removes) retention: parts whose every span started more
+    than `seconds` ago are dropped whole (`ttl_only_drop_parts`)."""
+    if seconds is None:
         return "ALTER TABLE spans REMOVE TTL"
-    return f"ALTER TABLE spans MODIFY TTL toDateTime(intDiv(start_ns, 1000000000)) + INTERVAL {int(days)} DAY"
+    return f"ALTER TABLE spans MODIFY TTL toDateTime(intDiv(start_ns, 1000000000)) + INTERVAL {int(seconds)} SECOND"

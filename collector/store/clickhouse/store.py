@@ -57,11 +57,12 @@ class ClickHouseStore:
         self.client: Client = connect(self.target)
         self._http = self.target.is_server
         self._problem: str | None = None
+        self._ttl_hours: int | None = None  # the retention TTL set by this process, in hours
         self.invalid: str | None = None  # (a DuckDB notion the writer still asks about: never set here)
         try:
             self.migrate()
             if retention_days is not None:
-                self.client.command(schema.retention_sql(retention_days))
+                self.set_retention(retention_days)
         except ClickHouseError:
             self.client.close()
             raise
@@ -251,18 +252,28 @@ class ClickHouseStore:
     # --- retention ------------------------------------------------------------------------
     def set_retention(self, days: int | None) -> None:
         """Keep `days` days of spans (None: forever); ClickHouse drops whole expired daily parts."""
-        self.client.command(schema.retention_sql(days))
+        self.client.command(schema.retention_sql(None if days is None else days * 86_400))
 
     def delete_before(self, cutoff_ns: int) -> int:
-        """Delete spans that started before `cutoff_ns` (a lightweight DELETE: hidden at once, dropped by
-        the next merges; `set_retention` drops whole expired parts instead). Answers how many went."""
-        before = (
-            self.client.query_arrow("SELECT count() FROM spans FINAL WHERE start_ns < {c:Int64}", {"c": cutoff_ns})
-            .column(0)[0]
-            .as_py()
-        )
-        self.client.command("DELETE FROM spans WHERE start_ns < {c:Int64}", {"c": cutoff_ns})
-        return int(before)
+        """Drop the daily partitions whose every span started before `cutoff_ns` (whole parts, no
+        rewrite), and keep the table's TTL at the same age so ClickHouse drops later days by itself
+        even while no collector runs. Spans of the cutoff's own day stay until that whole day
+        expires. Answers how many stored rows went."""
+        parts = self.client.query_arrow(
+            "SELECT partition, sum(rows) AS n FROM system.parts "
+            "WHERE database = currentDatabase() AND table = 'spans' AND active GROUP BY partition"
+        ).to_pylist()
+        dropped = 0
+        for part in parts:
+            day = int(part["partition"])  # intDiv(start_ns, DAY_NS): every span of it starts before (day + 1) days
+            if (day + 1) * schema.DAY_NS <= cutoff_ns:
+                self.client.command(f"ALTER TABLE spans DROP PARTITION {day}")
+                dropped += int(part["n"])
+        age_s = max(3600, (time.time_ns() - cutoff_ns) // 10**9)
+        if self._ttl_hours != age_s // 3600:  # (setting it also applies it to the parts already stored)
+            self.client.command(schema.retention_sql(age_s))
+            self._ttl_hours = age_s // 3600
+        return dropped
 
     # --- moving between stores (`agentdeck store copy`) ---------------------------------------------
     def tables(self) -> tuple[str, ...]:
