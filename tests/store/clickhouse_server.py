@@ -181,10 +181,10 @@ class ClickHouseTestServer:
 
 
 @contextmanager
-def start_server(folder: Path) -> Iterator[ClickHouseTestServer]:
-    """The test server as a subprocess on a free 127.0.0.1 port, on the chdb folder `folder`."""
+def start_server(folder: Path, port: int = 0) -> Iterator[ClickHouseTestServer]:
+    """The test server as a subprocess on 127.0.0.1 (`port`, or a free one), on the chdb folder `folder`."""
     proc = subprocess.Popen(
-        [sys.executable, __file__, str(folder)], stdout=subprocess.PIPE, text=True, env={**os.environ}
+        [sys.executable, __file__, str(folder), str(port)], stdout=subprocess.PIPE, text=True, env={**os.environ}
     )
     try:
         assert proc.stdout is not None

@@ -176,3 +176,29 @@ def test_retention_drops_whole_days_before_the_cutoff_and_keeps_a_ttl(chdb_store
     assert chdb_store.client.query_arrow("SELECT DISTINCT trace_id FROM spans").column(0).to_pylist() == [new]
     ddl = chdb_store.client.query_arrow("SHOW CREATE TABLE spans").column(0)[0].as_py()
     assert "TTL toDateTime(intDiv(start_ns, 1000000000)) + toIntervalSecond(2592000)" in ddl
+
+
+def test_while_clickhouse_is_down_ingest_is_refused_and_it_resumes_by_itself(tmp_path: Path) -> None:
+    """Nothing is acknowledged while the server is gone (503 to the client); once it is back, the
+    writer's recovery reconnects without a restart and what is then sent is stored."""
+    folder = tmp_path / "ch"
+    with start_server(folder) as first:
+        store = ClickHouseStore(first.url)
+        writer = Writer(store, Metrics(), queue_max_spans=100, batch_max_spans=100, flush_interval_ms=5)  # type: ignore[arg-type]
+        writer.start()
+        before = row(trace_id())
+        assert writer.submit([before]).result(30).accepted == 1
+    lost = row(trace_id())
+    with pytest.raises(Exception, match=r"(?i)connection|refused|store"):
+        writer.submit([lost]).result(60)
+    assert not store.health().writable and "127.0.0.1" in (store.health().reason or "")
+    with start_server(folder, port=first.port):
+        after = row(trace_id())
+        deadline = time.monotonic() + 60
+        while writer.problem is not None and time.monotonic() < deadline:
+            time.sleep(0.1)  # the writer retries its recovery every second
+        assert writer.submit([after]).result(30).accepted == 1
+        writer.stop()
+        stored = store.client.query_arrow("SELECT span_id FROM spans FINAL").column(0).to_pylist()
+        assert sorted(stored) == sorted([before.span_id, after.span_id])
+        store.close()

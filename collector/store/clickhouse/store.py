@@ -58,7 +58,6 @@ class ClickHouseStore:
         self._http = self.target.is_server
         self._problem: str | None = None
         self._ttl_hours: int | None = None  # the retention TTL set by this process, in hours
-        self.invalid: str | None = None  # (a DuckDB notion the writer still asks about: never set here)
         try:
             self.migrate()
             if retention_days is not None:
