@@ -5,11 +5,11 @@ metrics and one trace at volume on chdb, and disk bytes per span on each store.
     .venv/bin/python bench/clickhouse_bench.py --ingest-spans 1000000 --query-spans 10000000   # the full size
 
 Ingest: the ingest benchmark's generator (10-span multi-agent traces, GenAI attributes, ~0.5 KB of
-text per LLM span) through the real normalizer; each writer process runs the store path of a
-collector's writer on its share of the batches (10,000 spans each): load the batch's traces from
-the store, plan lineage, write. ClickHouse is reached over HTTP with clickhouse-connect (async_insert,
-wait_for_async_insert=1) through the local test server (tests/store/clickhouse_server.py, chdb
-behind it); DuckDB is one writer (it allows one), measured in the same run.
+text per LLM span) as OTLP protobuf requests of 1,000 spans, posted (2 senders per collector) to 1, 2
+and 3 `agentdeck collector --store clickhouse://...` processes sharing the local test server
+(tests/store/clickhouse_server.py, chdb behind it; clickhouse-connect with async_insert and
+wait_for_async_insert=1), and to one `agentdeck collector --db` (DuckDB allows one) in the same run;
+spans/s acknowledged (a 200 is durable on both).
 Queries: the template copied with fresh trace ids and later start times until chdb holds N spans over
 30 days; the named queries run through `ClickHouseStore.run_query`; medians of `--repeat` runs after a
 warm-up. Disk: the chdb folder and the DuckDB file after a merge / checkpoint, divided by their spans.
@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,14 +36,12 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests" / "store"))
 
 from clickhouse_server import start_server  # noqa: E402
-from ingest_bench import build_bodies  # noqa: E402
+from ingest_bench import build_bodies, post_all  # noqa: E402
 
 from agentdeck.collector.ingest.decode import decode_protobuf  # noqa: E402
-from agentdeck.collector.ingest.lineage import TraceIndex  # noqa: E402
 from agentdeck.collector.ingest.normalize import normalize  # noqa: E402
 from agentdeck.collector.store.clickhouse.store import ClickHouseStore  # noqa: E402
-from agentdeck.collector.store.duckdb_store import Store, rows_to_arrow  # noqa: E402
-from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow  # noqa: E402
+from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow, rows_to_arrow  # noqa: E402
 from agentdeck.engine.pricing import load_prices  # noqa: E402
 
 DAY_NS = 86_400_000_000_000
@@ -54,58 +54,42 @@ def template_rows(spans: int) -> list[SpanRow]:
     return [normalize(s, prices, time.time_ns()) for b in bodies for s in decode_protobuf(b).spans][:spans]
 
 
-def batches(rows: list[SpanRow]) -> list[list[SpanRow]]:
-    return [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+def start_collectors(store_args: list[str], n: int) -> list[tuple[subprocess.Popen[str], str]]:
+    """n `agentdeck collector` processes on one store; decoding in-process (2 cores), alerts idle."""
+    out = []
+    for _ in range(n):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentdeck.collector", *store_args, "--port", "0", "--ingest-workers", "0",
+             "--alert-interval-s", "3600"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        out.append((proc, line.split("listening on ", 1)[1].split()[0] + "/v1/traces"))
+    return out
 
 
-def write_batches(store: ClickHouseStore | Store, parts: list[list[SpanRow]]) -> None:
-    """What a collector's writer does per batch: load, plan, write."""
-    index = TraceIndex()
-    for part in parts:
-        traces = sorted({r.trace_id for r in part})
-        index.discard(traces)  # a shared store: the traces may have changed elsewhere
-        index.load(traces, store.load_traces(traces))
-        store.write(index.apply(part))
-
-
-def _worker(url: str, parts: list[list[SpanRow]], ready: mp.Barrier) -> None:  # type: ignore[type-arg]
-    store = ClickHouseStore(url)
-    ready.wait()
-    write_batches(store, parts)
-    store.close()
-
-
-def ingest_clickhouse(url: str, rows: list[SpanRow], writers: int) -> float:
-    parts = batches(rows)
-    ready = mp.Barrier(writers + 1)
-    procs = [mp.Process(target=_worker, args=(url, parts[i::writers], ready)) for i in range(writers)]
-    for p in procs:
-        p.start()
-    ready.wait()
-    t = time.perf_counter()
-    for p in procs:
-        p.join()
-        if p.exitcode:
-            raise RuntimeError(f"a writer process failed ({p.exitcode})")
-    return len(rows) / (time.perf_counter() - t)
-
-
-def ingest_duckdb(path: Path, rows: list[SpanRow]) -> tuple[float, int]:
-    store = Store(path)
-    t = time.perf_counter()
-    write_batches(store, batches(rows))
-    rate = len(rows) / (time.perf_counter() - t)
-    store.close()
-    return rate, path.stat().st_size
+def ingest(store_args: list[str], bodies: list[bytes], spans: int, n: int) -> float:
+    """Spans/s acknowledged through n collectors, the requests spread evenly (2 senders each)."""
+    collectors = start_collectors(store_args, n)
+    try:
+        threads = [
+            threading.Thread(target=post_all, args=(url, bodies[i::n], 2)) for i, (_, url) in enumerate(collectors)
+        ]
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return spans / (time.perf_counter() - t)
+    finally:
+        for proc, _ in collectors:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
 
 
 def folder_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-
-
-def fresh(rows: list[SpanRow], k: int) -> list[SpanRow]:
-    """The rows with trace ids of their own (copy k), so each run writes new traces."""
-    return [r._replace(trace_id=f"{k:04x}{r.trace_id[4:]}") for r in rows]
 
 
 def fill_chdb(store: ClickHouseStore, template: pa.Table, spans: int) -> int:
@@ -151,18 +135,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     out: dict[str, object] = {"ingest_spans": args.ingest_spans}
-    rows = template_rows(args.ingest_spans)
+    rows = template_rows(min(args.ingest_spans, 100_000))
     with tempfile.TemporaryDirectory(prefix="agentdeck-ch-bench-") as tmp:
         root = Path(tmp)
-        rate, size = ingest_duckdb(root / "d.duckdb", rows)
-        out["duckdb_1_writer_spans_per_s"] = round(rate)
-        out["duckdb_bytes_per_span"] = round(size / len(rows), 1)
-        with start_server(root / "server") as server:
-            ClickHouseStore(server.url).close()  # the schema, once
-            for n in (1, 2, 3):
-                out[f"clickhouse_http_{n}_writers_spans_per_s"] = round(
-                    ingest_clickhouse(server.url, fresh(rows, n), n)
-                )
+        for n in (1, 2, 3):  # fresh bodies per run: every run writes new traces
+            bodies, spans = build_bodies(args.ingest_spans // 10, 1000, seed=20 + n)
+            if n == 1:
+                rate = ingest(["--db", str(root / "d.duckdb")], bodies, spans, 1)
+                out["duckdb_1_collector_spans_per_s"] = round(rate)
+                out["duckdb_bytes_per_span"] = round((root / "d.duckdb").stat().st_size / spans, 1)
+            with start_server(root / f"server{n}") as server:
+                ClickHouseStore(server.url).close()  # the schema, once
+                rate = ingest(["--store", server.url], bodies, spans, n)
+                out[f"clickhouse_http_{n}_collectors_spans_per_s"] = round(rate)
         store = ClickHouseStore(f"chdb://{root / 'chdb'}")
         spans = fill_chdb(store, rows_to_arrow(rows), args.query_spans)
         out["chdb_spans"] = spans
