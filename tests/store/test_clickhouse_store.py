@@ -82,16 +82,6 @@ def test_a_newer_schema_is_refused_with_what_to_do(chdb_store: ClickHouseStore, 
         ClickHouseStore(f"chdb://{chdb_folder}")
 
 
-def test_retention_drops_days_older_than_the_setting(chdb_store: ClickHouseStore) -> None:
-    old, new = trace_id(), trace_id()
-    now_ms = (time.time_ns() - T0) / 1e6
-    plan_and_write(chdb_store, [row(old), row(new, start_ms=now_ms)])
-    chdb_store.set_retention(30)
-    chdb_store.client.command("ALTER TABLE spans MATERIALIZE TTL")
-    chdb_store.client.command("OPTIMIZE TABLE spans FINAL")
-    assert chdb_store.client.query_arrow("SELECT DISTINCT trace_id FROM spans").column(0).to_pylist() == [new]
-
-
 def test_lineage_is_right_when_a_traces_spans_reach_two_collectors(server: ClickHouseTestServer) -> None:
     """The anthropic SDK's own span lands on one collector, the instrumentor's span of the same call
     on another, and an agent's child before the agent: the call is counted once, the child gets the agent."""

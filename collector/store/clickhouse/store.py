@@ -51,7 +51,7 @@ class ClickHouseStore:
     # collectors write the same traces, so a trace held in memory goes stale.
     shared: Final = True
 
-    def __init__(self, url: str | StoreURL, *, retention_days: int | None = None) -> None:
+    def __init__(self, url: str | StoreURL) -> None:
         self.target = parse_store_url(url) if isinstance(url, str) else url
         self.url = self.target.display()
         self.client: Client = connect(self.target)
@@ -60,8 +60,6 @@ class ClickHouseStore:
         self._ttl_hours: int | None = None  # the retention TTL set by this process, in hours
         try:
             self.migrate()
-            if retention_days is not None:
-                self.set_retention(retention_days)
         except ClickHouseError:
             self.client.close()
             raise
@@ -249,10 +247,6 @@ class ClickHouseStore:
         return self.session().run_query(name, params, timeout_s=timeout_s)
 
     # --- retention ------------------------------------------------------------------------
-    def set_retention(self, days: int | None) -> None:
-        """Keep `days` days of spans (None: forever); ClickHouse drops whole expired daily parts."""
-        self.client.command(schema.retention_sql(None if days is None else days * 86_400))
-
     def delete_before(self, cutoff_ns: int) -> int:
         """Drop the daily partitions whose every span started before `cutoff_ns` (whole parts, no
         rewrite), and keep the table's TTL at the same age so ClickHouse drops later days by itself
