@@ -43,9 +43,10 @@ def run_one(config: str, spans: int, db: Path) -> dict[str, object]:
 
     from agentdeck.collector.ingest.decode import decode_protobuf
     from agentdeck.collector.ingest.normalize import normalize
+    from agentdeck.collector.store.duckdb.ddl import TRACE_RANGES_SQL, create_table_sql
     from agentdeck.collector.store.duckdb.migrations import append_trace_ranges
     from agentdeck.collector.store.duckdb.query import run_query
-    from agentdeck.collector.store.schema import TRACE_RANGES_SQL, create_table_sql, rows_to_arrow
+    from agentdeck.collector.store.schema import rows_to_arrow
     from agentdeck.engine.pricing import load_prices
 
     prices = load_prices()

@@ -250,6 +250,24 @@ class StoreSession(Protocol):
         """The scores of these traces (empty when the store has none)."""
         ...
 
+    # Datasets and experiments (the wave2-J feature) keep their rows here the same way: each method
+    # raises NotImplementedError on a store that has no such table yet.
+    def write_dataset_items(self, dataset: str, items: pa.Table) -> None:
+        """Append items (inputs, expected outputs, the trace they came from) to a named dataset."""
+        ...
+
+    def read_dataset_items(self, dataset: str) -> pa.Table:
+        """A dataset's items in the order they were added (empty when there is none)."""
+        ...
+
+    def write_experiment(self, runs: pa.Table) -> None:
+        """Append an experiment's runs (one row per dataset item: its trace, scores, cost)."""
+        ...
+
+    def read_experiments(self, dataset: str | None) -> pa.Table:
+        """The experiments' runs (of one dataset, or all)."""
+        ...
+
     # --- control ------------------------------------------------------------------------
     def interrupt(self) -> None:
         """Stop what this session runs now, from any thread; the running call raises ReadInterrupted

@@ -35,11 +35,12 @@ def open_store(url: StoreURL, *, memory_limit_mb: int | None = None, checkpoint_
         else:
             missing = ""
         raise StoreError(
-            f"the {url.scheme}:// store needs the ClickHouse extra{missing}: pip install 'agentdeck[clickhouse]'"
+            f"{url.display()}: the {url.scheme}:// store needs the ClickHouse extra{missing}: "
+            "pip install 'agentdeck[clickhouse]'"
         ) from None
     opener = getattr(module, "open_store", None)
     if opener is None:
-        raise StoreError(f"the {url.scheme}:// store is not available in this version of agentdeck")
+        raise StoreError(f"{url.display()}: the {url.scheme}:// store is not available in this version of agentdeck")
     store: SpanStore = opener(url, memory_limit_mb=memory_limit_mb)
     return store
 

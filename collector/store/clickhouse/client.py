@@ -11,6 +11,7 @@ Both bind values only through `{name:Type}` parameters: no value is ever formatt
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
@@ -146,6 +147,9 @@ class ChdbClient:
 
 class HttpClient:
     def __init__(self, url: StoreURL) -> None:
+        # clickhouse-connect logs a failed connection itself; where nothing configured logging (the CLI)
+        # that would print before our one-line message. Its records still reach configured handlers.
+        logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
         try:
             import clickhouse_connect
         except ImportError:

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from agentdeck.collector.alerts.state import ALERT_STATES, Alert
 from agentdeck.collector.store.base import AlertUpdate, DeliveryRecord, NewAlert, TraceSummary
+from agentdeck.collector.store.duckdb.trace_facts import TRACE_FACTS
 
 _DDL: Final = (
     "CREATE SEQUENCE IF NOT EXISTS alerts_id_seq START 1",
@@ -78,11 +79,6 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(stmt)
 
 
-def has_tables(conn: duckdb.DuckDBPyConnection) -> bool:
-    row = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alerts'").fetchone()
-    return bool(row and row[0])
-
-
 def alert_from_row(row: Sequence[object]) -> Alert:
     (id_, rule, metric, scope, group, severity, state, first, last, fired, resolved, value, threshold, comparison,
      traces, detail, acked, silenced) = row  # fmt: skip
@@ -109,14 +105,13 @@ def alert_from_row(row: Sequence[object]) -> Alert:
 
 
 def _one(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> Alert:
-    row = conn.execute(sql, params).fetchone()
-    assert row is not None
+    (row,) = conn.execute(sql, params).fetchall()  # fetchall: a half-read result blocks the cursor's next .sql()
     return alert_from_row(row)
 
 
 def get_alert(conn: duckdb.DuckDBPyConnection, alert_id: int) -> Alert | None:
-    row = conn.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $id", {"id": alert_id}).fetchone()
-    return None if row is None else alert_from_row(row)
+    rows = conn.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $id", {"id": alert_id}).fetchall()
+    return alert_from_row(rows[0]) if rows else None
 
 
 def active_alerts(conn: duckdb.DuckDBPyConnection, rule: str) -> dict[str, Alert]:
@@ -235,15 +230,17 @@ def record_delivery(conn: duckdb.DuckDBPyConnection, d: DeliveryRecord) -> None:
 
 
 def acknowledge(conn: duckdb.DuckDBPyConnection, alert_id: int) -> bool:
-    row = conn.execute("UPDATE alerts SET acknowledged = true WHERE id = $id RETURNING id", {"id": alert_id}).fetchone()
-    return row is not None
+    rows = conn.execute(
+        "UPDATE alerts SET acknowledged = true WHERE id = $id RETURNING id", {"id": alert_id}
+    ).fetchall()
+    return bool(rows)
 
 
 def silence(conn: duckdb.DuckDBPyConnection, alert_id: int, until_ns: int) -> bool:
-    row = conn.execute(
+    rows = conn.execute(
         "UPDATE alerts SET silenced_until_ns = $until WHERE id = $id RETURNING id", {"id": alert_id, "until": until_ns}
-    ).fetchone()
-    return row is not None
+    ).fetchall()
+    return bool(rows)
 
 
 def list_alerts(conn: duckdb.DuckDBPyConnection, state: str | None, limit: int) -> list[Alert]:
@@ -278,29 +275,25 @@ def list_rule_status(conn: duckdb.DuckDBPyConnection) -> pa.Table:
     return conn.sql("SELECT * FROM alert_rule_status ORDER BY rule").to_arrow_table()
 
 
-_TRACES_SQL: Final = """SELECT trace_id,
-    any_value(workflow_name) FILTER (WHERE workflow_name IS NOT NULL) AS workflow,
-    min(start_ns) AS start_ns,
-    (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
-    coalesce(sum(cost_usd) FILTER (WHERE usage_counted), 0.0) AS cost_usd,
-    any_value(outcome) FILTER (WHERE outcome IS NOT NULL) AS outcome,
-    count(*) FILTER (WHERE status_code = 'ERROR') AS errors,
+# Per-trace facts as the pages define them (trace_facts), plus the workflow and agents.
+_TRACES_SQL: Final = f"""SELECT trace_id,
+    any_value(workflow_name) FILTER (WHERE workflow_name IS NOT NULL) AS workflow,{TRACE_FACTS},
     list_sort(list_distinct(list(agent_name) FILTER (WHERE agent_name IS NOT NULL))) AS agents
   FROM spans WHERE list_contains($ids, trace_id) GROUP BY trace_id"""
 
 
 def trace_summaries(conn: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> list[TraceSummary]:
-    rows = conn.execute(_TRACES_SQL, {"ids": list(trace_ids)}).fetchall()
+    rows = conn.sql(_TRACES_SQL, params={"ids": list(trace_ids)}).to_arrow_table().to_pylist()
     return [
         TraceSummary(
-            trace_id=r[0],
-            workflow=r[1],
-            start_ns=int(r[2]),
-            duration_ms=float(r[3]),
-            cost_usd=float(r[4]),
-            outcome=r[5],
-            errors=int(r[6]),
-            agents=tuple(r[7] or ()),  # NULL when none of the trace's spans names an agent
+            trace_id=r["trace_id"],
+            workflow=r["workflow"],
+            start_ns=int(r["start_ns"]),
+            duration_ms=float(r["duration_ms"]),
+            cost_usd=float(r["cost_usd"]),
+            outcome=r["outcome"],
+            errors=int(r["error_count"]),
+            agents=tuple(r["agents"] or ()),  # NULL when none of the trace's spans names an agent
         )
         for r in rows
     ]

@@ -18,8 +18,8 @@ import duckdb
 
 from agentdeck.collector.alerts.observation import DAY_NS, MAX_TRACES, Observation
 from agentdeck.collector.alerts.rules import Rule
+from agentdeck.collector.store.duckdb.ddl import trace_range_sql
 from agentdeck.collector.store.duckdb.trace_facts import TRACE_COMPLETED, TRACE_FACTS, TRACE_FINISHED
-from agentdeck.collector.store.schema import trace_range_sql
 from agentdeck.engine.semconv import (
     AD_BUDGET_LIMIT_USD,
     AD_BUDGET_SPENT_USD,

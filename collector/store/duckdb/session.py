@@ -121,27 +121,43 @@ class DuckDBSession:
 
     # --- scores ------------------------------------------------------------------------------
     def _has_table(self, name: str) -> bool:
-        row = self.cursor.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
-        return bool(row and row[0])
+        rows = self.cursor.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
+        return bool(rows[0][0])
 
     def write_scores(self, scores: pa.Table) -> None:
-        if not self._has_table("scores"):
-            raise NotImplementedError("this store has no scores table yet")
-        self.cursor.register("_scores", scores)
-        try:
-            cols = ", ".join(scores.column_names)
-            translated(lambda: self.cursor.execute(f"INSERT INTO scores ({cols}) SELECT {cols} FROM _scores"))
-        finally:
-            self.cursor.unregister("_scores")
+        self._append("scores", scores)
 
     def read_scores(self, trace_ids: Sequence[str]) -> pa.Table:
-        if not self._has_table("scores"):
+        return self._table_or_empty("scores", "WHERE list_contains($ids, trace_id)", {"ids": list(trace_ids)})
+
+    def _table_or_empty(self, table: str, where: str, params: dict[str, object]) -> pa.Table:
+        if not self._has_table(table):
             return pa.table({})
-        return translated(
-            lambda: self.cursor.sql(
-                "SELECT * FROM scores WHERE list_contains($ids, trace_id)", params={"ids": list(trace_ids)}
-            ).to_arrow_table()
-        )
+        return translated(lambda: self.cursor.sql(f"SELECT * FROM {table} {where}", params=params).to_arrow_table())
+
+    def _append(self, table: str, rows: pa.Table) -> None:
+        if not self._has_table(table):
+            raise NotImplementedError(f"this store has no {table} table yet")
+        self.cursor.register("_rows", rows)
+        try:
+            cols = ", ".join(rows.column_names)
+            translated(lambda: self.cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows"))
+        finally:
+            self.cursor.unregister("_rows")
+
+    def write_dataset_items(self, dataset: str, items: pa.Table) -> None:
+        self._append("dataset_items", items)
+
+    def read_dataset_items(self, dataset: str) -> pa.Table:
+        return self._table_or_empty("dataset_items", "WHERE dataset = $d", {"d": dataset})
+
+    def write_experiment(self, runs: pa.Table) -> None:
+        self._append("experiment_runs", runs)
+
+    def read_experiments(self, dataset: str | None) -> pa.Table:
+        if dataset is None:
+            return self._table_or_empty("experiment_runs", "", {})
+        return self._table_or_empty("experiment_runs", "WHERE dataset = $d", {"d": dataset})
 
     # --- control -------------------------------------------------------------------------------
     def interrupt(self) -> None:

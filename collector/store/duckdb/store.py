@@ -40,6 +40,7 @@ from agentdeck.collector.store.duckdb.ack_record import (
     stored_facts,
     unreadable_message,
 )
+from agentdeck.collector.store.duckdb.ddl import trace_range_sql
 from agentdeck.collector.store.duckdb.migrations import (
     MIGRATIONS,
     Migration,
@@ -47,7 +48,7 @@ from agentdeck.collector.store.duckdb.migrations import (
     migrate,
     schema_version,
 )
-from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow, rows_to_arrow, trace_range_sql
+from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow, rows_to_arrow
 from agentdeck.engine import semconv as sc
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from agentdeck.collector.store.duckdb.ddl import trace_range_sql
 from agentdeck.collector.store.duckdb.queries.spec import OFFSET, QuerySpec, limit_param
 from agentdeck.collector.store.duckdb.queries.sql import (
     TRACE_LABELS,
@@ -15,7 +16,6 @@ from agentdeck.collector.store.duckdb.queries.sql import (
 )
 from agentdeck.collector.store.duckdb.trace_facts import TRACE_STATUS
 from agentdeck.collector.store.query_params import COMMON, Args, Param, QueryError
-from agentdeck.collector.store.schema import trace_range_sql
 
 TRACE_MAX_ROWS: Final = 20_000
 
