@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Fixture, close, fill
 
 from agentdeck.collector.store.clickhouse import open_store
 from agentdeck.collector.store.url import parse_store_url
+from tests.store.conftest import Fixture, close, fill
 
 pytest.importorskip("chdb")
 

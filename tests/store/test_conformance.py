@@ -8,11 +8,11 @@ import math
 from typing import Any
 
 import pytest
-from conftest import MIN_NS, Loaded
 
 from agentdeck.collector.alerts import METRICS, parse_rules
 from agentdeck.collector.alerts.observation import Observation
 from agentdeck.collector.alerts.rules import Rule
+from tests.store.conftest import MIN_NS, Loaded
 
 # (query, parameters besides the time range); trace_id is filled in from the store.
 QUERY_CASES: tuple[tuple[str, dict[str, str]], ...] = (

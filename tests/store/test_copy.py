@@ -9,12 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Fixture, close, fill
-
 from agentdeck.cli.main import main as agentdeck_main
 from agentdeck.collector.alerts import evaluate, parse_rules
 from agentdeck.collector.store.base import DeliveryRecord
 from agentdeck.collector.store.duckdb.span_store import DuckDBStore
+from tests.store.conftest import Fixture, close, fill
 
 RULES = (
     '[[rules]]\nname = "spend"\nmetric = "spend"\nwindow = "30d"\ncomparison = ">"\nthreshold = 0\n'

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pyarrow as pa
-from conftest import load
 
 from agentdeck.collector.config import CollectorConfig
 from agentdeck.collector.server import CollectorServer
@@ -17,6 +16,7 @@ from agentdeck.collector.store.duckdb.span_store import DuckDBStore
 from agentdeck.collector.store.schema import rows_to_arrow
 from tests.collector.alerts_spans import new_trace_id, span
 from tests.collector.otlp_payloads import S, request
+from tests.store.conftest import load
 
 DAY_NS = 86_400 * 10**9
 
