@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ sys.path.insert(0, str(REPO / "tests" / "store"))
 
 from clickhouse_server import start_server  # noqa: E402
 from ingest_bench import build_bodies, post_all  # noqa: E402
+from query_bench import timed  # noqa: E402
 
 from agentdeck.collector.ingest.decode import decode_protobuf  # noqa: E402
 from agentdeck.collector.ingest.normalize import normalize  # noqa: E402
@@ -116,16 +116,6 @@ def fill_chdb(store: ClickHouseStore, template: pa.Table, spans: int) -> int:
     store.client.command("DROP TABLE t")
     store.client.command("OPTIMIZE TABLE spans FINAL")
     return store.count()
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    runs = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - t) * 1000)
-    return statistics.median(runs)
 
 
 def main() -> None:

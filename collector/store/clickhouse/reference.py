@@ -1,6 +1,6 @@
 """What the ClickHouse store takes from the reference (DuckDB) store rather than define twice: the
 named queries' parameter specs and parsing, their allow-listed vocabularies (sort columns, status
-filters, groupings, facet dimensions, graph markers), and the Arrow form of span rows. One module, so
+filters, groupings, facet dimensions, graph markers), and the Arrow schema of span rows. One module, so
 the ClickHouse side depends on the reference's layout in one place."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from agentdeck.collector.store.duckdb.queries.timeseries import _COLUMNS as SERI
 from agentdeck.collector.store.duckdb.queries.traces import ORDER_COLUMNS, PAYLOAD_COLUMNS, STATUS_FILTERS
 from agentdeck.collector.store.duckdb.query import QUERIES
 from agentdeck.collector.store.query_params import Args, QueryError, parse_params
-from agentdeck.collector.store.schema import ARROW_SCHEMA, rows_to_arrow
+from agentdeck.collector.store.schema import ARROW_SCHEMA
 
 __all__ = [
     "ARROW_SCHEMA",
@@ -33,5 +33,4 @@ __all__ = [
     "QueryError",
     "bucket_width_ns",
     "parse_params",
-    "rows_to_arrow",
 ]

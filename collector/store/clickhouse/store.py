@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Final, cast
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,9 +29,9 @@ from agentdeck.collector.ingest.lineage import Node, Plan, StoredSpan
 from agentdeck.collector.store.base import StoreHealth
 from agentdeck.collector.store.clickhouse import schema
 from agentdeck.collector.store.clickhouse.client import ClickHouseError, Client, connect
-from agentdeck.collector.store.clickhouse.reference import ARROW_SCHEMA, rows_to_arrow
+from agentdeck.collector.store.clickhouse.reference import ARROW_SCHEMA
 from agentdeck.collector.store.clickhouse.session import ClickHouseSession
-from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow
+from agentdeck.collector.store.schema import COLUMN_NAMES, planned_rows
 from agentdeck.collector.store.url import StoreURL, parse_store_url
 from agentdeck.engine import semconv as sc
 
@@ -185,19 +185,8 @@ class ClickHouseStore:
 
     def _write(self, plan: Plan, source: pa.Table | None) -> None:
         if plan.rows:
-            if source is None:
-                table = rows_to_arrow(cast(Sequence[SpanRow], plan.rows))
-            elif len(plan.positions) == source.num_rows:
-                table = source
-            else:
-                table = source.take(pa.array(plan.positions, type=pa.int64()))
-            for name, values, typ in (
-                ("agent_name", plan.agent_names, pa.string()),
-                ("usage_counted", plan.usage_counted, pa.bool_()),
-            ):
-                i = table.schema.get_field_index(name)
-                table = table.set_column(i, table.schema.field(i), pa.array(values, type=typ))
-            self.client.insert_arrow("spans", table.select(list(COLUMN_NAMES)), settings=self._insert_settings())
+            table = planned_rows(plan, source).select(list(COLUMN_NAMES))
+            self.client.insert_arrow("spans", table, settings=self._insert_settings())
         if plan.updates:
             self._fix_up(plan)
 
