@@ -264,8 +264,11 @@ class Writer:
         rows = [row for item in batch for row in item.rows]
         trace_ids = {row.trace_id for row in rows}
         try:
+            shared = getattr(self.store, "shared", False)
+            if shared:  # other collectors write this store: what the index holds of these traces may be stale
+                self.index.discard(trace_ids)
             missing = self.index.missing(trace_ids)
-            maybe_stored = [t for t in missing if t in self.trace_filter]
+            maybe_stored = missing if shared else [t for t in missing if t in self.trace_filter]
             self.index.load(missing, self.store.load_traces(maybe_stored))
             plan = self.index.apply(rows)
             self.store.write(plan, _source(batch))

@@ -7,9 +7,12 @@ normalizer fills `SpanRow`, and the query module selects from it by these names.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from agentdeck.collector.ingest.lineage import Plan
 
 # Bump when the table changes; the store migrates older files forward (see collector/store/duckdb/migrations.py).
 SCHEMA_VERSION: Final = 2
@@ -110,3 +113,22 @@ def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
     columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
     arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
     return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+def planned_rows(plan: Plan, source: pa.Table | None = None) -> pa.Table:
+    """The new rows of a writer's plan as Arrow, with their resolved agent and usage counting.
+    `source`, when given, is the Arrow table of every row the plan was made from (taken by
+    `plan.positions`); without it the plan's rows must be `SpanRow`s."""
+    if source is None:
+        table = rows_to_arrow(cast(Sequence[SpanRow], plan.rows))
+    elif len(plan.positions) == source.num_rows:
+        table = source
+    else:
+        table = source.take(pa.array(plan.positions, type=pa.int64()))
+    for name, values, typ in (
+        ("agent_name", plan.agent_names, pa.string()),
+        ("usage_counted", plan.usage_counted, pa.bool_()),
+    ):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, table.schema.field(i), pa.array(values, type=typ))
+    return table

@@ -12,6 +12,8 @@ import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from agentdeck.collector.ingest.decode import decode_protobuf
 from agentdeck.collector.ingest.normalize import normalize
 from agentdeck.collector.ingest.writer import Writer
@@ -21,7 +23,7 @@ from agentdeck.collector.store.schema import SpanRow
 from agentdeck.engine.pricing import load_prices
 from tests.collector.otlp_payloads import S, new_span_id, new_trace_id, request
 
-STORES = ("duckdb",)
+STORES = ("duckdb", "chdb")
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_traces"
 MIN_NS = 60_000_000_000
 
@@ -32,6 +34,12 @@ def open_store(kind: str, folder: Path) -> SpanStore:
         from agentdeck.collector.store.duckdb.span_store import DuckDBStore
 
         return DuckDBStore(folder / "spans.duckdb")
+    if kind == "chdb":
+        pytest.importorskip("chdb")
+        from agentdeck.collector.store.clickhouse import open_store as open_clickhouse
+        from agentdeck.collector.store.url import parse_store_url
+
+        return open_clickhouse(parse_store_url(f"chdb://{folder / 'ch'}"))
     raise AssertionError(f"no store {kind!r} in the conformance suite")
 
 

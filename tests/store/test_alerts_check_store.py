@@ -30,7 +30,8 @@ def test_check_by_store_url_answers_as_by_file(breached_db: Path) -> None:
     by_file = agentdeck("alerts", "check", "--db", str(breached_db), "--json")
     assert by_url.returncode == by_file.returncode == 1, by_url.stderr
     firing = json.loads(by_url.stdout)["firing"]
-    assert [(f["rule"], f["group"]) for f in firing] == [("task-over-budget", TASK)]
+    # one alert per rule and scope group (scope all), listing the task over budget
+    assert [(f["rule"], f["group"], f["trace_ids"]) for f in firing] == [("task-over-budget", "", [TASK])]
     assert firing == json.loads(by_file.stdout)["firing"]
 
 

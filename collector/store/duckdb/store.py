@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 import duckdb
 import pyarrow as pa
@@ -50,7 +50,7 @@ from agentdeck.collector.store.duckdb.migrations import (
     migrate,
     schema_version,
 )
-from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow, rows_to_arrow
+from agentdeck.collector.store.schema import COLUMN_NAMES, planned_rows
 from agentdeck.engine import semconv as sc
 
 log = logging.getLogger(__name__)
@@ -266,19 +266,7 @@ class Store:
         try:
             self.conn.execute("BEGIN")
             if rows:
-                if source is None:
-                    table = rows_to_arrow(cast(Sequence[SpanRow], rows))
-                elif len(plan.positions) == source.num_rows:
-                    table = source
-                else:
-                    table = source.take(pa.array(plan.positions, type=pa.int64()))
-                for name, values, typ in (
-                    ("agent_name", plan.agent_names, pa.string()),
-                    ("usage_counted", plan.usage_counted, pa.bool_()),
-                ):
-                    i = table.schema.get_field_index(name)
-                    table = table.set_column(i, table.schema.field(i), pa.array(values, type=typ))
-                self.conn.register("_batch", table)
+                self.conn.register("_batch", planned_rows(plan, source))
                 try:
                     self.conn.execute(f"INSERT INTO spans ({_COLS}) SELECT {_COLS} FROM _batch")
                     append_trace_ranges(self.conn, "_batch")

@@ -42,7 +42,7 @@ def store_path(args: argparse.Namespace) -> Path:
     db = checkpoint_db(args)
     if is_postgres(db):
         raise CliError("datasets and experiments are kept in a SQLite file: pass --checkpoint-db PATH to one")
-    return db
+    return Path(db)
 
 
 def open_datasets(args: argparse.Namespace, *, create: bool = False) -> Any:

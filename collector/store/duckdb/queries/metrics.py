@@ -98,8 +98,11 @@ def _agent_aggregate(args: Args, b: Binder, *, by_workflow: bool) -> str:
     ctes.append(f"""ut AS (SELECT {wf}agent_name AS agent, count(DISTINCT hash(trace_id)) AS usage_tasks
   FROM spans{join} WHERE {where} AND usage_counted AND agent_name IS NOT NULL
     AND agent_name NOT IN (SELECT agent FROM a WHERE agent IS NOT NULL) GROUP BY ALL)""")
-    ctes.append(f"""e AS (SELECT {wf}{_AGENT} AS agent, mode(coalesce(error_type, 'error')) AS top_error_type
+    # The most frequent error type, ties by name: the same answer on every store (mode() breaks ties by scan order).
+    ctes.append(f"""e0 AS (SELECT {wf}{_AGENT} AS agent, coalesce(error_type, 'error') AS et, count(*) AS n
   FROM spans{join} WHERE {where} AND status_code = 'ERROR' GROUP BY ALL)""")
+    ctes.append(f"""e AS (SELECT {keys}, et AS top_error_type FROM (
+  SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY n DESC, et) AS rk FROM e0) WHERE rk = 1)""")
     zero = ", ".join(
         f"coalesce({c}, 0) AS {c}"
         for c in (
