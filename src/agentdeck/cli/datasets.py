@@ -37,12 +37,10 @@ def since_ns(text: str, now_ns: int | None = None) -> int:
 
 
 def store_path(args: argparse.Namespace) -> Path:
-    from agentdeck.engine.checkpoints import is_postgres
-
     db = checkpoint_db(args)
-    if is_postgres(db):
+    if isinstance(db, str):  # a postgresql:// URL
         raise CliError("datasets and experiments are kept in a SQLite file: pass --checkpoint-db PATH to one")
-    return Path(db)
+    return db
 
 
 def open_datasets(args: argparse.Namespace, *, create: bool = False) -> Any:
