@@ -78,6 +78,7 @@ CASES = [
     ("traces", R),
     ("traces", {**R, "limit": "2", "offset": "1"}),
     ("traces", {**R, "q": "refund"}),
+    ("traces", {**R, "thread": "thread-a"}),  # only the thread's trace (the duckdb answer has one row)
     ("traces", {**R, "agent": "researcher", "status": "ok"}),
     ("traces", {**R, "model": qd.GPT, "min_cost": "0.001", "order_by": "cost"}),
     ("traces", {**R, "replays_only": "true", "order_by": "duration", "desc": "false"}),
