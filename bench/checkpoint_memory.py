@@ -45,8 +45,9 @@ def run_one(settings: list[str], spans: int, db: Path) -> dict[str, object]:
 
     from agentdeck.collector.ingest.decode import decode_protobuf
     from agentdeck.collector.ingest.normalize import normalize
-    from agentdeck.collector.store.duckdb_store import CHECKPOINT_THRESHOLD, rows_to_arrow
-    from agentdeck.collector.store.schema import create_table_sql
+    from agentdeck.collector.store.duckdb.ddl import create_table_sql
+    from agentdeck.collector.store.duckdb.store import CHECKPOINT_THRESHOLD
+    from agentdeck.collector.store.schema import rows_to_arrow
     from agentdeck.engine.pricing import load_prices
 
     prices = load_prices()

@@ -41,8 +41,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from agentdeck.collector.ingest.decode import decode_protobuf  # noqa: E402
 from agentdeck.collector.ingest.normalize import normalize  # noqa: E402
-from agentdeck.collector.store.duckdb_store import CHECKPOINT_THRESHOLD, rows_to_arrow  # noqa: E402
-from agentdeck.collector.store.schema import create_table_sql  # noqa: E402
+from agentdeck.collector.store.duckdb.ddl import create_table_sql  # noqa: E402
+from agentdeck.collector.store.duckdb.store import CHECKPOINT_THRESHOLD  # noqa: E402
+from agentdeck.collector.store.schema import rows_to_arrow  # noqa: E402
 from agentdeck.engine.pricing import load_prices  # noqa: E402
 
 AGENTS = ("planner", "researcher", "writer", "critic")

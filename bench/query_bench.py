@@ -7,7 +7,7 @@ The files are built once and cached in the temp dir (`--cache`, default $TMPDIR/
 OpenInference attributes, ~0.5 KB of text per LLM span) go through the real normalizer into the
 real `spans` table, then are copied with fresh trace ids and later start times until the file
 holds N spans spread over 30 days, in time order as the writer appends them. Each query runs
-through `agentdeck.collector.store.query.run_query` (the code the HTTP API runs) on a read-only connection; the
+through `agentdeck.collector.store.duckdb.query.run_query` (the code the HTTP API runs) on a read-only connection; the
 first run of each is a warm-up, then the median of `--repeat` runs is reported, with a plain
 `count(*)` scan of the same file as the baseline measured in the same run.
 """
@@ -33,8 +33,10 @@ from ingest_bench import build_bodies  # noqa: E402
 
 from agentdeck.collector.ingest.decode import decode_protobuf  # noqa: E402
 from agentdeck.collector.ingest.normalize import normalize  # noqa: E402
-from agentdeck.collector.store.duckdb_store import Store, append_trace_ranges, rows_to_arrow  # noqa: E402
-from agentdeck.collector.store.query import run_query  # noqa: E402
+from agentdeck.collector.store.duckdb.migrations import append_trace_ranges  # noqa: E402
+from agentdeck.collector.store.duckdb.query import run_query  # noqa: E402
+from agentdeck.collector.store.duckdb.store import Store  # noqa: E402
+from agentdeck.collector.store.schema import rows_to_arrow  # noqa: E402
 from agentdeck.engine.pricing import load_prices  # noqa: E402
 
 DAY_NS = 86_400_000_000_000

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from agentdeck.collector.config import SETTINGS, CollectorConfig, ConfigError
 from agentdeck.collector.ingest.redact import RedactionConfigError
 from agentdeck.collector.server import StartError, serve
-from agentdeck.collector.store.duckdb_store import StoreError
+from agentdeck.collector.store.base import StoreError
 from agentdeck.engine.pricing import PriceFileError
 
 # Short spellings kept for the flags people type most.

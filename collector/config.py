@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentdeck.collector.alerts.rules import parse_duration
+from agentdeck.collector.store.base import StoreError
+from agentdeck.collector.store.url import StoreURL, duckdb_url, parse_store_url
+
 ENV_PREFIX = "AGENTDECK_COLLECTOR_"
+DEFAULT_DB_PATH = ".agentdeck/agentdeck.duckdb"
+_BOTH = "give the store once: --store URL or --db PATH (its shorthand for duckdb://PATH), not both"
 
 
 class ConfigError(ValueError):
@@ -28,7 +34,20 @@ def _setting(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class CollectorConfig:
-    db_path: str = _setting(".agentdeck/agentdeck.duckdb", "DuckDB file the collector owns (created if missing)")
+    db_path: str = _setting(
+        DEFAULT_DB_PATH, "DuckDB file the collector owns (created if missing); shorthand for --store duckdb://PATH"
+    )
+    store: str | None = _setting(
+        None,
+        "span store URL: duckdb://PATH (the default, PATH after // as with file://), chdb://PATH, "
+        "clickhouse://[user:password@]HOST[:PORT]/DB[?settings] or clickhouses://... (ports 8123/8443); "
+        "not together with --db",
+    )
+    retention: str | None = _setting(
+        None,
+        "delete spans that started longer ago than this (30d, 12h), hourly, and reuse their space; unset keeps "
+        "everything",
+    )
     host: str = _setting("127.0.0.1", "address to bind; a non-loopback address needs a token or allow_remote")
     port: int = _setting(4318, "OTLP/HTTP and query API port (0 picks a free port)")
     token: str | None = _setting(
@@ -115,16 +134,46 @@ class CollectorConfig:
             if raw is not None and raw != "":
                 values[setting.name] = setting.parse(raw, source=setting.env_var)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("store") is not None and values.get("db_path") is not None:
+            raise ConfigError(_BOTH)
         return cls(**values)
+
+    def store_url(self) -> StoreURL:
+        """The store to open: `store`, else `duckdb://<db_path>`. Raises ConfigError for a bad URL."""
+        if self.store is None:
+            return duckdb_url(self.db_path)
+        try:
+            return parse_store_url(self.store)
+        except StoreError as exc:
+            raise ConfigError(f"store: {exc}") from None
+
+    def retention_ns(self) -> int | None:
+        if self.retention is None:
+            return None
+        try:
+            ns = parse_duration(self.retention)
+        except ValueError as exc:
+            raise ConfigError(f"retention: {exc}") from None
+        if ns < 3_600_000_000_000:
+            raise ConfigError(f"retention must be at least 1h, got {self.retention!r}")
+        return ns
 
     def validate(self) -> CollectorConfig:
         """Raise ConfigError naming the setting to fix; return self when usable."""
-        if not self.db_path:
+        if self.store is not None and self.db_path != DEFAULT_DB_PATH:
+            raise ConfigError(_BOTH)
+        url = self.store_url()
+        self.retention_ns()
+        if url.scheme != "duckdb":
+            return self._validate_rest()
+        path = url.path
+        if not path:
             raise ConfigError("db_path is empty: set AGENTDECK_COLLECTOR_DB_PATH or --db-path to a file path")
-        if self.db_path != ":memory:" and Path(self.db_path).is_dir():
-            raise ConfigError(
-                f"db_path {self.db_path} is a directory: give a file path such as {self.db_path}/agentdeck.duckdb"
-            )
+        if path != ":memory:" and Path(path).is_dir():
+            raise ConfigError(f"db_path {path} is a directory: give a file path such as {path}/agentdeck.duckdb")
+        return self._validate_rest()
+
+    def _validate_rest(self) -> CollectorConfig:
         if self.ingest_workers is not None and not 0 <= self.ingest_workers <= 64:
             raise ConfigError(f"ingest_workers must be between 0 and 64, got {self.ingest_workers}")
         for name in ("port", "grpc_port"):

@@ -25,6 +25,7 @@ class Metrics:
         self.store_problem: str | None = None  # why the store cannot write now (also on /health)
         self.store_failures = 0  # times the store became unwritable
         self.store_recoveries = 0  # times it was made writable again (rolled back or reopened)
+        self.spans_expired = 0  # deleted by retention
         self.queue_depth: Callable[[], int] = lambda: 0
 
     def received(self, rows: Iterable[SpanRow]) -> None:
@@ -50,6 +51,10 @@ class Metrics:
             self.spans_stored += stored
             self.spans_duplicate += duplicates
             self.spans_lineage_capped += capped
+
+    def retained(self, deleted: int) -> None:
+        with self._lock:
+            self.spans_expired += deleted
 
     def failed_batch(self) -> None:
         with self._lock:
@@ -79,6 +84,7 @@ class Metrics:
                 "batches_committed": self.batches_committed,
                 "batches_failed": self.batches_failed,
                 "store_problem": self.store_problem,
+                "spans_expired": self.spans_expired,
                 "store_failures": self.store_failures,
                 "store_recoveries": self.store_recoveries,
                 "queue_depth": self.queue_depth(),

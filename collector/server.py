@@ -15,14 +15,14 @@ from types import FrameType, TracebackType
 import httpx
 import uvicorn
 
-from agentdeck.collector.alerts import AlertService, RulesError, RuleSet, ensure_tables, load_rules
+from agentdeck.collector.alerts import AlertService, RulesError, RuleSet, load_rules
 from agentdeck.collector.api.app import Services, create_app
 from agentdeck.collector.config import CollectorConfig, ConfigError
 from agentdeck.collector.ingest.receiver import Receiver
 from agentdeck.collector.ingest.redact import Redactor
 from agentdeck.collector.ingest.writer import Writer
 from agentdeck.collector.self_metrics import Metrics
-from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.store.factory import open_store
 from agentdeck.engine.pricing import load_prices
 
 _START_TIMEOUT_S = 20.0
@@ -65,12 +65,13 @@ class CollectorServer:
         redactor = Redactor.from_config(
             Path(config.redact_rules_path) if config.redact_rules_path else None, include_pii=config.redact_pii
         )
-        store = Store(config.db_path, memory_limit_mb=config.memory_limit_mb, checkpoint_mb=config.checkpoint_mb)
+        store = open_store(
+            config.store_url(), memory_limit_mb=config.memory_limit_mb, checkpoint_mb=config.checkpoint_mb
+        )
         metrics = Metrics()
         try:
-            ensure_tables(store.conn)
-            alerts = AlertService(  # cursors from store.reader follow the store when it reopens its file
-                store.reader, rules, interval_s=config.alert_interval_s, dashboard_url=config.dashboard_url
+            alerts = AlertService(  # sessions follow the store when it reopens its file or reconnects
+                store.session, rules, interval_s=config.alert_interval_s, dashboard_url=config.dashboard_url
             )
         except BaseException:
             store.close()
@@ -82,6 +83,7 @@ class CollectorServer:
             batch_max_spans=config.batch_max_spans,
             flush_interval_ms=config.flush_interval_ms,
             on_commit=alerts.notify_spans_arrived,
+            retention_ns=config.retention_ns(),
         )
         writer.start()
         alerts.start()
@@ -140,7 +142,7 @@ class CollectorServer:
                 time.sleep(0.01)
 
     def stop(self) -> None:
-        """Stop serving, commit every queued span, and close the DuckDB file."""
+        """Stop serving, commit every queued span, and close the store."""
         if self._grpc is not None:
             self._grpc.stop(grace=2).wait()  # type: ignore[attr-defined]
             self._grpc = None
@@ -207,7 +209,9 @@ def serve(config: CollectorConfig) -> None:
         server.start()
         started = True
         grpc_note = f", OTLP/gRPC on port {server.grpc_port}" if server.grpc_port is not None else ""
-        print(f"agentdeck collector listening on {server.url}{grpc_note} (db: {config.db_path})", flush=True)
+        print(
+            f"agentdeck collector listening on {server.url}{grpc_note} (store: {server.services.store.url})", flush=True
+        )
         while not stop.wait(0.5):
             pass
     finally:

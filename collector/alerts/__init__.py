@@ -3,11 +3,12 @@
 Entry points for the collector, the CLI and the dashboard:
 
 - `load_rules(path) -> RuleSet` (raises `RulesError` listing every problem)
-- `AlertService(conn, rules, interval_s=...)`: `.start()`, `.stop()`, `.notify_spans_arrived(trace_ids)`
-- `evaluate(conn, rules, now_ns) -> list[AlertChange]`, `check(conn, rules, now_ns) -> CheckResult`
-- `list_alerts(conn, state=None, limit, offset)`, `list_deliveries(conn)`, `list_rule_status(conn)` -> pyarrow.Table;
-  `count_alerts(conn, state=None)` -> int
-- `acknowledge(conn, alert_id)`, `silence(conn, alert_id, until_ns)`
+- `AlertService(store.session, rules, interval_s=...)`: `.start()`, `.stop()`, `.notify_spans_arrived(trace_ids)`
+- `evaluate(session, rules, now_ns) -> list[AlertChange]`, `check(session, rules, now_ns) -> CheckResult`
+
+Everything stored (alert state, deliveries, rule status, the metrics' SQL) goes through the store's
+`StoreSession` (`agentdeck.collector.store.base`): `session.list_alerts(state, limit, offset)`,
+`session.count_alerts(state)`, `session.acknowledge(...)`.
 """
 
 from agentdeck.collector.alerts.delivery import Deliverer, DeliveryPolicy
@@ -22,7 +23,7 @@ from agentdeck.collector.alerts.evaluator import (
     evaluate_all,
 )
 from agentdeck.collector.alerts.metrics import METRICS, MetricSpec
-from agentdeck.collector.alerts.observe import Observation, observe_rule
+from agentdeck.collector.alerts.observation import Observation
 from agentdeck.collector.alerts.payloads import generic_payload, slack_payload
 from agentdeck.collector.alerts.rules import (
     DEFAULT_RULES_PATH,
@@ -36,18 +37,7 @@ from agentdeck.collector.alerts.rules import (
     parse_rules,
 )
 from agentdeck.collector.alerts.service import AlertService
-from agentdeck.collector.alerts.state import (
-    ALERT_STATES,
-    Alert,
-    acknowledge,
-    count_alerts,
-    ensure_tables,
-    get_alert,
-    list_alerts,
-    list_deliveries,
-    list_rule_status,
-    silence,
-)
+from agentdeck.collector.alerts.state import ALERT_STATES, Alert
 
 __all__ = [
     "ALERT_STATES",
@@ -69,21 +59,12 @@ __all__ = [
     "RuleSet",
     "RulesError",
     "Scope",
-    "acknowledge",
     "check",
-    "count_alerts",
-    "ensure_tables",
     "evaluate",
     "evaluate_all",
     "generic_payload",
-    "get_alert",
-    "list_alerts",
-    "list_deliveries",
-    "list_rule_status",
     "load_rules",
-    "observe_rule",
     "parse_duration",
     "parse_rules",
-    "silence",
     "slack_payload",
 ]

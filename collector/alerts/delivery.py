@@ -18,13 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import duckdb
 import httpx
 
 from agentdeck.collector.alerts.evaluator import AlertChange
 from agentdeck.collector.alerts.payloads import generic_payload, slack_payload
 from agentdeck.collector.alerts.rules import Channel
-from agentdeck.collector.alerts.state import Alert, CursorFactory, CursorSource, ensure_tables
+from agentdeck.collector.alerts.state import Alert
+from agentdeck.collector.store.base import DeliveryRecord, SessionFactory, StoreSession
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,14 @@ class Deliverer:
 
     def __init__(
         self,
-        conn: duckdb.DuckDBPyConnection | CursorFactory,
+        sessions: SessionFactory,
         channels: Mapping[str, Channel],
         *,
         policy: DeliveryPolicy | None = None,
         dashboard_url: str | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self._cursors = CursorSource(conn)
+        self._sessions = sessions
         self._channels = dict(channels)
         self.policy = policy or DeliveryPolicy()
         self._dashboard_url = dashboard_url
@@ -77,8 +77,6 @@ class Deliverer:
         self._busy: set[str] = set()  # channels with a post in flight
         self._stopping = False
         self._threads: list[threading.Thread] = []
-        with self._cursors() as cursor:
-            ensure_tables(cursor)
 
     def set_channels(self, channels: Mapping[str, Channel]) -> None:
         with self._cv:
@@ -190,11 +188,11 @@ class Deliverer:
             return None
 
     def _work(self) -> None:
-        cursor = self._cursors()
+        session = self._sessions()
         with httpx.Client() as http:
             while (job := self._next_job()) is not None:
                 try:
-                    self._attempt(cursor, http, job)
+                    self._attempt(session, http, job)
                 except Exception:  # a delivery bug must not kill the worker
                     log.exception("alert delivery crashed for %s", job.channel.name)
                 finally:
@@ -202,9 +200,9 @@ class Deliverer:
                         self._in_flight -= 1
                         self._busy.discard(job.channel.name)
                         self._cv.notify_all()
-        cursor.close()
+        session.close()
 
-    def _attempt(self, cursor: duckdb.DuckDBPyConnection, http: httpx.Client, job: _Job) -> None:
+    def _attempt(self, session: StoreSession, http: httpx.Client, job: _Job) -> None:
         status: int | None = None
         error: str | None = None
         try:
@@ -217,7 +215,7 @@ class Deliverer:
             status = resp.status_code
             if 200 <= status < 300:
                 self._log(
-                    job.alert, job.event, job.channel.name, job.channel.url, job.attempt, "ok", status, None, cursor
+                    job.alert, job.event, job.channel.name, job.channel.url, job.attempt, "ok", status, None, session
                 )
                 return
             error = f"HTTP {status}: {resp.text[:200]}"
@@ -235,7 +233,7 @@ class Deliverer:
             "retry" if again else "failed",
             status,
             error,
-            cursor,
+            session,
         )
         if again:
             delay = self.policy.delay_s(job.attempt)
@@ -254,29 +252,26 @@ class Deliverer:
         status: str,
         http_status: int | None,
         error: str | None,
-        cursor: duckdb.DuckDBPyConnection | None = None,
+        session: StoreSession | None = None,
     ) -> None:
-        target = cursor if cursor is not None else self._cursors()
+        target = session if session is not None else self._sessions()
         try:
-            target.execute(
-                """INSERT INTO alert_deliveries (alert_id, rule, event, channel, url, attempt, status, http_status,
-                    error, at_ns) VALUES ($alert_id, $rule, $event, $channel, $url, $attempt, $status, $http_status,
-                    $error, $at)""",
-                {
-                    "alert_id": alert.id,
-                    "rule": alert.rule,
-                    "event": event,
-                    "channel": channel,
-                    "url": url,
-                    "attempt": attempt,
-                    "status": status,
-                    "http_status": http_status,
-                    "error": error,
-                    "at": self._clock(),
-                },
+            target.record_delivery(
+                DeliveryRecord(
+                    alert_id=alert.id,
+                    rule=alert.rule,
+                    event=event,
+                    channel=channel,
+                    url=url,
+                    attempt=attempt,
+                    status=status,
+                    http_status=http_status,
+                    error=error,
+                    at_ns=self._clock(),
+                )
             )
-        except duckdb.Error:
+        except Exception:  # the log is best effort: a delivery never fails on it
             log.exception("could not log an alert delivery attempt")
         finally:
-            if cursor is None:
+            if session is None:
                 target.close()

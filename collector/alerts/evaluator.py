@@ -17,11 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Final
 
-import duckdb
-
-from agentdeck.collector.alerts.observe import MAX_TASKS, MAX_TRACES, Observation, observe_rule
+from agentdeck.collector.alerts.observation import MAX_TASKS, MAX_TRACES, Observation
 from agentdeck.collector.alerts.rules import Rule, RuleSet, format_duration
-from agentdeck.collector.alerts.state import ALERT_COLUMNS, Alert, active_alerts, alert_from_row, ensure_tables
+from agentdeck.collector.alerts.state import Alert
+from agentdeck.collector.store.base import AlertUpdate, NewAlert, StoreSession
 
 log = logging.getLogger(__name__)
 
@@ -53,69 +52,40 @@ class Evaluation:
 
 
 def evaluate(
-    conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int, trace_ids: Sequence[str] | None = None
+    session: StoreSession, rules: RuleSet, now_ns: int, trace_ids: Sequence[str] | None = None
 ) -> list[AlertChange]:
     """Evaluate every rule at `now_ns`, persist alert state, return what changed.
 
     With `trace_ids`, only the per-task checks run, limited to those tasks (the fast path after
     spans arrive); that path fires and updates alerts but leaves resolution to the full runs.
     """
-    return evaluate_all(conn, rules, now_ns, trace_ids).changes
+    return evaluate_all(session, rules, now_ns, trace_ids).changes
 
 
 def evaluate_all(
-    conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int, trace_ids: Sequence[str] | None = None
+    session: StoreSession, rules: RuleSet, now_ns: int, trace_ids: Sequence[str] | None = None
 ) -> Evaluation:
-    """`evaluate`, also returning the rules that failed (their errors are in alert_rule_status too)."""
-    ensure_tables(conn)
+    """`evaluate`, also returning the rules that failed (their errors are in the rule status too)."""
     selected = rules.rules if trace_ids is None else rules.task_check_rules
     changes: list[AlertChange] = []
     failures: list[RuleFailure] = []
     for rule in selected:
         try:
-            observations = observe_rule(conn, rule, now_ns, trace_ids)
-            changes.extend(_apply(conn, rule, observations, now_ns, partial=trace_ids is not None))
+            observations = session.observe(rule, now_ns, trace_ids)
+            with session.alert_transaction():
+                changes.extend(_apply(session, rule, observations, now_ns, partial=trace_ids is not None))
             if trace_ids is None:
-                _record_status(conn, rule, now_ns, len(observations), None)
+                session.record_rule_status(rule.name, rule.metric, now_ns, len(observations), None)
         except Exception as e:  # a broken rule must never stop the others
-            _rollback(conn)
             message = f"{type(e).__name__}: {e}"
             log.warning("alert rule %r failed: %s", rule.name, message)
             failures.append(RuleFailure(rule.name, message))
-            try:
-                _record_status(conn, rule, now_ns, 0, message)
-            except duckdb.Error:
-                _rollback(conn)
+            with contextlib.suppress(Exception):
+                session.record_rule_status(rule.name, rule.metric, now_ns, 0, message)
     if trace_ids is None:
-        changes.extend(_retire_removed_rules(conn, rules, now_ns))
+        retired = session.retire_rules([r.name for r in rules.rules], now_ns)
+        changes.extend(AlertChange("resolved", alert) for alert in retired)
     return Evaluation(changes, failures)
-
-
-def _retire_removed_rules(conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int) -> list[AlertChange]:
-    """Alerts of rules no longer in the file resolve (pending ones go), and their status rows go."""
-    names = [r.name for r in rules.rules]
-    conn.execute("BEGIN TRANSACTION")
-    conn.execute("DELETE FROM alerts WHERE state = 'pending' AND NOT list_contains($names, rule)", {"names": names})
-    rows = conn.execute(
-        f"""UPDATE alerts SET state = 'resolved', resolved_ns = $now
-        WHERE state = 'firing' AND NOT list_contains($names, rule) RETURNING {ALERT_COLUMNS}""",
-        {"names": names, "now": now_ns},
-    ).fetchall()
-    conn.execute("DELETE FROM alert_rule_status WHERE NOT list_contains($names, rule)", {"names": names})
-    conn.execute("COMMIT")
-    return [AlertChange("resolved", alert_from_row(row)) for row in rows]
-
-
-def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):  # no transaction was open
-        conn.execute("ROLLBACK")
-
-
-def _record_status(conn: duckdb.DuckDBPyConnection, rule: Rule, now_ns: int, groups: int, error: str | None) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO alert_rule_status VALUES ($rule, $metric, $now, $groups, $error)",
-        {"rule": rule.name, "metric": rule.metric, "now": now_ns, "groups": groups, "error": error},
-    )
 
 
 def _merge_traces(new: tuple[str, ...], old: tuple[str, ...], cap: int = MAX_TRACES) -> tuple[str, ...]:
@@ -129,58 +99,49 @@ def _worse(rule: Rule, a: float, b: float) -> float:
 
 
 def _apply(
-    conn: duckdb.DuckDBPyConnection, rule: Rule, observations: list[Observation], now_ns: int, *, partial: bool
+    session: StoreSession, rule: Rule, observations: list[Observation], now_ns: int, *, partial: bool
 ) -> list[AlertChange]:
     changes: list[AlertChange] = []
-    conn.execute("BEGIN TRANSACTION")
-    active = active_alerts(conn, rule.name)
+    active = session.active_alerts(rule.name)
     seen: set[str] = set()
     for o in observations:
         seen.add(o.group)
         current = active.get(o.group)
         if o.breached:
-            change = _breach(conn, rule, o, current, now_ns, partial=partial)
+            change = _breach(session, rule, o, current, now_ns, partial=partial)
             if change is not None:
                 changes.append(change)
         elif current is not None and not partial:  # a few new tasks that pass say nothing of the others
-            changes.extend(_clear(conn, current, now_ns, o))
+            changes.extend(_clear(session, current, now_ns, o))
     if not partial:
         for group, current in active.items():
             if group not in seen:
-                changes.extend(_clear(conn, current, now_ns, None))
-    conn.execute("COMMIT")
+                changes.extend(_clear(session, current, now_ns, None))
     return changes
 
 
 def _breach(
-    conn: duckdb.DuckDBPyConnection, rule: Rule, o: Observation, current: Alert | None, now_ns: int, *, partial: bool
+    session: StoreSession, rule: Rule, o: Observation, current: Alert | None, now_ns: int, *, partial: bool
 ) -> AlertChange | None:
     if current is None:
         state = "firing" if rule.for_ns == 0 else "pending"
-        row = conn.execute(
-            f"""INSERT INTO alerts (rule, metric, scope, group_value, severity, state, first_seen_ns, last_seen_ns,
-                fired_ns, value, threshold, comparison, trace_ids, detail)
-            VALUES ($rule, $metric, $scope, $group, $severity, $state, $now, $now, $fired, $value, $threshold,
-                $comparison, $traces, $detail)
-            RETURNING {ALERT_COLUMNS}""",
-            {
-                "rule": rule.name,
-                "metric": rule.metric,
-                "scope": rule.scope.describe(),
-                "group": o.group,
-                "severity": rule.severity,
-                "state": state,
-                "now": now_ns,
-                "fired": now_ns if state == "firing" else None,
-                "value": o.value,
-                "threshold": rule.threshold,
-                "comparison": rule.comparison,
-                "traces": json.dumps(list(o.trace_ids)),
-                "detail": o.detail,
-            },
-        ).fetchone()
-        assert row is not None
-        return AlertChange(state, alert_from_row(row))
+        alert = session.open_alert(
+            NewAlert(
+                rule=rule.name,
+                metric=rule.metric,
+                scope=rule.scope.describe(),
+                group_value=o.group,
+                severity=rule.severity,
+                state=state,
+                now_ns=now_ns,
+                value=o.value,
+                threshold=rule.threshold,
+                comparison=rule.comparison,
+                trace_ids=o.trace_ids,
+                detail=o.detail,
+            )
+        )
+        return AlertChange(state, alert)
     fire = current.state == "pending" and now_ns - current.first_seen_ns >= rule.for_ns
     state = "firing" if fire else current.state
     value, detail = o.value, o.detail
@@ -192,41 +153,31 @@ def _breach(
             value, detail = current.value, current.detail
     else:
         traces = _merge_traces(o.trace_ids, current.trace_ids)
-    row = conn.execute(
-        f"""UPDATE alerts SET state = $state, last_seen_ns = $now, value = $value, trace_ids = $traces,
-            detail = $detail, fired_ns = coalesce(fired_ns, $fired), severity = $severity,
-            threshold = $threshold, comparison = $comparison
-        WHERE id = $id RETURNING {ALERT_COLUMNS}""",
-        {
-            "id": current.id,
-            "state": state,
-            "now": now_ns,
-            "value": value,
-            "traces": json.dumps(list(traces)),
-            "detail": detail,
-            "fired": now_ns if fire else None,
-            "severity": rule.severity,
-            "threshold": rule.threshold,
-            "comparison": rule.comparison,
-        },
-    ).fetchone()
-    assert row is not None
+    alert = session.update_alert(
+        current.id,
+        AlertUpdate(
+            state=state,
+            now_ns=now_ns,
+            value=value,
+            trace_ids=traces,
+            detail=detail,
+            fired_ns=now_ns if fire else None,
+            severity=rule.severity,
+            threshold=rule.threshold,
+            comparison=rule.comparison,
+        ),
+    )
     if fire:
-        return AlertChange("firing", alert_from_row(row))
-    return AlertChange("updated", alert_from_row(row)) if state == "firing" else None
+        return AlertChange("firing", alert)
+    return AlertChange("updated", alert) if state == "firing" else None
 
 
-def _clear(conn: duckdb.DuckDBPyConnection, current: Alert, now_ns: int, o: Observation | None) -> list[AlertChange]:
+def _clear(session: StoreSession, current: Alert, now_ns: int, o: Observation | None) -> list[AlertChange]:
     if current.state == "pending":
-        conn.execute("DELETE FROM alerts WHERE id = $id", {"id": current.id})
+        session.drop_alert(current.id)
         return []
-    row = conn.execute(
-        f"""UPDATE alerts SET state = 'resolved', resolved_ns = $now, value = $value WHERE id = $id
-        RETURNING {ALERT_COLUMNS}""",
-        {"id": current.id, "now": now_ns, "value": o.value if o is not None else current.value},
-    ).fetchone()
-    assert row is not None
-    return [AlertChange("resolved", alert_from_row(row))]
+    value = o.value if o is not None else current.value
+    return [AlertChange("resolved", session.resolve_alert(current.id, now_ns, value))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,9 +224,7 @@ class CheckResult:
         )
 
 
-def check(
-    conn: duckdb.DuckDBPyConnection, rules: RuleSet, now_ns: int, stop: Callable[[], bool] | None = None
-) -> CheckResult:
+def check(session: StoreSession, rules: RuleSet, now_ns: int, stop: Callable[[], bool] | None = None) -> CheckResult:
     """One-shot, read-only: which rules breach right now (for cron and CI).
 
     Nothing is written, so it works on a read-only connection; `for` durations are not applied
@@ -291,7 +240,7 @@ def check(
             errors.append(RuleFailure(rule.name, _NOT_REACHED))
             continue
         try:
-            observations = observe_rule(conn, rule, now_ns)
+            observations = session.observe(rule, now_ns)
         except Exception as e:  # report, keep checking the rest
             errors.append(RuleFailure(rule.name, f"{type(e).__name__}: {e}"))
             continue

@@ -1,6 +1,6 @@
 """The catalogue of alert metrics: what each one measures, its unit, and which rule options it takes.
 
-The SQL that computes them lives in `agentdeck.collector.alerts.observe`; this module is data only, so the
+The SQL that computes them lives in `agentdeck.collector.store.duckdb.observe`; this module is data only, so the
 rules parser can validate a file without touching a database.
 """
 

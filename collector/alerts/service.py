@@ -1,7 +1,7 @@
 """`AlertService`: evaluates the rules on an interval in a background thread, and re-checks the
 per-task rules (budget breach, runaway loops) as soon as the writer reports new spans.
 
-The thread uses its own DuckDB cursor. `notify_spans_arrived` only records trace ids and wakes the
+The thread uses its own store session. `notify_spans_arrived` only records trace ids and wakes the
 thread, so the writer never waits on alert evaluation; notifications go out through a `Deliverer`.
 """
 
@@ -13,12 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-import duckdb
-
 from agentdeck.collector.alerts.delivery import Deliverer, DeliveryPolicy
 from agentdeck.collector.alerts.evaluator import AlertChange, RuleFailure, evaluate_all
 from agentdeck.collector.alerts.rules import RuleSet
-from agentdeck.collector.alerts.state import CursorFactory, CursorSource
+from agentdeck.collector.store.base import SessionFactory, StoreSession
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +26,7 @@ MAX_PENDING_TRACES = 10_000  # beyond this, the fast path waits for the next ful
 class AlertService:
     def __init__(
         self,
-        conn: duckdb.DuckDBPyConnection | CursorFactory,
+        sessions: SessionFactory,
         rules: RuleSet,
         *,
         interval_s: float = 15.0,
@@ -40,13 +38,13 @@ class AlertService:
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"alert evaluation interval must be > 0 seconds, got {interval_s}")
-        self._cursors = CursorSource(conn)
+        self._sessions = sessions
         self._rules = rules
         self.interval_s = interval_s
         self.fast_check_gap_s = fast_check_gap_s
         self._clock = clock
         self.deliverer = deliverer or Deliverer(
-            conn, rules.channels, policy=delivery_policy, dashboard_url=dashboard_url, clock=clock
+            sessions, rules.channels, policy=delivery_policy, dashboard_url=dashboard_url, clock=clock
         )
         self._cv = threading.Condition()
         self._pending_traces: set[str] = set()
@@ -98,17 +96,15 @@ class AlertService:
 
     def run_once(self, now_ns: int | None = None, trace_ids: Iterable[str] | None = None) -> list[AlertChange]:
         """Evaluate now on the caller's thread (all rules, or the per-task checks of `trace_ids`)."""
-        cursor = self._cursors()
+        session = self._sessions()
         try:
-            return self._evaluate(cursor, now_ns, None if trace_ids is None else sorted(trace_ids))
+            return self._evaluate(session, now_ns, None if trace_ids is None else sorted(trace_ids))
         finally:
-            cursor.close()
+            session.close()
 
-    def _evaluate(
-        self, cursor: duckdb.DuckDBPyConnection, now_ns: int | None, trace_ids: list[str] | None
-    ) -> list[AlertChange]:
+    def _evaluate(self, session: StoreSession, now_ns: int | None, trace_ids: list[str] | None) -> list[AlertChange]:
         with self._eval_lock:
-            result = evaluate_all(cursor, self._rules, self._clock() if now_ns is None else now_ns, trace_ids)
+            result = evaluate_all(session, self._rules, self._clock() if now_ns is None else now_ns, trace_ids)
             if trace_ids is None:
                 self.evaluations += 1
                 self.last_failures = result.failures
@@ -120,7 +116,7 @@ class AlertService:
         return result.changes
 
     def _run(self) -> None:
-        cursor = self._cursors()
+        session = self._sessions()
         next_full = time.monotonic()
         next_fast = 0.0  # fast checks at most every fast_check_gap_s, so a busy writer batches them
         try:
@@ -143,11 +139,11 @@ class AlertService:
                 try:
                     if full:  # the full run covers the pending tasks too
                         next_full = time.monotonic() + self.interval_s
-                        self._evaluate(cursor, None, None)
+                        self._evaluate(session, None, None)
                     else:
                         next_fast = time.monotonic() + self.fast_check_gap_s
-                        self._evaluate(cursor, None, traces)
+                        self._evaluate(session, None, traces)
                 except Exception:  # keep evaluating on the next tick whatever happened
                     log.exception("alert evaluation failed")
         finally:
-            cursor.close()
+            session.close()

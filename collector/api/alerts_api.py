@@ -1,7 +1,7 @@
 """The alerts over HTTP: list, one alert with its traces, acknowledge, silence, rules, deliveries,
 and a one-shot check (what `agentdeck alerts check --collector-url` calls). See docs/ALERTS.md.
 
-Every handler runs its DuckDB work through the query gate (`api.gate`: a thread and a cursor of its
+Every handler runs its store work through the query gate (`api.gate`: a thread and a store session of its
 own, a bounded number at once); answers are JSON, errors are `{"error": message}` with 400 (bad
 input), 404 (no such alert) or 503 with Retry-After (busy). A check is bounded: at most
 MAX_CHECK_RULES rules in a submitted file, `check_timeout_s` in all, MAX_CHECK_FIRING groups answered.
@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-import duckdb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,23 +26,16 @@ from agentdeck.collector.alerts import (
     AlertService,
     RulesError,
     RuleSet,
-    acknowledge,
     check,
-    count_alerts,
-    get_alert,
-    list_alerts,
-    list_deliveries,
-    list_rule_status,
     parse_duration,
     parse_rules,
-    silence,
 )
-from agentdeck.collector.alerts.state import alert_from_row
 from agentdeck.collector.api import query_api
 from agentdeck.collector.api.body import BodyBudget, read_body
 from agentdeck.collector.api.gate import QueryGate
 from agentdeck.collector.config import CollectorConfig
 from agentdeck.collector.ingest.errors import IngestError
+from agentdeck.collector.store.base import AlertConflict, StoreSession
 
 MAX_LIMIT: Final = 1000
 MAX_RULES_BYTES: Final = 256 * 1024
@@ -80,14 +72,14 @@ def _alert_id(request: Request) -> int:
     return int(request.path_params["alert_id"])
 
 
-def _retrying(work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Callable[[duckdb.DuckDBPyConnection], Any]:
+def _retrying(work: Callable[[StoreSession], Any]) -> Callable[[StoreSession], Any]:
     """`work` retried when it meets the evaluator updating the same alert row."""
 
-    def run(cursor: duckdb.DuckDBPyConnection) -> Any:
+    def run(session: StoreSession) -> Any:
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                return work(cursor)
-            except duckdb.TransactionException:
+                return work(session)
+            except AlertConflict:
                 if attempt == _WRITE_ATTEMPTS - 1:
                     raise IngestError(
                         status=503, message="the alert is being updated by the evaluator; try again"
@@ -98,51 +90,28 @@ def _retrying(work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Callable[[duc
     return run
 
 
-def _list(cursor: duckdb.DuckDBPyConnection, state: str | None, limit: int, offset: int) -> dict[str, Any]:
+def _list(session: StoreSession, state: str | None, limit: int, offset: int) -> dict[str, Any]:
     """One page of alerts, firing first, then pending, then resolved (the order `list_alerts` gives),
     with `total`, the number of alerts of that state, so a client can page through all of them."""
     now = time.time_ns()
-    table = list_alerts(cursor, state=state, limit=limit, offset=offset)
     return {
-        "alerts": [alert_json(alert_from_row(tuple(row.values())), now) for row in table.to_pylist()],
-        "total": count_alerts(cursor, state=state),
+        "alerts": [alert_json(alert, now) for alert in session.list_alerts(state, limit, offset)],
+        "total": session.count_alerts(state),
         "offset": offset,
     }
 
 
-_TRACES_SQL: Final = """SELECT trace_id,
-    any_value(workflow_name) FILTER (WHERE workflow_name IS NOT NULL) AS workflow,
-    min(start_ns) AS start_ns,
-    (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
-    coalesce(sum(cost_usd) FILTER (WHERE usage_counted), 0.0) AS cost_usd,
-    any_value(outcome) FILTER (WHERE outcome IS NOT NULL) AS outcome,
-    count(*) FILTER (WHERE status_code = 'ERROR') AS errors,
-    list_sort(list_distinct(list(agent_name) FILTER (WHERE agent_name IS NOT NULL))) AS agents
-  FROM spans WHERE list_contains($ids, trace_id) GROUP BY trace_id"""
-
-
-def _detail(cursor: duckdb.DuckDBPyConnection, alert_id: int) -> dict[str, Any]:
-    alert = get_alert(cursor, alert_id)
+def _detail(session: StoreSession, alert_id: int) -> dict[str, Any]:
+    alert = session.get_alert(alert_id)
     if alert is None:
         raise IngestError(status=404, message=f"no alert with id {alert_id}; GET /api/alerts lists them")
-    rows = cursor.execute(_TRACES_SQL, {"ids": list(alert.trace_ids)}).fetchall()
     by_id = {
-        r[0]: {
-            "trace_id": r[0],
-            "workflow": r[1],
-            "start_ns": r[2],
-            "duration_ms": r[3],
-            "cost_usd": r[4],
-            "outcome": r[5],
-            "errors": r[6],
-            "agents": list(r[7] or []),  # NULL when none of the trace's spans names an agent
-        }
-        for r in rows
+        t.trace_id: dataclasses.asdict(t) | {"agents": list(t.agents)} for t in session.trace_summaries(alert.trace_ids)
     }
     return {
         "alert": alert_json(alert, time.time_ns()),
         "traces": [by_id[t] for t in alert.trace_ids if t in by_id],  # worst first, as stored
-        "deliveries": query_api.json_rows(list_deliveries(cursor, alert_id=alert_id, limit=100)),
+        "deliveries": query_api.json_rows(session.list_deliveries(alert_id, 100)),
     }
 
 
@@ -150,7 +119,7 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
     """The /api/alerts routes, reading the store through the query gate, with the running alert service."""
     bodies = BodyBudget(8 * MAX_RULES_BYTES)
 
-    async def guarded(work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Response:
+    async def guarded(work: Callable[[StoreSession], Any]) -> Response:
         try:
             return await gate.read(lambda cursor: JSONResponse(_retrying(work)(cursor)))  # rendered off the loop
         except IngestError as exc:
@@ -178,10 +147,10 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
     async def ack(request: Request) -> Response:
         alert_id = _alert_id(request)
 
-        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-            if not acknowledge(cursor, alert_id):
+        def work(session: StoreSession) -> dict[str, Any]:
+            if not session.acknowledge(alert_id):
                 raise IngestError(status=404, message=f"no alert with id {alert_id}; GET /api/alerts lists them")
-            alert = get_alert(cursor, alert_id)
+            alert = session.get_alert(alert_id)
             assert alert is not None
             return {"alert": alert_json(alert, time.time_ns())}
 
@@ -211,11 +180,11 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
         except ValueError as exc:
             return JSONResponse({"error": f"duration: {exc}"}, status_code=400)
 
-        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        def work(session: StoreSession) -> dict[str, Any]:
             now = time.time_ns()
-            if not silence(cursor, alert_id, now + length_ns):
+            if not session.silence(alert_id, now + length_ns):
                 raise IngestError(status=404, message=f"no alert with id {alert_id}; GET /api/alerts lists them")
-            alert = get_alert(cursor, alert_id)
+            alert = session.get_alert(alert_id)
             assert alert is not None
             return {"alert": alert_json(alert, now)}
 
@@ -226,8 +195,8 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
             return JSONResponse({"error": "the alert service is not running in this collector"}, status_code=503)
         rule_set = service.rules
 
-        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-            status = list_rule_status(cursor)
+        def work(session: StoreSession) -> dict[str, Any]:
+            status = session.list_rule_status()
             return {
                 "source": rule_set.source,
                 "interval_s": service.interval_s,
@@ -250,8 +219,8 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
             return query_api.error_json(exc)
         assert limit is not None
 
-        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-            table = list_deliveries(cursor, alert_id=alert_id, limit=limit)
+        def work(session: StoreSession) -> dict[str, Any]:
+            table = session.list_deliveries(alert_id, limit)
             return {"columns": table.column_names, "rows": query_api.json_rows(table)}
 
         return await guarded(work)
@@ -277,17 +246,15 @@ def routes(gate: QueryGate, service: AlertService | None, config: CollectorConfi
     ]
 
 
-def _bounded_check(
-    cursor: duckdb.DuckDBPyConnection, rule_set: RuleSet, now_ns: int, timeout_s: float, gate: QueryGate
-) -> str:
+def _bounded_check(session: StoreSession, rule_set: RuleSet, now_ns: int, timeout_s: float, gate: QueryGate) -> str:
     """`check` within `timeout_s` (the running rule's query is interrupted at the deadline; the rules
     not reached are reported as errors) and stopped early when the collector shuts down."""
     deadline = time.monotonic() + timeout_s
-    timer = threading.Timer(timeout_s, cursor.interrupt)
+    timer = threading.Timer(timeout_s, session.interrupt)
     timer.daemon = True
     timer.start()
     try:
-        return check(cursor, rule_set, now_ns, stop=lambda: gate.closed or time.monotonic() >= deadline).to_json()
+        return check(session, rule_set, now_ns, stop=lambda: gate.closed or time.monotonic() >= deadline).to_json()
     finally:
         timer.cancel()
 

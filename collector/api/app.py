@@ -25,13 +25,13 @@ from agentdeck.collector.ingest.errors import IngestError
 from agentdeck.collector.ingest.receiver import Receiver, encode_message, export_response
 from agentdeck.collector.ingest.writer import Writer
 from agentdeck.collector.self_metrics import Metrics
-from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.store.base import SpanStore
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     config: CollectorConfig
-    store: Store
+    store: SpanStore
     writer: Writer
     receiver: Receiver
     metrics: Metrics

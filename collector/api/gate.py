@@ -4,7 +4,7 @@ Issue 18 item 12: with 32 heavy query clients, every query took a thread of the 
 DuckDB's cores, so ingest's p50 went from 46 ms to over a second and queries failed out of memory.
 Reads (named queries, alert reads, alert checks) now pass this gate: `slots` run at once, up to
 `queue` more wait (without holding a thread) for at most `wait_s`, and the rest are answered 503
-with Retry-After at once. Each running read has its own cursor, registered here so that `drain()`
+with Retry-After at once. Each running read has its own store session, registered here so that `drain()`
 can interrupt them at shutdown before the store closes under them.
 """
 
@@ -16,18 +16,17 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import duckdb
 from starlette.concurrency import run_in_threadpool
 
 from agentdeck.collector.ingest.errors import Overloaded, StoreUnavailable, store_failure
-from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.store.base import OutOfMemory, ReadInterrupted, SpanStore, StoreSession
 
 T = TypeVar("T")
 RETRY_AFTER_S = 2
 
 
 class QueryGate:
-    def __init__(self, store: Store, slots: int, queue: int, wait_s: float) -> None:
+    def __init__(self, store: SpanStore, slots: int, queue: int, wait_s: float) -> None:
         self.store = store
         self.slots = slots
         self.queue = queue
@@ -35,12 +34,12 @@ class QueryGate:
         self.waiting = 0
         self.running = 0
         self._semaphore = asyncio.Semaphore(slots)
-        self._cursors: set[duckdb.DuckDBPyConnection] = set()
+        self._cursors: set[StoreSession] = set()
         self._idle = threading.Condition()
         self._closed = False
 
-    async def read(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run `work` on a cursor of its own in a thread, once a slot is free. Raises Overloaded (503)
+    async def read(self, work: Callable[[StoreSession], T]) -> T:
+        """Run `work` on a store session of its own in a thread, once a slot is free. Raises Overloaded (503)
         when the gate is full or the wait runs out, StoreUnavailable when the collector is stopping."""
         if self._closed:
             raise StoreUnavailable("the collector is stopping; retry against it once it is back")
@@ -66,18 +65,18 @@ class QueryGate:
         finally:
             self._semaphore.release()
 
-    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def _run(self, work: Callable[[StoreSession], T]) -> T:
         with self._idle:
             if self._closed:
                 raise StoreUnavailable("the collector is stopping; retry against it once it is back")
-            cursor = self.store.reader()
+            cursor = self.store.session()
             self._cursors.add(cursor)
             self.running += 1
         try:
             return work(cursor)
-        except duckdb.InterruptException:
-            raise StoreUnavailable("the read was interrupted (the collector is stopping); retry") from None
-        except duckdb.OutOfMemoryException as exc:  # 503 with Retry-After, never a 500
+        except ReadInterrupted as exc:
+            raise StoreUnavailable(f"{exc}; retry") from None
+        except OutOfMemory as exc:  # 503 with Retry-After, never a 500
             raise store_failure(exc) from None
         finally:
             with self._idle:

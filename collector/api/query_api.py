@@ -1,4 +1,4 @@
-"""GET /api/queries and /api/query/{name}: the named queries over HTTP, one cursor per request."""
+"""GET /api/queries and /api/query/{name}: the named queries over HTTP, one store session per request."""
 
 from __future__ import annotations
 
@@ -7,21 +7,20 @@ import datetime
 import decimal
 import math
 
-import duckdb
 import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from agentdeck.collector.api.gate import QueryGate
 from agentdeck.collector.ingest.errors import IngestError, http_headers
+from agentdeck.collector.store import catalogue
+from agentdeck.collector.store.base import StoreSession
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 def list_queries() -> JSONResponse:
-    from agentdeck.collector.store import query  # imported per call: the query module is developed separately
-
-    return JSONResponse({"queries": query.list_queries()})
+    return JSONResponse({"queries": catalogue.list_queries()})
 
 
 async def run_named_query(request: Request, gate: QueryGate, timeout_s: float) -> Response:
@@ -37,8 +36,6 @@ async def run_named_query(request: Request, gate: QueryGate, timeout_s: float) -
 
 
 def _answer(table: pa.Table, name: str, fmt: str) -> Response:
-    from agentdeck.collector.store import query
-
     if fmt == "arrow":
         return Response(arrow_ipc(table), media_type=ARROW_STREAM)
     return JSONResponse(
@@ -46,7 +43,7 @@ def _answer(table: pa.Table, name: str, fmt: str) -> Response:
             "query": name,
             "columns": table.column_names,
             "rows": json_rows(table),
-            "truncated": query.is_truncated(table),
+            "truncated": catalogue.is_truncated(table),
         }
     )
 
@@ -56,13 +53,11 @@ def error_json(exc: IngestError) -> JSONResponse:
     return JSONResponse({"error": exc.message}, status_code=exc.status, headers=http_headers(exc))
 
 
-def _run(cursor: duckdb.DuckDBPyConnection, name: str, params: dict[str, str], timeout_s: float) -> pa.Table:
+def _run(session: StoreSession, name: str, params: dict[str, str], timeout_s: float) -> pa.Table:
     """One named query; every failure a caller can act on becomes an IngestError (the one map)."""
-    from agentdeck.collector.store import query
-
     try:
-        return query.run_query(cursor, name, params, timeout_s=timeout_s)
-    except query.QueryError as exc:
+        return session.run_query(name, params, timeout_s=timeout_s)
+    except catalogue.QueryError as exc:
         raise IngestError(exc.message, status=exc.status, retry_after_s=2) from None
 
 

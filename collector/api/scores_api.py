@@ -12,7 +12,6 @@ import json
 import time
 from typing import Any, Final
 
-import duckdb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,7 +21,8 @@ from agentdeck.collector.api.body import BodyBudget, read_body
 from agentdeck.collector.api.gate import QueryGate
 from agentdeck.collector.config import CollectorConfig
 from agentdeck.collector.ingest.errors import IngestError
-from agentdeck.collector.store.scores import COLUMNS, SOURCES, DuckDBScores, NewScore, ScoreStore, check
+from agentdeck.collector.store.base import StoreSession
+from agentdeck.collector.store.scores import COLUMNS, SOURCES, NewScore, check
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_SCORES: Final = 1000  # per request
@@ -65,8 +65,7 @@ def parse_scores(raw: bytes, now_ns: int) -> list[NewScore]:
     return out
 
 
-def routes(gate: QueryGate, config: CollectorConfig, store: ScoreStore | None = None) -> list[Route]:
-    scores: ScoreStore = store or DuckDBScores()
+def routes(gate: QueryGate, config: CollectorConfig) -> list[Route]:
     bodies = BodyBudget(8 * MAX_BODY_BYTES)
 
     async def guarded(work: Any) -> Response:
@@ -85,7 +84,7 @@ def routes(gate: QueryGate, config: CollectorConfig, store: ScoreStore | None = 
             new = parse_scores(raw, time.time_ns())
         except IngestError as exc:
             return query_api.error_json(exc)
-        return await guarded(lambda c: {"ids": scores.add(c, new)})
+        return await guarded(lambda session: {"ids": session.add_scores(new)})
 
     async def get(request: Request) -> Response:
         q = request.query_params
@@ -101,9 +100,9 @@ def routes(gate: QueryGate, config: CollectorConfig, store: ScoreStore | None = 
             return JSONResponse({"error": f"source is one of {', '.join(SOURCES)}"}, status_code=400)
         trace_id = (q.get("trace_id") or "").lower() or None
 
-        def work(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-            table = scores.read(cursor, trace_id=trace_id, name=q.get("name") or None, source=source,
-                                since_ns=since, limit=limit)  # fmt: skip
+        def work(session: StoreSession) -> dict[str, Any]:
+            table = session.read_scores(trace_id=trace_id, name=q.get("name") or None, source=source,
+                                        since_ns=since, limit=limit)  # fmt: skip
             return {"columns": list(COLUMNS), "rows": [list(r.values()) for r in table.to_pylist()]}
 
         return await guarded(work)

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-import duckdb
 import pyarrow as pa
 from google.rpc import code_pb2
+
+from agentdeck.collector.store.base import DataRejected, OutOfMemory
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +45,7 @@ DATA_ERRORS: Final = (
     OverflowError,
     UnicodeError,
     pa.ArrowException,
-    duckdb.ConversionException,
-    duckdb.InvalidInputException,
+    DataRejected,
 )
 
 
@@ -150,11 +150,11 @@ def grpc_answer(exc: IngestError) -> tuple[int, str, int | None]:
 
 def store_failure(exc: BaseException) -> IngestError:
     """An exception raised while storing or reading, as the refusal to answer: the data's fault
-    (400, permanent), DuckDB out of memory (503, retryable), anything else the store's (503)."""
+    (400, permanent), the store out of memory (503, retryable), anything else the store's (503)."""
     if isinstance(exc, IngestError):
         return exc
     if isinstance(exc, DATA_ERRORS):
         return DecodeError(f"the spans cannot be stored: {type(exc).__name__}: {exc}")
-    if isinstance(exc, duckdb.OutOfMemoryException):
+    if isinstance(exc, OutOfMemory):
         return Overloaded("the collector is out of memory for this request; retry later or narrow it", retry_after_s=5)
     return StoreUnavailable(f"the spans could not be stored ({type(exc).__name__}: {exc}); retry")

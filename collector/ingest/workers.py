@@ -33,8 +33,7 @@ from agentdeck.collector.ingest.lineage import SpanFacts
 from agentdeck.collector.ingest.model import DecodedRequest
 from agentdeck.collector.ingest.normalize import normalize
 from agentdeck.collector.ingest.redact import Redactor
-from agentdeck.collector.store.duckdb_store import rows_to_arrow
-from agentdeck.collector.store.schema import SpanRow
+from agentdeck.collector.store.schema import SpanRow, rows_to_arrow
 from agentdeck.engine.pricing import PriceTable
 
 log = logging.getLogger(__name__)

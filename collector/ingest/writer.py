@@ -33,13 +33,14 @@ from agentdeck.collector.ingest.errors import DATA_ERRORS, IngestError, Overload
 from agentdeck.collector.ingest.lineage import SpanFacts, TraceIndex
 from agentdeck.collector.ingest.trace_bloom import TraceFilter
 from agentdeck.collector.self_metrics import Metrics
-from agentdeck.collector.store.duckdb_store import Store, StoreError, rows_to_arrow
-from agentdeck.collector.store.schema import SpanRow
+from agentdeck.collector.store.base import SpanStore, StoreError
+from agentdeck.collector.store.schema import SpanRow, rows_to_arrow
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 30
 RECOVERY_INTERVAL_S = 1.0  # between attempts to make a failed store writable again
+RETENTION_EVERY_S = 3600.0  # between deletions of spans older than the retention
 
 
 def retry_after_s(full_for_s: float) -> int:
@@ -67,7 +68,7 @@ class _Item:
 class Writer:
     def __init__(
         self,
-        store: Store,
+        store: SpanStore,
         metrics: Metrics,
         *,
         queue_max_spans: int,
@@ -76,9 +77,12 @@ class Writer:
         index: TraceIndex | None = None,
         trace_filter: TraceFilter | None = None,
         on_commit: Callable[[set[str]], None] | None = None,
+        retention_ns: int | None = None,
     ) -> None:
         """`on_commit(trace_ids)` runs on the writer thread after each commit; it must be quick and
-        must not raise (the alert service only records the ids and wakes its own thread)."""
+        must not raise (the alert service only records the ids and wakes its own thread).
+        `retention_ns`: spans that started longer ago are deleted at start and every RETENTION_EVERY_S,
+        on this thread between batches, so retention never races a write."""
         self.store = store
         self.on_commit = on_commit
         self.metrics = metrics
@@ -94,6 +98,8 @@ class Writer:
         self._full_since: float | None = None  # when the current run of refusals began
         self._stopping = False
         self._problem: str | None = None  # why the store cannot write now (None: it can)
+        self.retention_ns = retention_ns
+        self._next_retention = time.monotonic()  # at start, then every RETENTION_EVERY_S
         self._thread = threading.Thread(target=self._run, name="agentdeck-writer", daemon=True)
         metrics.queue_depth = self.depth
 
@@ -171,20 +177,43 @@ class Writer:
     # --- writer thread ----------------------------------------------------------------------
     def _run(self) -> None:
         while True:
+            self._retain()
             batch = self._take()
             if batch is None:
                 return
             if batch:
                 self._commit(batch)
-            else:
+            elif self._problem is not None:
                 self._recover()
+
+    def _retention_wait(self) -> float | None:
+        if self.retention_ns is None:
+            return None
+        return max(self._next_retention - time.monotonic(), 0.0)
+
+    def _retain(self) -> None:
+        """Delete spans older than the retention when it is time (writer thread)."""
+        if self.retention_ns is None or self._problem is not None or time.monotonic() < self._next_retention:
+            return
+        self._next_retention = time.monotonic() + RETENTION_EVERY_S
+        try:
+            deleted = self.store.delete_before(time.time_ns() - self.retention_ns)
+        except Exception as exc:  # retention is maintenance: ingest goes on, and it is tried again later
+            log.error("retention failed: %s: %s", type(exc).__name__, exc)
+            return
+        self.metrics.retained(deleted)
+        if deleted:
+            log.info(
+                "retention deleted %s spans older than %s h", f"{deleted:,}", self.retention_ns // 3_600_000_000_000
+            )
 
     def _take(self) -> list[_Item] | None:
         """The next batch; an empty one when the store has a problem and it is time to retry recovery."""
         with self._cond:
             while not self._items and not self._stopping:
                 if self._problem is None:
-                    self._cond.wait()
+                    if not self._cond.wait(self._retention_wait()) and not self._items:
+                        return []  # time for retention
                 elif not self._cond.wait(RECOVERY_INTERVAL_S) and not self._items:
                     return []
             if not self._items:
@@ -235,8 +264,11 @@ class Writer:
         rows = [row for item in batch for row in item.rows]
         trace_ids = {row.trace_id for row in rows}
         try:
+            shared = getattr(self.store, "shared", False)
+            if shared:  # other collectors write this store: what the index holds of these traces may be stale
+                self.index.discard(trace_ids)
             missing = self.index.missing(trace_ids)
-            maybe_stored = [t for t in missing if t in self.trace_filter]
+            maybe_stored = missing if shared else [t for t in missing if t in self.trace_filter]
             self.index.load(missing, self.store.load_traces(maybe_stored))
             plan = self.index.apply(rows)
             self.store.write(plan, _source(batch))
@@ -253,8 +285,9 @@ class Writer:
                 self.on_commit({row.trace_id for row in plan.rows})
             except Exception:  # a listener never breaks ingest
                 log.exception("on_commit listener failed")
-        if self.store.invalid is not None:  # durable, but DuckDB wants the file reopened
-            self._recover(StoreError(self.store.invalid))
+        health = self.store.health()
+        if not health.writable:  # durable, but the store must reopen or reconnect before the next write
+            self._recover(StoreError(health.reason or "the store cannot write"))
         return None
 
     def _recover(self, error: BaseException | None = None) -> bool:

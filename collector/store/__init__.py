@@ -1,2 +1,3 @@
-"""The span store: the DuckDB file (`duckdb_store`), its table (`schema`), and the named queries that
-read it (`query`, `queries/`)."""
+"""The span store: the `SpanStore` seam every reader and writer goes through (`base`), which store a
+URL names (`url`, `factory`), the span table (`schema`), the named queries' catalogue (`catalogue`,
+`query_params`), and each store's implementation with its dialect (`duckdb/`)."""

@@ -6,9 +6,15 @@ normalizer fills `SpanRow`, and the query module selects from it by these names.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final, NamedTuple, cast
 
-# Bump when the table changes; the store migrates older files forward (see collector/store/duckdb_store.py).
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from agentdeck.collector.ingest.lineage import Plan
+
+# Bump when the table changes; the store migrates older files forward (see collector/store/duckdb/migrations.py).
 SCHEMA_VERSION: Final = 2
 
 SPAN_TYPES: Final = ("workflow", "agent", "llm", "tool", "task", "retriever", "embedding", "other")
@@ -98,34 +104,31 @@ COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple((name, _DUCKDB_TYPES[typ]) f
 COLUMN_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in COLUMNS)
 
 
-def create_table_sql(table: str = "spans") -> str:
-    cols = ",\n    ".join(f"{name} {typ}" for name, typ in COLUMNS)
-    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols}\n)"
+# The rows as Arrow (how every store takes a batch).
+_ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
 
 
-# `trace_ranges`: where each trace's spans sit in the file. One row per (trace, committed batch): the
-# trace's key and the range of `received_ns` of its rows in that batch. Rows are appended in arrival
-# order, so a lookup by trace id reads this table (about a tenth of the rows, one BIGINT column to
-# compare), then only the row groups of `spans` whose `received_ns` zonemap overlaps the range,
-# instead of comparing every stored trace_id (35 ms -> 7 ms for one trace at 10M spans).
-# The key is the first 60 bits of the hex trace id: a collision only widens the range, because
-# every reader still filters `spans` on the full trace_id.
-TRACE_RANGES_SQL: Final = """CREATE TABLE IF NOT EXISTS trace_ranges (
-    trace_key BIGINT,
-    first_received_ns BIGINT,
-    last_received_ns BIGINT
-)"""
+def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
+    columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
+    arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
 
 
-def trace_key_sql(expr: str) -> str:
-    """SQL for the `trace_ranges.trace_key` of the hex trace id `expr` (a column or a bound value)."""
-    return f"TRY_CAST('0x' || left({expr}, 15) AS BIGINT)"
-
-
-def trace_range_sql(trace_ids: str, *, one: bool = False) -> str:
-    """SQL of one row `(lo, hi)`: the `received_ns` range holding every stored span of the traces
-    named by `trace_ids` (a query with a `trace_id` column, or with `one=True` a SQL expression of
-    one trace id); NULLs when none is stored. Join it to `spans` with `received_ns BETWEEN lo AND
-    hi`: DuckDB then reads only the row groups whose zonemap overlaps the range."""
-    keys = f"= {trace_key_sql(trace_ids)}" if one else f"IN (SELECT {trace_key_sql('trace_id')} FROM ({trace_ids}))"
-    return f"SELECT min(first_received_ns) AS lo, max(last_received_ns) AS hi FROM trace_ranges WHERE trace_key {keys}"
+def planned_rows(plan: Plan, source: pa.Table | None = None) -> pa.Table:
+    """The new rows of a writer's plan as Arrow, with their resolved agent and usage counting.
+    `source`, when given, is the Arrow table of every row the plan was made from (taken by
+    `plan.positions`); without it the plan's rows must be `SpanRow`s."""
+    if source is None:
+        table = rows_to_arrow(cast(Sequence[SpanRow], plan.rows))
+    elif len(plan.positions) == source.num_rows:
+        table = source
+    else:
+        table = source.take(pa.array(plan.positions, type=pa.int64()))
+    for name, values, typ in (
+        ("agent_name", plan.agent_names, pa.string()),
+        ("usage_counted", plan.usage_counted, pa.bool_()),
+    ):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, table.schema.field(i), pa.array(values, type=typ))
+    return table

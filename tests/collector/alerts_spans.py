@@ -7,16 +7,20 @@ Times are explicit (no clock), so a test moves `now_ns` past a window instead of
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-import duckdb
+import pyarrow as pa
 
-from agentdeck.collector.store.duckdb_store import append_trace_ranges
-from agentdeck.collector.store.schema import COLUMN_NAMES, TRACE_RANGES_SQL, SpanRow, create_table_sql
+from agentdeck.collector.alerts.state import Alert
+from agentdeck.collector.store.base import StoreSession
+from agentdeck.collector.store.duckdb.migrations import append_trace_ranges
+from agentdeck.collector.store.duckdb.span_store import DuckDBStore
+from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow
 from agentdeck.engine import semconv
 
 T0: Final = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z
@@ -232,14 +236,14 @@ def simple_task(
     return t.finish(outcome)
 
 
-class Store:
-    """A real DuckDB file with the collector's `spans` and `trace_ranges` tables."""
+class Store(DuckDBStore):
+    """A real DuckDB store (the collector's tables); `add` lands rows as the writer would, and `s` is
+    a session on it, what the evaluator, the API and the check are handed."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.conn = duckdb.connect(str(path))
-        self.conn.execute(create_table_sql())
-        self.conn.execute(TRACE_RANGES_SQL)
+        super().__init__(path)
+        self.s = self.session()
+        self.closed = False
 
     def add(self, *tasks_or_rows: Task | SpanRow) -> None:
         rows: list[SpanRow] = []
@@ -254,7 +258,17 @@ class Store:
         append_trace_ranges(self.conn, "spans")
 
     def close(self) -> None:
-        self.conn.close()
+        if not self.closed:
+            self.closed = True
+            self.s.close()
+            super().close()
+
+
+def list_alerts(session: StoreSession, state: str | None = None, limit: int = 1000) -> pa.Table:
+    """The session's alerts as a table (columns of `Alert`), in its order."""
+    alerts = session.list_alerts(state, limit)
+    fields = [f.name for f in dataclasses.fields(Alert)]
+    return pa.table({f: [getattr(a, f) for a in alerts] for f in fields})
 
 
 def rules_toml(

@@ -18,8 +18,9 @@ from typing import Any, Final
 
 import duckdb
 
-from agentdeck.collector.store.duckdb_store import append_trace_ranges
-from agentdeck.collector.store.schema import COLUMN_NAMES, TRACE_RANGES_SQL, SpanRow, create_table_sql
+from agentdeck.collector.store.duckdb.ddl import TRACE_RANGES_SQL, create_table_sql
+from agentdeck.collector.store.duckdb.store import append_trace_ranges
+from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow
 
 T0: Final = 1_700_000_000_000_000_000
 MS: Final = 1_000_000

@@ -12,17 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from alerts_spans import HOUR, MIN, T0, Store, Task, rules_toml, simple_task
+from alerts_spans import HOUR, MIN, T0, Store, Task, list_alerts, rules_toml, simple_task
 
 from agentdeck.collector.alerts import (
     AlertService,
     Deliverer,
     DeliveryPolicy,
     evaluate,
-    list_alerts,
-    list_deliveries,
     parse_rules,
-    silence,
 )
 
 FAST = DeliveryPolicy(max_attempts=4, backoff_s=0.01, backoff_max_s=0.05, workers=2)
@@ -94,7 +91,7 @@ def channel(name: str, url: str, kind: str = "generic") -> str:
 
 
 def deliveries(store: Store) -> list[tuple[str, int, str, int | None]]:
-    rows = list_deliveries(store.conn).to_pylist()
+    rows = store.s.list_deliveries(None, 1000).to_pylist()
     return [(r["channel"], r["attempt"], r["status"], r["http_status"]) for r in reversed(rows)]
 
 
@@ -113,10 +110,10 @@ def test_generic_webhook_is_retried_with_backoff_and_every_attempt_logged(
     hook = receiver_factory(500, 503)
     rules = parse_rules(channel("audit", hook.url) + rules_toml("spend", 1.0, channels=["audit"]))
     store.add(simple_task(T0, cost_usd=1.0))
-    deliverer = Deliverer(store.conn, rules.channels, policy=FAST, dashboard_url="http://127.0.0.1:8501")
+    deliverer = Deliverer(store.session, rules.channels, policy=FAST, dashboard_url="http://127.0.0.1:8501")
     deliverer.start()
     try:
-        [change] = evaluate(store.conn, rules, T0 + MIN)
+        [change] = evaluate(store.s, rules, T0 + MIN)
         assert deliverer.submit(change, rules.rules[0].channels) == 1
         assert deliverer.wait_idle(10)
     finally:
@@ -144,10 +141,10 @@ def test_slack_payload_has_text_and_blocks_with_trace_links(
     for _ in range(5):
         loop.agent("researcher")
     store.add(loop)
-    deliverer = Deliverer(store.conn, rules.channels, policy=FAST, dashboard_url="http://dash:8501/")
+    deliverer = Deliverer(store.session, rules.channels, policy=FAST, dashboard_url="http://dash:8501/")
     deliverer.start()
     try:
-        [change] = evaluate(store.conn, rules, T0 + MIN)
+        [change] = evaluate(store.s, rules, T0 + MIN)
         deliverer.submit(change, ("oncall",))
         assert deliverer.wait_idle(10)
     finally:
@@ -171,10 +168,10 @@ def test_gives_up_after_max_attempts_and_at_once_on_a_permanent_4xx(
         channel("down", down.url) + channel("wrong", wrong.url) + rules_toml("spend", 1.0, channels=["down", "wrong"])
     )
     store.add(simple_task(T0, cost_usd=1.0))
-    deliverer = Deliverer(store.conn, rules.channels, policy=DeliveryPolicy(max_attempts=3, backoff_s=0.01))
+    deliverer = Deliverer(store.session, rules.channels, policy=DeliveryPolicy(max_attempts=3, backoff_s=0.01))
     deliverer.start()
     try:
-        [change] = evaluate(store.conn, rules, T0 + MIN)
+        [change] = evaluate(store.s, rules, T0 + MIN)
         assert deliverer.submit(change, rules.rules[0].channels) == 2
         assert deliverer.wait_idle(10)
     finally:
@@ -198,7 +195,7 @@ def test_a_hung_or_dead_channel_never_blocks_evaluation(
         channel("hung", hung.url) + channel("dead", dead_url) + rules_toml("spend", 1.0, channels=["hung", "dead"])
     )
     policy = DeliveryPolicy(max_attempts=2, backoff_s=0.01, workers=2)
-    service = AlertService(store.conn, rules, interval_s=3600, delivery_policy=policy)
+    service = AlertService(store.session, rules, interval_s=3600, delivery_policy=policy)
     service.deliverer.start()
     try:
         store.add(simple_task(T0, cost_usd=1.0))
@@ -207,7 +204,7 @@ def test_a_hung_or_dead_channel_never_blocks_evaluation(
         assert hung.waiting.acquire(timeout=10)  # the webhook is now stuck in flight ...
         [resolved] = service.run_once(T0 + 2 * HOUR)  # ... and evaluation carries on regardless
         assert resolved.kind == "resolved"
-        assert list_alerts(store.conn, state="resolved").num_rows == 1
+        assert list_alerts(store.s, state="resolved").num_rows == 1
         assert hung.bodies == []  # both evaluations finished while the first post was still unanswered
         assert wait_for(lambda: ("dead", 2, "failed", None) in deliveries(store))
         hung.hold.set()
@@ -216,7 +213,7 @@ def test_a_hung_or_dead_channel_never_blocks_evaluation(
         service.stop()
     log = deliveries(store)
     assert log.count(("hung", 1, "ok", 200)) == 2  # the firing and the resolution both went out
-    dead = [r for r in list_deliveries(store.conn).to_pylist() if r["channel"] == "dead"]
+    dead = [r for r in store.s.list_deliveries(None, 1000).to_pylist() if r["channel"] == "dead"]
     assert all(r["error"].startswith("ConnectError") for r in dead)
 
 
@@ -225,10 +222,10 @@ def test_full_queue_drops_and_logs_instead_of_blocking(store: Store, receiver_fa
     hung.hold.clear()
     rules = parse_rules(channel("hung", hung.url) + rules_toml("spend", 1.0, scope="workflow", channels=["hung"]))
     store.add(*[simple_task(T0, workflow=f"wf{i}", cost_usd=1.0) for i in range(3)])
-    deliverer = Deliverer(store.conn, rules.channels, policy=DeliveryPolicy(max_queue=1, workers=1))
+    deliverer = Deliverer(store.session, rules.channels, policy=DeliveryPolicy(max_queue=1, workers=1))
     deliverer.start()
     try:
-        changes = evaluate(store.conn, rules, T0 + MIN)
+        changes = evaluate(store.s, rules, T0 + MIN)
         assert [deliverer.submit(c, ("hung",)) for c in changes] == [1, 0, 0]
         assert [d[2] for d in deliveries(store)] == ["dropped", "dropped"]
         hung.hold.set()
@@ -243,11 +240,11 @@ def test_silenced_alert_is_not_delivered(store: Store, receiver_factory: Callabl
     rules = parse_rules(channel("audit", hook.url) + rules_toml("spend", 1.0, channels=["audit"]))
     store.add(simple_task(T0, cost_usd=1.0))
     clock_ns = [T0 + MIN]
-    service = AlertService(store.conn, rules, interval_s=3600, delivery_policy=FAST, clock=lambda: clock_ns[0])
+    service = AlertService(store.session, rules, interval_s=3600, delivery_policy=FAST, clock=lambda: clock_ns[0])
     service.deliverer.start()
     try:
         [fired] = service.run_once()
-        silence(store.conn, fired.alert.id, T0 + 3 * HOUR)
+        store.s.silence(fired.alert.id, T0 + 3 * HOUR)
         clock_ns[0] = T0 + 2 * HOUR
         [resolved] = service.run_once()
         assert resolved.kind == "resolved" and resolved.alert.silenced_at(T0 + 2 * HOUR)
@@ -264,7 +261,7 @@ def test_service_fires_within_moments_of_new_spans(store: Store, receiver_factor
         + rules_toml("task_budget_breach", 1.0, ">=", name="over-budget", channels=["oncall"])
         + rules_toml("spend", 1000.0, name="spend")
     )
-    service = AlertService(store.conn, rules, interval_s=3600, delivery_policy=FAST, clock=lambda: T0 + 5 * MIN)
+    service = AlertService(store.session, rules, interval_s=3600, delivery_policy=FAST, clock=lambda: T0 + 5 * MIN)
     service.start()
     try:
         assert wait_for(lambda: service.evaluations == 1)  # the start-up evaluation; the next is an hour away
@@ -276,23 +273,23 @@ def test_service_fires_within_moments_of_new_spans(store: Store, receiver_factor
     finally:
         service.stop()
     assert service.evaluations == 1 and service.fast_checks >= 1
-    [row] = list_alerts(store.conn, state="firing").to_pylist()
-    assert (row["rule"], row["group_value"], row["trace_ids"]) == ("over-budget", "", json.dumps([burner.trace_id]))
+    [row] = list_alerts(store.s, state="firing").to_pylist()
+    assert (row["rule"], row["group_value"], row["trace_ids"]) == ("over-budget", "", [burner.trace_id])
     assert "spent $0.8000 of a $0.5000 task budget" in str(hook.bodies[0]["text"]) + json.dumps(hook.bodies[0])
 
 
 def test_service_evaluates_on_its_interval(store: Store) -> None:
     rules = parse_rules(rules_toml("spend", 1.0))
-    service = AlertService(store.conn, rules, interval_s=0.05, clock=lambda: T0 + MIN)
+    service = AlertService(store.session, rules, interval_s=0.05, clock=lambda: T0 + MIN)
     service.start()
     try:
         assert wait_for(lambda: service.evaluations >= 1)
         store.add(simple_task(T0, cost_usd=1.0))  # no notification: the next tick finds it
-        assert wait_for(lambda: list_alerts(store.conn, state="firing").num_rows == 1)
+        assert wait_for(lambda: list_alerts(store.s, state="firing").num_rows == 1)
         assert wait_for(lambda: service.evaluations >= 3)
     finally:
         service.stop()
-    assert list_alerts(store.conn).num_rows == 1  # many ticks, one alert
+    assert list_alerts(store.s).num_rows == 1  # many ticks, one alert
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alerts_spans import HOUR, MIN, T0, Store, Task, rules_toml, simple_task
+from alerts_spans import HOUR, MIN, T0, Store, Task, list_alerts, rules_toml, simple_task
 
-from agentdeck.collector.alerts import AlertChange, RuleSet, check, evaluate, list_alerts, parse_rules
+from agentdeck.collector.alerts import AlertChange, RuleSet, check, evaluate, parse_rules
 
 DAY = 24 * HOUR
 
@@ -23,16 +23,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def fire(store: Store, rules_text: str, now_ns: int) -> dict[str, AlertChange]:
     """Evaluate once; the changes by group (every one must be a firing)."""
-    changes = evaluate(store.conn, parse_rules(rules_text), now_ns)
+    changes = evaluate(store.s, parse_rules(rules_text), now_ns)
     assert all(c.kind == "firing" for c in changes), changes
     return {c.alert.group_value: c for c in changes}
 
 
 def resolve(store: Store, rules: RuleSet | str, now_ns: int) -> list[AlertChange]:
     rs = parse_rules(rules) if isinstance(rules, str) else rules
-    changes = evaluate(store.conn, rs, now_ns)
+    changes = evaluate(store.s, rs, now_ns)
     assert changes and all(c.kind == "resolved" for c in changes), changes
-    still = set(list_alerts(store.conn, state="firing").column("rule").to_pylist())
+    still = set(list_alerts(store.s, state="firing").column("rule").to_pylist())
     assert not still & {r.name for r in rs.rules}
     return changes
 
@@ -51,14 +51,14 @@ def test_cost_per_task_averages_finished_tasks_and_counts_each_call_once(store: 
     assert alert.value == pytest.approx((0.4 + 0.4 + 1.0) / 3)  # SDK duplicates not summed
     assert alert.trace_ids == (pricey.trace_id,)  # only the task above $0.50
     assert alert.state == "firing" and alert.scope == "each workflow"
-    [most] = check(store.conn, parse_rules(rules_toml("cost_per_task", 0.9, stat="max")), T0 + 10 * MIN).firing
+    [most] = check(store.s, parse_rules(rules_toml("cost_per_task", 0.9, stat="max")), T0 + 10 * MIN).firing
     assert most.value == pytest.approx(1.0)
     resolve(store, text, T0 + 2 * HOUR)
 
 
 def test_cost_per_task_below_threshold_stays_quiet(store: Store) -> None:
     store.add(*[simple_task(T0 + i * MIN, cost_usd=0.1) for i in range(3)])
-    assert evaluate(store.conn, parse_rules(rules_toml("cost_per_task", 0.5)), T0 + 10 * MIN) == []
+    assert evaluate(store.s, parse_rules(rules_toml("cost_per_task", 0.5)), T0 + 10 * MIN) == []
 
 
 def test_spend_per_hour_sums_llm_cost_in_the_window(store: Store) -> None:
@@ -104,7 +104,7 @@ def test_p95_latency_fires_for_the_slow_agent_only(store: Store) -> None:
 def test_min_samples_keeps_a_single_slow_step_quiet(store: Store) -> None:
     store.add(Task(T0).agent("responder", duration_ms=60_000).finish())
     text = rules_toml("p95_latency_ms", 30_000, scope="agent", min_samples=5)
-    assert evaluate(store.conn, parse_rules(text), T0 + MIN) == []
+    assert evaluate(store.s, parse_rules(text), T0 + MIN) == []
 
 
 def test_retry_rate_counts_attempts_after_the_first(store: Store) -> None:
@@ -119,7 +119,7 @@ def test_retry_rate_counts_attempts_after_the_first(store: Store) -> None:
     assert fired["responder"].alert.value == pytest.approx(0.5)
     assert fired["responder"].alert.scope == "agent=responder"
     # Over all agents: 4 retries out of 12 attempts.
-    [overall] = check(store.conn, parse_rules(rules_toml("retry_rate", 0.15)), T0 + 10 * MIN).firing
+    [overall] = check(store.s, parse_rules(rules_toml("retry_rate", 0.15)), T0 + 10 * MIN).firing
     assert overall.value == pytest.approx(1 / 3)
     resolve(store, text, T0 + 2 * HOUR)
 
@@ -175,7 +175,7 @@ def test_tokens_per_task_against_the_rolling_baseline(store: Store) -> None:
 def test_tokens_vs_baseline_needs_a_baseline(store: Store) -> None:
     store.add(*[simple_task(T0 + i * MIN, input_tokens=5000) for i in range(5)])
     text = rules_toml("tokens_per_task_vs_baseline", 2.0, min_samples=5)
-    assert evaluate(store.conn, parse_rules(text), T0 + 10 * MIN) == []
+    assert evaluate(store.s, parse_rules(text), T0 + 10 * MIN) == []
 
 
 def test_state_conflict_rate_is_conflicts_per_agent_step(store: Store) -> None:
@@ -229,10 +229,10 @@ def test_budget_breach_fires_when_the_root_span_lands(store: Store) -> None:
     running = Task(T0, budget_limit_usd=0.01).agent("researcher", cost_usd=0.02)
     store.add(running)  # steps carry the spend; the limit is on the workflow span, not here yet
     text = rules_toml("task_budget_breach", 1.0, ">=")
-    assert evaluate(store.conn, parse_rules(text), T0 + MIN, trace_ids=[running.trace_id]) == []
+    assert evaluate(store.s, parse_rules(text), T0 + MIN, trace_ids=[running.trace_id]) == []
     running.rows.clear()
     store.add(running.finish("incomplete", incomplete_reason="budget"))
-    [change] = evaluate(store.conn, parse_rules(text), T0 + MIN, trace_ids=[running.trace_id])
+    [change] = evaluate(store.s, parse_rules(text), T0 + MIN, trace_ids=[running.trace_id])
     assert change.kind == "firing" and change.alert.value == pytest.approx(2.0)
 
 
@@ -265,5 +265,5 @@ def test_scope_value_is_bound_not_interpolated(store: Store) -> None:
     store.add(simple_task(T0, cost_usd=1.0))
     hostile = "x' OR 1=1 --"
     text = rules_toml("spend", 0.5, scope="workflow", scope_value=hostile)
-    assert evaluate(store.conn, parse_rules(text), T0 + MIN) == []
+    assert evaluate(store.s, parse_rules(text), T0 + MIN) == []
     assert store.conn.execute("SELECT count(*) FROM spans").fetchone() == (5,)

@@ -40,16 +40,16 @@ def test_the_oldest_waiting_task_fires_and_a_resumed_one_does_not(store: Store) 
     resume = workflow_span(T0 + 5 * MIN, {sc.AD_TASK_OUTCOME: "success", sc.AD_RESUMED_FROM: done.trace_id})  # type: ignore[attr-defined]
     store.add(old, young, done, resume)  # type: ignore[arg-type]
     rules = parse_rules(rules_toml("review_queue_age_s", 900, window="1d"))
-    [change] = evaluate(store.conn, rules, T0 + 30 * MIN)
+    [change] = evaluate(store.s, rules, T0 + 30 * MIN)
     assert change.kind == "firing"
     assert change.alert.value == pytest.approx(30 * 60 - 2.0)  # since the oldest task paused
     assert change.alert.trace_ids == (old.trace_id,)  # type: ignore[attr-defined]
     store.add(workflow_span(T0 + 40 * MIN, {sc.AD_RESUMED_FROM: old.trace_id}))  # type: ignore[arg-type, attr-defined]
-    [updated] = evaluate(store.conn, rules, T0 + 41 * MIN)  # only `young` waits now, for 21 min
+    [updated] = evaluate(store.s, rules, T0 + 41 * MIN)  # only `young` waits now, for 21 min
     assert updated.alert.value == pytest.approx(21 * 60 - 2.0)
     assert young.trace_id in updated.alert.trace_ids  # type: ignore[attr-defined]
     store.add(workflow_span(T0 + 42 * MIN, {sc.AD_RESUMED_FROM: young.trace_id}))  # type: ignore[arg-type, attr-defined]
-    changes = evaluate(store.conn, rules, T0 + 43 * MIN)
+    changes = evaluate(store.s, rules, T0 + 43 * MIN)
     assert [c.kind for c in changes] == ["resolved"]
 
 
@@ -57,4 +57,4 @@ def test_a_waiting_task_does_not_count_against_completion(store: Store) -> None:
     store.add(simple_task(T0), simple_task(T0 + MIN))
     store.add(workflow_span(T0 + 2 * MIN, {sc.AD_TASK_STATUS: "waiting_review"}))  # type: ignore[arg-type]
     rules = parse_rules(rules_toml("completion_rate", 0.95, "<", window="1h"))
-    assert evaluate(store.conn, rules, T0 + HOUR - MIN) == []  # 2 of 2 finished tasks completed
+    assert evaluate(store.s, rules, T0 + HOUR - MIN) == []  # 2 of 2 finished tasks completed

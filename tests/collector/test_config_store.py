@@ -10,7 +10,7 @@ import pytest
 from agentdeck.collector.__main__ import config_from_args
 from agentdeck.collector.config import SETTINGS, CollectorConfig, ConfigError
 from agentdeck.collector.server import CollectorServer
-from agentdeck.collector.store.duckdb_store import Store, StoreError
+from agentdeck.collector.store.duckdb.store import Store, StoreError
 from agentdeck.collector.store.schema import COLUMN_NAMES, SCHEMA_VERSION
 
 

@@ -26,6 +26,7 @@ from agentdeck.collector.ingest.errors import (
     store_failure,
 )
 from agentdeck.collector.server import CollectorServer
+from agentdeck.collector.store.base import DataRejected, OutOfMemory
 
 
 @pytest.mark.parametrize(
@@ -52,8 +53,8 @@ def test_each_refusal_answers_the_same_over_http_and_grpc(
 
 def test_failures_while_storing_are_sorted_into_data_and_store() -> None:
     assert store_failure(OverflowError("int too big")).status == 400
-    assert not store_failure(duckdb.ConversionException("bad")).retryable
-    out_of_memory = store_failure(duckdb.OutOfMemoryException("Out of Memory Error: could not allocate"))
+    assert not store_failure(DataRejected("ConversionException: bad")).retryable  # how a store says "the data"
+    out_of_memory = store_failure(OutOfMemory("Out of Memory Error: could not allocate"))
     assert out_of_memory.status == 503 and out_of_memory.retryable and "out of memory" in out_of_memory.message
     assert store_failure(duckdb.IOException("disk")).status == 503
     given = PayloadTooLarge("x")

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from agentdeck.collector.store.query import is_truncated, list_queries, run_query
+from agentdeck.collector.store.duckdb.query import is_truncated, list_queries, run_query
 from tests.collector.query_data import (
     GPT,
     HAIKU,
@@ -287,7 +287,7 @@ def test_an_agent_seen_only_on_llm_spans_still_gets_its_usage(tmp_path: Path) ->
 
 
 def test_a_light_trace_is_the_full_trace_without_payload_columns(conn: duckdb.DuckDBPyConnection) -> None:
-    from agentdeck.collector.store.query import QueryError
+    from agentdeck.collector.store.duckdb.query import QueryError
 
     full = run_query(conn, "trace", {"trace_id": TRACE_A}).to_pylist()
     light = run_query(conn, "trace", {"trace_id": TRACE_A, "columns": "light"}).to_pylist()

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from agentdeck.collector.store.query import QueryError, list_queries, run_query
+from agentdeck.collector.store.duckdb.query import QueryError, list_queries, run_query
 from tests.collector.query_data import RANGE, build_rows, write_store
 
 HOSTILE = [

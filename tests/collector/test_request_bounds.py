@@ -122,6 +122,7 @@ def test_stopping_during_a_read_does_not_abort_the_process(tmp_path: Path) -> No
         import asyncio, threading, time
         from agentdeck.collector.config import CollectorConfig
         from agentdeck.collector.server import CollectorServer
+        from agentdeck.collector.store.duckdb.session import translated
 
         server = CollectorServer(CollectorConfig(db_path={str(tmp_path / "a.duckdb")!r}, port=0)).start()
         gate, outcome = server.services.gate, []
@@ -129,7 +130,7 @@ def test_stopping_during_a_read_does_not_abort_the_process(tmp_path: Path) -> No
         def read() -> None:
             slow = "SELECT count(*) FROM range(1000000000000) a WHERE a.range % 7 = 3"
             try:
-                asyncio.run(gate.read(lambda cursor: cursor.execute(slow).fetchall()))
+                asyncio.run(gate.read(lambda s: translated(lambda: s.cursor.execute(slow).fetchall())))
                 outcome.append("finished")
             except Exception as exc:
                 outcome.append(type(exc).__name__)
@@ -184,11 +185,12 @@ def test_a_read_out_of_memory_is_503_with_retry_after(start_collector: Callable[
     import asyncio
 
     from agentdeck.collector.ingest.errors import IngestError, http_headers
+    from agentdeck.collector.store.duckdb.session import translated
 
     server = start_collector(memory_limit_mb=128)
     huge = "SELECT list(range) FROM range(200000000)"  # a list aggregate cannot spill to disk
     with pytest.raises(IngestError) as refused:
-        asyncio.run(server.services.gate.read(lambda cursor: cursor.execute(huge).fetchall()))
+        asyncio.run(server.services.gate.read(lambda s: translated(lambda: s.cursor.execute(huge).fetchall())))
     assert refused.value.status == 503 and "out of memory" in refused.value.message
     assert http_headers(refused.value) == {"Retry-After": "5"}
     assert httpx.get(f"{server.url}/api/query/traces", timeout=10).status_code == 200  # and the store still reads

@@ -14,9 +14,10 @@ from otlp_payloads import S, new_trace_id, request
 from query_data import TRACE_A, build_rows
 
 from agentdeck.collector.server import CollectorServer
-from agentdeck.collector.store.duckdb_store import Store
-from agentdeck.collector.store.query import run_query
-from agentdeck.collector.store.schema import COLUMN_NAMES, SCHEMA_VERSION, create_table_sql
+from agentdeck.collector.store.duckdb.ddl import create_table_sql
+from agentdeck.collector.store.duckdb.query import run_query
+from agentdeck.collector.store.duckdb.store import Store
+from agentdeck.collector.store.schema import COLUMN_NAMES, SCHEMA_VERSION
 
 PB = {"Content-Type": "application/x-protobuf"}
 

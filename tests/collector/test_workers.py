@@ -14,8 +14,7 @@ from agentdeck.collector.ingest.errors import DecodeError
 from agentdeck.collector.ingest.redact import Redactor
 from agentdeck.collector.ingest.workers import DecodePool, RowFacts
 from agentdeck.collector.server import CollectorServer
-from agentdeck.collector.store.duckdb_store import rows_to_arrow
-from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow
+from agentdeck.collector.store.schema import COLUMN_NAMES, SpanRow, rows_to_arrow
 from agentdeck.engine.pricing import load_prices
 from tests.collector.collector_helpers import stored_rows
 from tests.collector.otlp_payloads import S, merge, new_trace_id, request

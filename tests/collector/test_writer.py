@@ -12,7 +12,7 @@ from agentdeck.collector.ingest.errors import DecodeError, Overloaded
 from agentdeck.collector.ingest.normalize import normalize
 from agentdeck.collector.ingest.writer import Writer
 from agentdeck.collector.self_metrics import Metrics
-from agentdeck.collector.store.duckdb_store import Store
+from agentdeck.collector.store.duckdb.store import Store
 from agentdeck.collector.store.schema import SpanRow
 from agentdeck.engine.pricing import load_prices
 

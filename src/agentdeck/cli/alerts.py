@@ -1,7 +1,8 @@
 """`agentdeck alerts check` and `agentdeck alerts list`: the alert rules from the command line.
 
 `check` evaluates the rules once, for cron and CI: through a running collector (POST
-/api/alerts/check) or straight on a DuckDB file no collector holds (opened read-only). It prints the
+/api/alerts/check) or straight on a store (`--store URL`; `--db FILE`, a DuckDB file no collector holds,
+opened read-only). It prints the
 firing alerts (JSON with --json) and exits 1 when any fires, 0 when none does, 2 on errors.
 """
 
@@ -41,6 +42,12 @@ def register(subparsers: Any) -> None:
         help=f"a running collector (default: $AGENTDECK_COLLECTOR_URL or {DEFAULT_COLLECTOR_URL})",
     )
     where.add_argument("--db", type=Path, default=None, help="a DuckDB file no collector holds (opened read-only)")
+    where.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="a span store by URL (duckdb://PATH no collector holds, clickhouse://HOST:PORT/DB, chdb://PATH)",
+    )
     c.add_argument("--token", default=None, help="the collector's bearer token (default: $AGENTDECK_TOKEN)")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(func=cmd_check)
@@ -92,31 +99,24 @@ def _check_remote(args: argparse.Namespace) -> CheckResult:
     )
 
 
-def _check_file(args: argparse.Namespace) -> CheckResult:
-    import duckdb
+def _check_store(args: argparse.Namespace) -> CheckResult:
+    from agentdeck.collector.store.base import StoreError
+    from agentdeck.collector.store.factory import open_reader
+    from agentdeck.collector.store.url import duckdb_url, parse_store_url
 
     try:
         rules = load_rules(args.rules)
     except RulesError as exc:
         raise CliError(str(exc)) from None
-    db: Path = args.db
-    if not db.is_file():
-        raise CliError(f"{db} is not a file: give the collector's DuckDB file (default .agentdeck/agentdeck.duckdb)")
     try:
-        conn = duckdb.connect(str(db), read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise CliError(
-                f"{db} is held by a running collector: check through it instead, with "
-                f"`agentdeck alerts check --collector-url http://127.0.0.1:4318` (its address)"
-            ) from None
-        raise CliError(f"cannot open {db}: {exc}") from None
-    except duckdb.Error as exc:
-        raise CliError(f"{db} is not a DuckDB file the collector wrote: {exc}") from None
+        url = parse_store_url(args.store) if args.store is not None else duckdb_url(str(args.db))
+        session = open_reader(url)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
     try:
-        return check(conn, rules, time.time_ns())
+        return check(session, rules, time.time_ns())
     finally:
-        conn.close()
+        session.close()
 
 
 def _value(v: float) -> str:
@@ -141,7 +141,7 @@ def print_result(result: CheckResult) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    result = _check_file(args) if args.db is not None else _check_remote(args)
+    result = _check_store(args) if args.db is not None or args.store is not None else _check_remote(args)
     if args.json:
         print(result.to_json())
     else:

@@ -21,6 +21,7 @@ DEFAULT_CHECKPOINT_DB = DEFAULT_DATA_DIR / "checkpoints.sqlite"
 FEATURE_COMMANDS: tuple[str, ...] = (
     "agentdeck.cli.alerts",
     "agentdeck.cli.replay",
+    "agentdeck.cli.store",
     "agentdeck.cli.datasets",
     "agentdeck.cli.experiments",
     "agentdeck.cli.evaluator",

@@ -10,41 +10,43 @@ from __future__ import annotations
 
 from typing import Final
 
-from agentdeck.collector.store.queries.params import COMMON, END_NS, SERVICE, START_NS, Args, Param
-from agentdeck.collector.store.queries.spec import QuerySpec
-from agentdeck.collector.store.queries.sql import (
-    TRACE_COMPLETED,
+from agentdeck.collector.store.duckdb.queries.spec import QuerySpec
+from agentdeck.collector.store.duckdb.queries.sql import (
     TRACE_NUMBER_COLUMNS,
     TRACE_NUMBERS,
-    TRACE_STATUS,
     Binder,
     filtered_spans,
     span_filter,
 )
+from agentdeck.collector.store.duckdb.trace_facts import TRACE_COMPLETED, TRACE_FINISHED, TRACE_STATUS
+from agentdeck.collector.store.query_params import COMMON, END_NS, SERVICE, START_NS, Args, Param
 from agentdeck.engine.semconv import RETRY_REASONS
 
 WORKFLOW_REQUIRED: Final = Param("workflow", "str", "the workflow", None, required=True, max_length=200)
 
 
 def build_overview(args: Args, b: Binder) -> str:
+    # Rates and per-task figures count finished tasks only (trace_facts), as the alerts do; spend,
+    # tokens and calls count every span in the range.
     return f"""
 WITH {filtered_spans(args, b, TRACE_NUMBER_COLUMNS)},
 t AS (SELECT {TRACE_NUMBERS} FROM s GROUP BY trace_id),
-f AS (SELECT *, {TRACE_STATUS} AS status FROM t),
+f AS (SELECT *, {TRACE_STATUS} AS status, {TRACE_FINISHED} AS finished, {TRACE_COMPLETED} AS completed FROM t),
 a AS (SELECT count(*) AS attempts, count(*) FILTER (WHERE attempt > 1) AS retries
       FROM s WHERE span_type = 'agent')
 SELECT
-  count(*) AS tasks,
-  count(*) FILTER (WHERE {TRACE_COMPLETED}) AS completed,
-  count(*) FILTER (WHERE {TRACE_COMPLETED}) / nullif(count(*), 0) AS completion_rate,
-  count(*) FILTER (WHERE status = 'error') AS errors,
+  count(*) FILTER (WHERE finished) AS tasks,
+  count(*) FILTER (WHERE completed) AS completed,
+  count(*) FILTER (WHERE completed) / nullif(count(*) FILTER (WHERE finished), 0) AS completion_rate,
+  count(*) FILTER (WHERE finished AND status = 'error') AS errors,
+  count(*) FILTER (WHERE NOT finished) AS in_progress,
   coalesce(sum(cost_usd), 0.0) AS spend_usd,
-  avg(cost_usd) AS cost_per_task_avg,
-  quantile_cont(cost_usd, 0.5) AS cost_per_task_p50,
-  quantile_cont(cost_usd, 0.95) AS cost_per_task_p95,
-  quantile_cont(cost_usd, 0.99) AS cost_per_task_p99,
-  quantile_cont(duration_ms, 0.5) AS latency_p50_ms,
-  quantile_cont(duration_ms, 0.95) AS latency_p95_ms,
+  avg(cost_usd) FILTER (WHERE finished) AS cost_per_task_avg,
+  quantile_cont(cost_usd, 0.5) FILTER (WHERE finished) AS cost_per_task_p50,
+  quantile_cont(cost_usd, 0.95) FILTER (WHERE finished) AS cost_per_task_p95,
+  quantile_cont(cost_usd, 0.99) FILTER (WHERE finished) AS cost_per_task_p99,
+  quantile_cont(duration_ms, 0.5) FILTER (WHERE finished) AS latency_p50_ms,
+  quantile_cont(duration_ms, 0.95) FILTER (WHERE finished) AS latency_p95_ms,
   coalesce(sum(llm_calls), 0) AS llm_calls,
   any_value((SELECT retries / nullif(attempts, 0) FROM a)) AS retry_rate,
   coalesce(sum(input_tokens), 0) AS input_tokens,
@@ -96,8 +98,11 @@ def _agent_aggregate(args: Args, b: Binder, *, by_workflow: bool) -> str:
     ctes.append(f"""ut AS (SELECT {wf}agent_name AS agent, count(DISTINCT hash(trace_id)) AS usage_tasks
   FROM spans{join} WHERE {where} AND usage_counted AND agent_name IS NOT NULL
     AND agent_name NOT IN (SELECT agent FROM a WHERE agent IS NOT NULL) GROUP BY ALL)""")
-    ctes.append(f"""e AS (SELECT {wf}{_AGENT} AS agent, mode(coalesce(error_type, 'error')) AS top_error_type
+    # The most frequent error type, ties by name: the same answer on every store (mode() breaks ties by scan order).
+    ctes.append(f"""e0 AS (SELECT {wf}{_AGENT} AS agent, coalesce(error_type, 'error') AS et, count(*) AS n
   FROM spans{join} WHERE {where} AND status_code = 'ERROR' GROUP BY ALL)""")
+    ctes.append(f"""e AS (SELECT {keys}, et AS top_error_type FROM (
+  SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY n DESC, et) AS rk FROM e0) WHERE rk = 1)""")
     zero = ", ".join(
         f"coalesce({c}, 0) AS {c}"
         for c in (

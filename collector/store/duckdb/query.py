@@ -15,24 +15,17 @@ from typing import Final
 import duckdb
 import pyarrow as pa
 
-from agentdeck.collector.store.queries import costs, facets, graph, metrics, timeseries, traces
-from agentdeck.collector.store.queries.params import QueryError, parse_params
-from agentdeck.collector.store.queries.spec import QuerySpec
-from agentdeck.collector.store.queries.sql import Binder
+from agentdeck.collector.store.catalogue import DEFAULT_TIMEOUT_S, is_truncated, list_queries, mark_truncated
+from agentdeck.collector.store.duckdb.queries import costs, facets, graph, metrics, timeseries, traces
+from agentdeck.collector.store.duckdb.queries.spec import QuerySpec
+from agentdeck.collector.store.duckdb.queries.sql import Binder
+from agentdeck.collector.store.query_params import QueryError, parse_params
 
-__all__ = ["DEFAULT_TIMEOUT_S", "QueryError", "is_truncated", "list_queries", "run_query"]
-
-DEFAULT_TIMEOUT_S: Final = 10.0
-TRUNCATED_KEY: Final = b"agentdeck.truncated"
+__all__ = ["DEFAULT_TIMEOUT_S", "QUERIES", "QueryError", "is_truncated", "list_queries", "run_query"]
 
 QUERIES: Final[dict[str, QuerySpec]] = {
     spec.name: spec for module in (traces, metrics, timeseries, costs, graph, facets) for spec in module.SPECS
 }
-
-
-def list_queries() -> list[dict[str, object]]:
-    """Every named query with its description and parameters (type, default, allowed values)."""
-    return [spec.describe() for spec in QUERIES.values()]
 
 
 def run_query(
@@ -83,10 +76,4 @@ def run_query(
     truncated = table.num_rows > limit
     if truncated:
         table = table.slice(0, limit)
-    return table.replace_schema_metadata({TRUNCATED_KEY: b"true" if truncated else b"false"})
-
-
-def is_truncated(table: pa.Table) -> bool:
-    """True when `run_query` left rows out (the JSON answer's `truncated`)."""
-    meta = table.schema.metadata or {}
-    return meta.get(TRUNCATED_KEY) == b"true"
+    return mark_truncated(table, truncated)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from agentdeck.collector.store.queries.metrics import WORKFLOW_REQUIRED
-from agentdeck.collector.store.queries.params import END_NS, SERVICE, START_NS, Args
-from agentdeck.collector.store.queries.spec import QuerySpec
-from agentdeck.collector.store.queries.sql import Binder, filtered_spans
+from agentdeck.collector.store.duckdb.queries.metrics import WORKFLOW_REQUIRED
+from agentdeck.collector.store.duckdb.queries.spec import QuerySpec
+from agentdeck.collector.store.duckdb.queries.sql import Binder, filtered_spans
+from agentdeck.collector.store.query_params import END_NS, SERVICE, START_NS, Args
 
 START: Final = "__start__"
 END: Final = "__end__"

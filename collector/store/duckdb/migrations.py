@@ -8,12 +8,11 @@ from collections.abc import Callable, Mapping
 
 import duckdb
 
-from agentdeck.collector.store.schema import SCHEMA_VERSION, TRACE_RANGES_SQL, create_table_sql, trace_key_sql
+from agentdeck.collector.store.base import StoreError
+from agentdeck.collector.store.duckdb.ddl import TRACE_RANGES_SQL, create_table_sql, trace_key_sql
 
-
-class StoreError(RuntimeError):
-    """The DuckDB file cannot be used; the message says why and what to do."""
-
+# Migrations: MIGRATIONS[v] moves a file from schema version v to v + 1 (inside one transaction).
+from agentdeck.collector.store.schema import SCHEMA_VERSION
 
 # Migrations: MIGRATIONS[v] moves a file from schema version v to v + 1 (inside one transaction).
 Migration = Callable[[duckdb.DuckDBPyConnection], None]

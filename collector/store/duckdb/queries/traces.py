@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Final
 
-from agentdeck.collector.store.queries.params import COMMON, Args, Param, QueryError
-from agentdeck.collector.store.queries.spec import OFFSET, QuerySpec, limit_param
-from agentdeck.collector.store.queries.sql import (
+from agentdeck.collector.store.duckdb.ddl import trace_range_sql
+from agentdeck.collector.store.duckdb.queries.spec import OFFSET, QuerySpec, limit_param
+from agentdeck.collector.store.duckdb.queries.sql import (
     TRACE_LABELS,
     TRACE_NUMBER_COLUMNS,
     TRACE_NUMBERS,
-    TRACE_STATUS,
     Binder,
     filtered_spans,
     span_filter,
 )
-from agentdeck.collector.store.schema import trace_range_sql
+from agentdeck.collector.store.duckdb.trace_facts import TRACE_STATUS
+from agentdeck.collector.store.query_params import COMMON, Args, Param, QueryError
 
 TRACE_MAX_ROWS: Final = 20_000
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from agentdeck.collector.store.queries.params import COMMON, Args, Param
-from agentdeck.collector.store.queries.spec import QuerySpec
-from agentdeck.collector.store.queries.sql import Binder, filtered_spans, trace_workflows
+from agentdeck.collector.store.duckdb.queries.spec import QuerySpec
+from agentdeck.collector.store.duckdb.queries.sql import Binder, filtered_spans, trace_workflows
+from agentdeck.collector.store.query_params import COMMON, Args, Param
 from agentdeck.engine import semconv as sc
 
 GROUPS: Final = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from agentdeck.collector.store.queries.params import COMMON, Args
-from agentdeck.collector.store.queries.spec import QuerySpec
-from agentdeck.collector.store.queries.sql import MODEL, Binder, filtered_spans
+from agentdeck.collector.store.duckdb.queries.spec import QuerySpec
+from agentdeck.collector.store.duckdb.queries.sql import MODEL, Binder, filtered_spans
+from agentdeck.collector.store.query_params import COMMON, Args
 
 PER_DIMENSION: Final = 200
 DIMENSIONS: Final = {

@@ -11,36 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from agentdeck.collector.store.queries.params import Args
-
-# A trace's status: the engine's outcome when present, else the root span's status (or, when the
-# root has not arrived, whether any span failed). Expects the columns of TRACE_AGGREGATES.
-TRACE_STATUS: Final = """CASE
-    WHEN outcome IS NOT NULL THEN CASE WHEN outcome IN ('success', 'incomplete') THEN 'ok' ELSE 'error' END
-    WHEN root_error OR (NOT has_root AND error_count > 0) THEN 'error'
-    ELSE 'ok' END"""
-
-# A completed task: the engine said success, or (third-party traces) the trace did not fail.
-TRACE_COMPLETED: Final = "(outcome = 'success' OR (outcome IS NULL AND status = 'ok'))"
+from agentdeck.collector.store.duckdb.trace_facts import TRACE_FACTS
+from agentdeck.collector.store.query_params import Args
 
 # Per-trace numbers over the filtered spans `s` (GROUP BY trace_id): cheap aggregates only, so
 # filtering and sorting hundreds of thousands of traces stays fast. Text labels come from
 # TRACE_LABELS, computed afterwards for the traces that are answered.
-TRACE_NUMBERS: Final = """
-    trace_id,
-    min(start_ns) AS start_ns,
-    max(end_ns) AS end_ns,
-    (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
-    max(outcome) AS outcome,
-    bool_or(parent_span_id IS NULL) AS has_root,
-    coalesce(bool_or(parent_span_id IS NULL AND status_code = 'ERROR'), false) AS root_error,
+TRACE_NUMBERS: Final = f"""
+    trace_id,{TRACE_FACTS},
     count(*) AS span_count,
-    count(*) FILTER (WHERE status_code = 'ERROR') AS error_count,
     count(*) FILTER (WHERE span_type = 'llm' AND usage_counted) AS llm_calls,
-    count(*) FILTER (WHERE span_type = 'agent' AND attempt > 1) AS retries,
     coalesce(sum(input_tokens) FILTER (WHERE usage_counted), 0) AS input_tokens,
     coalesce(sum(output_tokens) FILTER (WHERE usage_counted), 0) AS output_tokens,
-    coalesce(sum(cost_usd) FILTER (WHERE usage_counted), 0.0) AS cost_usd,
     bool_or(replay_of IS NOT NULL) AS is_replay"""
 
 TRACE_NUMBER_COLUMNS: Final = (

@@ -25,13 +25,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 import duckdb
 import pyarrow as pa
 
 from agentdeck.collector.ingest.lineage import Node, Plan, StoredSpan
-from agentdeck.collector.store.ack_record import (
+from agentdeck.collector.store.base import DataRejected, OutOfMemory, StoreError, StoreHealth
+from agentdeck.collector.store.duckdb import scores
+from agentdeck.collector.store.duckdb.ack_record import (
     Acknowledged,
     RecordWriter,
     read_record,
@@ -39,21 +41,20 @@ from agentdeck.collector.store.ack_record import (
     stored_facts,
     unreadable_message,
 )
-from agentdeck.collector.store.migrations import (
+from agentdeck.collector.store.duckdb.alert_state import ensure_tables
+from agentdeck.collector.store.duckdb.ddl import trace_range_sql
+from agentdeck.collector.store.duckdb.migrations import (
     MIGRATIONS,
     Migration,
-    StoreError,
     append_trace_ranges,
     migrate,
     schema_version,
 )
-from agentdeck.collector.store.schema import COLUMN_NAMES, COLUMNS, SpanRow, trace_range_sql
+from agentdeck.collector.store.schema import COLUMN_NAMES, planned_rows
 from agentdeck.engine import semconv as sc
 
 log = logging.getLogger(__name__)
 
-_ARROW_TYPES: Final = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
-ARROW_SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in COLUMNS])
 _COLS: Final = ", ".join(COLUMN_NAMES)
 
 # DuckDB checkpoints (writes the WAL into compressed row groups) each time the WAL passes this size.
@@ -68,12 +69,6 @@ CHECKPOINT_THRESHOLD: Final = f"{CHECKPOINT_MB}MB"
 # file would be a second writer behind the first one's back: refuse it.
 _OPEN_PATHS: set[str] = set()
 _OPEN_LOCK = threading.Lock()
-
-
-def rows_to_arrow(rows: Sequence[SpanRow]) -> pa.Table:
-    columns = zip(*rows, strict=True) if rows else ([] for _ in COLUMN_NAMES)  # a SpanRow is a tuple
-    arrays = [pa.array(col, type=ARROW_SCHEMA.field(i).type) for i, col in enumerate(columns)]
-    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -96,6 +91,7 @@ class Store:
         checkpoint_mb: int = CHECKPOINT_MB,
     ) -> None:
         self.path = str(path)
+        self.url = f"duckdb://{self.path}"
         self.migrations = migrations
         self.memory_limit_mb = memory_limit_mb
         self.checkpoint_mb = checkpoint_mb
@@ -121,6 +117,8 @@ class Store:
         try:
             self._configure(self.conn)
             self.migrate()
+            ensure_tables(self.conn)  # alert state and scores live in the same file
+            scores.ensure_table(self.conn)
             self.store_id, self.acknowledged = stored_facts(self.conn)
             if self.path != ":memory:":
                 if record is None and existed:
@@ -268,19 +266,7 @@ class Store:
         try:
             self.conn.execute("BEGIN")
             if rows:
-                if source is None:
-                    table = rows_to_arrow(cast(Sequence[SpanRow], rows))
-                elif len(plan.positions) == source.num_rows:
-                    table = source
-                else:
-                    table = source.take(pa.array(plan.positions, type=pa.int64()))
-                for name, values, typ in (
-                    ("agent_name", plan.agent_names, pa.string()),
-                    ("usage_counted", plan.usage_counted, pa.bool_()),
-                ):
-                    i = table.schema.get_field_index(name)
-                    table = table.set_column(i, table.schema.field(i), pa.array(values, type=typ))
-                self.conn.register("_batch", table)
+                self.conn.register("_batch", planned_rows(plan, source))
                 try:
                     self.conn.execute(f"INSERT INTO spans ({_COLS}) SELECT {_COLS} FROM _batch")
                     append_trace_ranges(self.conn, "_batch")
@@ -321,14 +307,23 @@ class Store:
             if not _durable_commit(exc):
                 raise
             log.error("%s: the commit is durable, but DuckDB must reopen the file: %s", self.path, self.invalid)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(duckdb.Error):
                 self.conn.execute("ROLLBACK")
+            if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+                raise DataRejected(f"{type(exc).__name__}: {exc}") from exc
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                raise OutOfMemory(f"{type(exc).__name__}: {exc}") from exc
             raise
         self.acknowledged += len(rows)
         self._write_record()
 
     # --- faults (writer thread) -----------------------------------------------------------------
+    def health(self) -> StoreHealth:
+        if self.invalid is not None:
+            return StoreHealth(False, f"DuckDB must reopen the file: {self.invalid}")
+        return StoreHealth(True)
+
     def recover(self) -> None:
         """Make the store writable again after a failed write: roll back what is left open, or reopen
         the file when DuckDB invalidated it; then commit a small probe write. Raises (duckdb.Error,

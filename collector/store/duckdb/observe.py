@@ -16,8 +16,10 @@ from typing import Final
 
 import duckdb
 
+from agentdeck.collector.alerts.observation import DAY_NS, MAX_TASKS, MAX_TRACES, Observation
 from agentdeck.collector.alerts.rules import Rule
-from agentdeck.collector.store.schema import trace_range_sql
+from agentdeck.collector.store.duckdb.ddl import trace_range_sql
+from agentdeck.collector.store.duckdb.trace_facts import TRACE_COMPLETED, TRACE_FACTS, TRACE_FINISHED
 from agentdeck.engine.semconv import (
     AD_BUDGET_LIMIT_USD,
     AD_BUDGET_SPENT_USD,
@@ -30,25 +32,8 @@ from agentdeck.engine.semconv import (
     STATUS_WAITING_REVIEW,
 )
 
-MAX_TRACES: Final = 20
-MAX_TASKS: Final = 200  # a per-task check's alert lists up to this many offending tasks (worst first)
-DAY_NS: Final = 86_400_000_000_000
-
 _PARAM: Final = re.compile(r"\$([a-z_]+)")
 _SQL_OPS: Final = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """A rule's value for one scope group at one instant."""
-
-    rule: str
-    group: str  # "" for scope "all", else the workflow/agent/model/service (per-task checks too)
-    value: float
-    samples: int
-    breached: bool
-    trace_ids: tuple[str, ...]
-    detail: str | None = None
 
 
 def _attr_num(key: str) -> str:
@@ -61,7 +46,7 @@ def _attr_text(key: str) -> str:
 
 
 _SPAN_COLUMNS: Final = (
-    "trace_id, parent_span_id, start_ns, duration_ms, status_code, span_type, attempt, agent_name, "
+    "trace_id, parent_span_id, start_ns, end_ns, duration_ms, status_code, span_type, attempt, agent_name, "
     "workflow_name, service_name, coalesce(response_model, request_model) AS model, tool_name, "
     "cost_usd, input_tokens, output_tokens, usage_counted, outcome, attributes"
 )
@@ -74,16 +59,14 @@ _GROUP_EXPR: Final = {
     "service": "s.service_name",
 }
 
-# A workflow span of a task paused for human review: not finished (waiting_review is not an outcome).
+# A workflow span of a task paused for human review: not finished (waiting_review is not an outcome),
+# so a waiting task counts in no rate until a later run resumes it.
 _WAITING: Final = f"({_attr_text(AD_TASK_STATUS)} = '{STATUS_WAITING_REVIEW}')"
 
-# Per-trace aggregates over `s` (one row per trace).
-_TRACES_CTE: Final = f"""t AS (SELECT trace_id,
-    min(start_ns) AS start_ns,
-    bool_or(parent_span_id IS NULL AND {_WAITING} IS NOT TRUE) AS finished,
-    arg_min(outcome, start_ns) FILTER (WHERE outcome IS NOT NULL) AS outcome,
-    coalesce(bool_or(parent_span_id IS NULL AND status_code = 'ERROR'), false) AS root_error,
-    coalesce(sum(cost_usd) FILTER (WHERE usage_counted), 0.0) AS cost,
+# Per-trace aggregates over `s` (one row per trace): the shared facts (`trace_facts`), plus what
+# only the alerts read.
+_TRACES_CTE: Final = f"""t0 AS (SELECT trace_id,{TRACE_FACTS},
+    coalesce(bool_or(parent_span_id IS NULL AND {_WAITING}), false) AS waiting,
     coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) FILTER (WHERE usage_counted), 0)
         AS tokens,
     max({_attr_num(AD_MESSAGES)}) FILTER (WHERE span_type = 'workflow') AS messages,
@@ -93,9 +76,11 @@ _TRACES_CTE: Final = f"""t AS (SELECT trace_id,
     max({_attr_num(AD_BUDGET_SPENT_USD)}) AS budget_spent,
     coalesce(bool_or(starts_with({_attr_text(AD_TASK_INCOMPLETE_REASON)}, 'budget'))
         FILTER (WHERE span_type = 'workflow'), false) AS budget_halted
-  FROM s GROUP BY trace_id)"""
+  FROM s GROUP BY trace_id),
+t AS (SELECT *, cost_usd AS cost, {TRACE_FINISHED} AND NOT waiting AS finished,
+    {TRACE_COMPLETED} AND NOT waiting AS completed FROM t0)"""
 
-_COMPLETED: Final = "(t.outcome = 'success' OR (t.outcome IS NULL AND NOT t.root_error))"
+_COMPLETED: Final = "t.completed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from agentdeck.collector.store.queries.params import COMMON, Args, Param, QueryError
-from agentdeck.collector.store.queries.spec import MAX_BUCKETS, QuerySpec
-from agentdeck.collector.store.queries.sql import MODEL, Binder, bucket_width_ns, filtered_spans, trace_workflows
+from agentdeck.collector.store.duckdb.queries.spec import MAX_BUCKETS, QuerySpec
+from agentdeck.collector.store.duckdb.queries.sql import MODEL, Binder, bucket_width_ns, filtered_spans, trace_workflows
+from agentdeck.collector.store.query_params import COMMON, Args, Param, QueryError
 
 METRICS: Final = ("tasks", "spend", "errors", "tokens", "latency_p95", "retry_rate", "llm_calls")
 GROUPS: Final = ("none", "workflow", "agent", "model", "service")

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from agentdeck.collector.store.queries.params import Args, Param
-from agentdeck.collector.store.queries.sql import Binder
+from agentdeck.collector.store.duckdb.queries.sql import Binder
+from agentdeck.collector.store.query_params import Args, Param
 
 MAX_ROWS: Final = 5_000
 MAX_BUCKETS: Final = 500

@@ -1,0 +1,1 @@
+"""The named queries behind `agentdeck.collector.store.duckdb.query` (import from there)."""

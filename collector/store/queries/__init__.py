@@ -1,1 +1,0 @@
-"""The named queries behind `agentdeck.collector.store.query` (import from there)."""
