@@ -154,3 +154,12 @@ def test_demo_live_runs_use_mcp_tools_wait_for_review_and_resume_after_a_decisio
     finally:
         code = demo.stop()
     assert code == 0, demo.output()[-3000:]
+
+
+def test_the_demo_loads_the_repositorys_sample_traces_by_default() -> None:
+    # `./scripts/demo` passes no --samples: the default must be the repository's sample_traces/ wherever
+    # the CLI module sits (it moved once, and the demo then started with no sample data at all).
+    from agentdeck.cli.demo import REPO_SAMPLES
+
+    assert Path(__file__).resolve().parents[2] / "sample_traces" == REPO_SAMPLES
+    assert any(REPO_SAMPLES.glob("*.pb*")) or any(REPO_SAMPLES.glob("*.json*")), f"no OTLP files in {REPO_SAMPLES}"

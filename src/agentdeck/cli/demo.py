@@ -27,7 +27,8 @@ from agentdeck.cli.progress import Progress, describe_run
 if TYPE_CHECKING:
     from agentdeck.engine.semantic_cache import SemanticCache
 
-REPO_SAMPLES = Path(__file__).resolve().parents[1] / "sample_traces"
+# src/agentdeck/cli/demo.py -> the repository (resolve() follows the strict editable install's links).
+REPO_SAMPLES = Path(__file__).resolve().parents[3] / "sample_traces"
 DEMO_RUBRIC = "Score 1 when the agent's final answer resolves the customer's request, 0 when it does not."
 
 
